@@ -1,0 +1,75 @@
+//! The counter block shared by per-thread slots and the fallback totals.
+
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Cumulative counters of one writer (a slot) or of many (the fallback).
+///
+/// Slots have exactly one writer, so they update with a relaxed load and a
+/// relaxed store (`bump`): no read-modify-write, no `lock` prefix on x86. The
+/// fallback totals have many writers and use `fetch_add` (`add`).
+pub(crate) struct Counters {
+    pub(crate) allocations: AtomicU64,
+    pub(crate) deallocations: AtomicU64,
+    pub(crate) reallocations: AtomicU64,
+    pub(crate) allocated_bytes: AtomicU64,
+    pub(crate) freed_bytes: AtomicU64,
+}
+
+/// A plain snapshot of [`Counters`], summed with wrapping arithmetic: a slot
+/// whose threads freed more than they allocated is fine, only the sum means
+/// anything process-wide.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) allocations: u64,
+    pub(crate) deallocations: u64,
+    pub(crate) reallocations: u64,
+    pub(crate) allocated_bytes: u64,
+    pub(crate) freed_bytes: u64,
+}
+
+/// Single-writer increment: a load and a store, never a read-modify-write.
+#[inline(always)]
+pub(crate) fn bump(counter: &AtomicU64, by: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
+}
+
+impl Counters {
+    pub(crate) const fn new() -> Self {
+        Self {
+            allocations: AtomicU64::new(0),
+            deallocations: AtomicU64::new(0),
+            reallocations: AtomicU64::new(0),
+            allocated_bytes: AtomicU64::new(0),
+            freed_bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Reads every counter with relaxed loads.
+    pub(crate) fn load(&self) -> Totals {
+        Totals {
+            allocations: self.allocations.load(Relaxed),
+            deallocations: self.deallocations.load(Relaxed),
+            reallocations: self.reallocations.load(Relaxed),
+            allocated_bytes: self.allocated_bytes.load(Relaxed),
+            freed_bytes: self.freed_bytes.load(Relaxed),
+        }
+    }
+}
+
+impl Totals {
+    /// Adds `other` with wrapping arithmetic.
+    pub(crate) fn add(&mut self, other: Totals) {
+        self.allocations = self.allocations.wrapping_add(other.allocations);
+        self.deallocations = self.deallocations.wrapping_add(other.deallocations);
+        self.reallocations = self.reallocations.wrapping_add(other.reallocations);
+        self.allocated_bytes = self.allocated_bytes.wrapping_add(other.allocated_bytes);
+        self.freed_bytes = self.freed_bytes.wrapping_add(other.freed_bytes);
+    }
+
+    /// Live bytes: allocated minus freed, clamped at zero (a torn read while
+    /// other threads allocate can make the difference briefly negative).
+    pub(crate) fn live_bytes(&self) -> u64 {
+        let net = self.allocated_bytes.wrapping_sub(self.freed_bytes) as i64;
+        net.max(0) as u64
+    }
+}

@@ -1,0 +1,97 @@
+//! Exact live heap bytes for a Rust process, at a cost low enough to leave on
+//! in production.
+//!
+//! [`CountingAlloc`] wraps any [`GlobalAlloc`](core::alloc::GlobalAlloc)
+//! (jemalloc with the `jemalloc` feature, or `System`) and counts every
+//! successful allocator call in lock-free per-thread counters. Read them with
+//! [`stats`] (exact totals), [`live_bytes`] (one atomic load, for hot paths)
+//! or [`measure`] (what this thread allocated inside a closure: what tests
+//! assert on).
+//!
+//! ```
+//! use heapguard_alloc::{measure, stats, CountingAlloc};
+//! use std::alloc::System;
+//!
+//! #[global_allocator]
+//! static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
+//!
+//! let (names, usage) = measure(|| vec![String::from("ada"), String::from("grace")]);
+//! assert_eq!(usage.allocations, 3); // the Vec's buffer and two strings
+//! assert_eq!(usage.net_bytes, (2 * std::mem::size_of::<String>() + 3 + 5) as i64);
+//! assert!(stats().live_bytes >= usage.net_bytes as u64);
+//! assert!(heapguard_alloc::is_active());
+//! # drop(names);
+//! ```
+//!
+//! # What is counted
+//! Requested bytes (`Layout::size()`), never usable sizes. A `realloc` is one
+//! reallocation whose bytes count as freeing the old size and allocating the
+//! new one; its net effect on live bytes is `new - old`. A call counts only
+//! after the inner allocator succeeded: a null is counted nowhere, and a
+//! failed `realloc` leaves the old block counted.
+//!
+//! # How it counts, and how exact each reading is
+//! Each thread writes its own cache-padded slot of a static registry, with a
+//! relaxed load and store (a single writer: no read-modify-write, no lock).
+//! Readers sum the slots. A slot returns to the registry when its thread
+//! exits and the next thread continues its totals, so the sum stays exact
+//! across any thread churn. Allocations made after a thread's thread-locals
+//! are torn down (by other destructors) go to shared fallback counters.
+//!
+//! | reading | cost | exactness |
+//! | --- | --- | --- |
+//! | [`stats`] | one pass over the slots | exact when no other thread is allocating at that moment |
+//! | [`live_bytes`] | one relaxed load | within [`live_bytes_error_bound`] = threads x [`FLUSH_THRESHOLD`] |
+//! | `stats().peak_bytes` | as `stats` | may miss a spike by at most [`live_bytes_error_bound`] |
+//! | [`measure`] | thread-local | exact, this thread only |
+//!
+//! A thread's own net bytes can be negative (it frees what another thread
+//! allocated); only the sum over threads means anything process-wide.
+//!
+//! # Features
+//! - `jemalloc`: re-exports [`Jemalloc`] and adds the [`jemalloc`] module
+//!   (jemalloc's own stats, purge).
+//! - `histogram`: allocation counts per power-of-two size class
+//!   ([`size_classes`], `Usage::size_classes`).
+//! - `limit`: [`set_limit`] makes allocations past a byte limit fail cleanly.
+//!
+//! # Caveats
+//! - One accounting domain per process: every `CountingAlloc` value counts
+//!   into the same totals.
+//! - [`measure`] sees only the calling thread.
+//! - Up to [`MAX_SLOTS`] threads hold a slot at once; more threads are still
+//!   counted exactly, through the slower shared fallback counters.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod counters;
+mod counting_alloc;
+mod event;
+mod global;
+#[cfg(feature = "histogram")]
+mod histogram;
+#[cfg(feature = "jemalloc")]
+pub mod jemalloc;
+#[cfg(feature = "limit")]
+mod limit;
+mod scope;
+mod slots;
+mod stats;
+mod thread;
+
+pub use counting_alloc::CountingAlloc;
+pub use global::FLUSH_THRESHOLD;
+#[cfg(feature = "histogram")]
+pub use histogram::{size_class, SizeClasses, SIZE_CLASSES};
+#[cfg(feature = "limit")]
+pub use limit::{limit, limit_slack, set_limit};
+pub use scope::{measure, Usage};
+pub use slots::MAX_SLOTS;
+#[cfg(feature = "histogram")]
+pub use stats::size_classes;
+pub use stats::{
+    is_active, live_bytes, live_bytes_error_bound, reset_peak, slot_usage, stats, AllocStats,
+    SlotUsage,
+};
+#[cfg(feature = "jemalloc")]
+pub use tikv_jemallocator::Jemalloc;

@@ -1,0 +1,147 @@
+//! A hard limit on live bytes, for tests of out-of-memory paths (feature `limit`).
+//!
+//! While a limit is set, an allocation or growing `realloc` first reserves
+//! its bytes in the global live counter with a compare-exchange that refuses
+//! to pass the limit, then calls the inner allocator (and gives the
+//! reservation back if that fails). A refused request returns null, so
+//! `Vec::try_reserve` fails cleanly and the process lives (an infallible
+//! allocation still aborts, as with any allocator that runs out).
+//!
+//! # Slack
+//! Reservations are exact among themselves. What the global counter does not
+//! yet know is each thread's unpublished delta, at most
+//! [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) bytes per thread holding a
+//! slot: allocations made before the limit was set may be unpublished, so
+//! live bytes can exceed the limit by at most
+//! `threads x FLUSH_THRESHOLD` (see [`limit_slack`]). Unpublished frees make
+//! the limit stricter by the same bound, never looser.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+
+use crate::event::Event;
+use crate::global;
+use crate::thread::record;
+
+static LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
+static SET: AtomicBool = AtomicBool::new(false);
+
+/// Sets (`Some(bytes)`) or clears (`None`) the limit on live bytes.
+///
+/// ```
+/// # #[global_allocator]
+/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
+/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
+/// heapguard_alloc::set_limit(Some(heapguard_alloc::live_bytes() + (1 << 20)));
+/// let mut v: Vec<u8> = Vec::new();
+/// assert!(v.try_reserve(1 << 30).is_err());
+/// heapguard_alloc::set_limit(None);
+/// ```
+pub fn set_limit(limit: Option<u64>) {
+    match limit {
+        Some(bytes) => {
+            LIMIT.store(bytes, Relaxed);
+            SET.store(true, Relaxed);
+        }
+        None => {
+            SET.store(false, Relaxed);
+            LIMIT.store(u64::MAX, Relaxed);
+        }
+    }
+}
+
+/// The limit in force, if any.
+pub fn limit() -> Option<u64> {
+    SET.load(Relaxed).then(|| LIMIT.load(Relaxed))
+}
+
+/// How far live bytes can pass the limit: one
+/// [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) per thread holding a counter slot.
+pub fn limit_slack() -> u64 {
+    crate::live_bytes_error_bound()
+}
+
+#[inline(always)]
+pub(crate) fn is_set() -> bool {
+    SET.load(Relaxed)
+}
+
+/// Adds `bytes` to the global live counter unless that passes the limit.
+fn reserve(bytes: u64) -> bool {
+    let live: &AtomicI64 = global::live_counter();
+    let limit = LIMIT.load(Relaxed);
+    let mut current = live.load(Relaxed);
+    loop {
+        let wanted = current.saturating_add(bytes.min(i64::MAX as u64) as i64);
+        if wanted.max(0) as u64 > limit {
+            return false;
+        }
+        match live.compare_exchange_weak(current, wanted, Relaxed, Relaxed) {
+            Ok(_) => {
+                global::raise_peak(wanted);
+                return true;
+            }
+            Err(seen) => current = seen,
+        }
+    }
+}
+
+fn unreserve(bytes: u64) {
+    global::live_counter().fetch_sub(bytes as i64, Relaxed);
+}
+
+/// `alloc` or `alloc_zeroed` under the limit.
+///
+/// # Safety
+/// As `GlobalAlloc::alloc`.
+pub(crate) unsafe fn alloc_within<A: GlobalAlloc>(
+    inner: &A,
+    layout: Layout,
+    zeroed: bool,
+) -> *mut u8 {
+    let size = layout.size() as u64;
+    if !reserve(size) {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: the caller upholds `alloc`'s contract for `layout`.
+    let ptr = unsafe {
+        if zeroed {
+            inner.alloc_zeroed(layout)
+        } else {
+            inner.alloc(layout)
+        }
+    };
+    if ptr.is_null() {
+        unreserve(size);
+    } else {
+        record(Event::Alloc(size), false);
+    }
+    ptr
+}
+
+/// `realloc` under the limit: only growth reserves.
+///
+/// # Safety
+/// As `GlobalAlloc::realloc`.
+pub(crate) unsafe fn realloc_within<A: GlobalAlloc>(
+    inner: &A,
+    ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> *mut u8 {
+    let (old, new) = (layout.size() as u64, new_size as u64);
+    let growth = new.saturating_sub(old);
+    if growth > 0 && !reserve(growth) {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: the caller upholds `realloc`'s contract.
+    let new_ptr = unsafe { inner.realloc(ptr, layout, new_size) };
+    if new_ptr.is_null() {
+        unreserve(growth);
+    } else {
+        // Growth was published by the reservation; a shrink goes through the
+        // usual batching.
+        record(Event::Realloc { old, new }, growth == 0);
+    }
+    new_ptr
+}

@@ -1,0 +1,231 @@
+//! Scoped measurement: what this thread allocated inside a closure.
+
+use core::cell::Cell;
+
+use crate::event::Event;
+#[cfg(feature = "histogram")]
+use crate::histogram::{SizeClasses, SIZE_CLASSES};
+use crate::thread::with_thread;
+
+/// What one thread allocated inside a [`measure`] scope.
+///
+/// Bytes are requested sizes (`Layout::size()`), not the allocator's usable
+/// sizes. A `realloc` counts once in `reallocations`, its old size in
+/// `freed_bytes` and its new size in `allocated_bytes`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Calls to `alloc` and `alloc_zeroed`.
+    pub allocations: u64,
+    /// Calls to `dealloc`.
+    pub deallocations: u64,
+    /// Calls to `realloc`.
+    pub reallocations: u64,
+    /// Bytes allocated, including the new size of each `realloc`.
+    pub allocated_bytes: u64,
+    /// Bytes freed, including the old size of each `realloc`.
+    pub freed_bytes: u64,
+    /// `allocated_bytes - freed_bytes`: negative when the scope freed memory
+    /// allocated before it.
+    pub net_bytes: i64,
+    /// The highest `net_bytes` reached at any moment inside the scope (0 if
+    /// it never rose above its start).
+    pub peak_bytes: u64,
+    /// Allocations and reallocations per power-of-two size class.
+    #[cfg(feature = "histogram")]
+    pub size_classes: SizeClasses,
+}
+
+/// Per-thread running totals, advanced only while a scope is open.
+pub(crate) struct ScopeCells {
+    depth: Cell<u32>,
+    allocations: Cell<u64>,
+    deallocations: Cell<u64>,
+    reallocations: Cell<u64>,
+    allocated_bytes: Cell<u64>,
+    freed_bytes: Cell<u64>,
+    net: Cell<i64>,
+    /// The highest `net` since the innermost open scope began.
+    peak: Cell<i64>,
+    #[cfg(feature = "histogram")]
+    classes: [Cell<u64>; SIZE_CLASSES],
+}
+
+fn add(cell: &Cell<u64>, by: u64) {
+    cell.set(cell.get().wrapping_add(by));
+}
+
+impl ScopeCells {
+    pub(crate) const fn new() -> Self {
+        Self {
+            depth: Cell::new(0),
+            allocations: Cell::new(0),
+            deallocations: Cell::new(0),
+            reallocations: Cell::new(0),
+            allocated_bytes: Cell::new(0),
+            freed_bytes: Cell::new(0),
+            net: Cell::new(0),
+            peak: Cell::new(0),
+            #[cfg(feature = "histogram")]
+            classes: [const { Cell::new(0) }; SIZE_CLASSES],
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_open(&self) -> bool {
+        self.depth.get() != 0
+    }
+
+    #[inline]
+    pub(crate) fn record(&self, event: Event) {
+        match event {
+            Event::Alloc(size) => {
+                add(&self.allocations, 1);
+                add(&self.allocated_bytes, size);
+            }
+            Event::Dealloc(size) => {
+                add(&self.deallocations, 1);
+                add(&self.freed_bytes, size);
+            }
+            Event::Realloc { old, new } => {
+                add(&self.reallocations, 1);
+                add(&self.allocated_bytes, new);
+                add(&self.freed_bytes, old);
+            }
+        }
+        #[cfg(feature = "histogram")]
+        if let Some(size) = event.classified_size() {
+            add(
+                &self.classes[crate::histogram::size_class(size as usize)],
+                1,
+            );
+        }
+        let net = self.net.get().wrapping_add(event.net());
+        self.net.set(net);
+        if net > self.peak.get() {
+            self.peak.set(net);
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            allocations: self.allocations.get(),
+            deallocations: self.deallocations.get(),
+            reallocations: self.reallocations.get(),
+            allocated_bytes: self.allocated_bytes.get(),
+            freed_bytes: self.freed_bytes.get(),
+            net: self.net.get(),
+            #[cfg(feature = "histogram")]
+            classes: core::array::from_fn(|k| self.classes[k].get()),
+        }
+    }
+}
+
+struct Snapshot {
+    allocations: u64,
+    deallocations: u64,
+    reallocations: u64,
+    allocated_bytes: u64,
+    freed_bytes: u64,
+    net: i64,
+    #[cfg(feature = "histogram")]
+    classes: [u64; SIZE_CLASSES],
+}
+
+/// An open scope. Closing it (also on unwind) restores the enclosing scope's
+/// running peak, so scopes nest and a panic leaves no trace.
+struct OpenScope {
+    start: Snapshot,
+    /// The enclosing scope's running peak when this one opened.
+    outer_peak: i64,
+}
+
+impl OpenScope {
+    fn open() -> Self {
+        with_thread(|thread| {
+            let cells = &thread.scope;
+            let start = cells.snapshot();
+            let outer_peak = cells.peak.replace(start.net);
+            cells.depth.set(cells.depth.get() + 1);
+            OpenScope { start, outer_peak }
+        })
+        .unwrap_or_else(|| OpenScope {
+            start: Snapshot {
+                allocations: 0,
+                deallocations: 0,
+                reallocations: 0,
+                allocated_bytes: 0,
+                freed_bytes: 0,
+                net: 0,
+                #[cfg(feature = "histogram")]
+                classes: [0; SIZE_CLASSES],
+            },
+            outer_peak: 0,
+        })
+    }
+
+    fn usage(&self) -> Usage {
+        with_thread(|thread| {
+            let now = thread.scope.snapshot();
+            let start = &self.start;
+            #[cfg(feature = "histogram")]
+            let mut size_classes = SizeClasses::default();
+            #[cfg(feature = "histogram")]
+            for (k, count) in size_classes.counts_mut().iter_mut().enumerate() {
+                *count = now.classes[k].wrapping_sub(start.classes[k]);
+            }
+            Usage {
+                allocations: now.allocations.wrapping_sub(start.allocations),
+                deallocations: now.deallocations.wrapping_sub(start.deallocations),
+                reallocations: now.reallocations.wrapping_sub(start.reallocations),
+                allocated_bytes: now.allocated_bytes.wrapping_sub(start.allocated_bytes),
+                freed_bytes: now.freed_bytes.wrapping_sub(start.freed_bytes),
+                net_bytes: now.net.wrapping_sub(start.net),
+                peak_bytes: thread.scope.peak.get().wrapping_sub(start.net).max(0) as u64,
+                #[cfg(feature = "histogram")]
+                size_classes,
+            }
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl Drop for OpenScope {
+    fn drop(&mut self) {
+        let _ = with_thread(|thread| {
+            let cells = &thread.scope;
+            cells.depth.set(cells.depth.get().saturating_sub(1));
+            let inner_peak = cells.peak.get();
+            cells.peak.set(inner_peak.max(self.outer_peak));
+        });
+    }
+}
+
+/// Runs `work` and returns what **this thread** allocated inside it.
+///
+/// Exact: every allocator call this thread makes inside `work` is counted,
+/// and nothing other threads do is. Scopes nest (an outer scope includes its
+/// inner scopes), and a panic inside `work` propagates after the scope is
+/// closed, leaving any enclosing scope correct.
+///
+/// Allocations made by threads that `work` spawns are not included: measure
+/// inside those threads, or read the process-wide [`stats`](crate::stats).
+/// Returns all zeros when the counting allocator is not the global allocator.
+///
+/// ```
+/// # #[global_allocator]
+/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
+/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
+/// let (v, usage) = heapguard_alloc::measure(|| Vec::<u8>::with_capacity(1000));
+/// assert_eq!(usage.allocations, 1);
+/// assert_eq!(usage.net_bytes, 1000);
+/// assert_eq!(usage.peak_bytes, 1000);
+/// drop(v);
+/// ```
+pub fn measure<R>(work: impl FnOnce() -> R) -> (R, Usage) {
+    let scope = OpenScope::open();
+    let result = work();
+    let usage = scope.usage();
+    drop(scope);
+    (result, usage)
+}

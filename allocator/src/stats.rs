@@ -1,0 +1,150 @@
+//! Process-wide readings.
+
+use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+use crate::global::{self, FLUSH_THRESHOLD};
+use crate::slots;
+
+/// Process-wide allocation totals since the process started.
+///
+/// Bytes are requested sizes (`Layout::size()`), not usable sizes.
+/// Exact whenever no other thread is inside the allocator at the moment of
+/// reading; while others allocate, each thread's counters are read at a
+/// slightly different instant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AllocStats {
+    /// Bytes allocated and not yet freed: `allocated_bytes - freed_bytes`.
+    pub live_bytes: u64,
+    /// The highest live bytes seen since start or the last [`reset_peak`],
+    /// at least `live_bytes`. The peak is tracked from the batched counter,
+    /// so a short spike can be under-reported by at most
+    /// [`live_bytes_error_bound`].
+    pub peak_bytes: u64,
+    /// Bytes allocated, including the new size of each `realloc`.
+    pub allocated_bytes: u64,
+    /// Bytes freed, including the old size of each `realloc`.
+    pub freed_bytes: u64,
+    /// Calls to `alloc` and `alloc_zeroed` that succeeded.
+    pub allocations: u64,
+    /// Calls to `dealloc`.
+    pub deallocations: u64,
+    /// Calls to `realloc` that succeeded.
+    pub reallocations: u64,
+}
+
+/// Exact process-wide totals: the sum of every thread's counters.
+///
+/// Costs a pass over the slots ever claimed (one cache line per thread that
+/// was alive at once). For a cheap reading on a hot path use [`live_bytes`].
+///
+/// ```
+/// # #[global_allocator]
+/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
+/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
+/// let before = heapguard_alloc::stats();
+/// let block = vec![1u8; 4096];
+/// let after = heapguard_alloc::stats();
+/// assert_eq!(after.live_bytes - before.live_bytes, 4096);
+/// # drop(block);
+/// ```
+pub fn stats() -> AllocStats {
+    let mut totals = global::fallback_totals();
+    totals.add(slots::sum());
+    let live_bytes = totals.live_bytes();
+    AllocStats {
+        live_bytes,
+        peak_bytes: (global::peak().max(0) as u64).max(live_bytes),
+        allocated_bytes: totals.allocated_bytes,
+        freed_bytes: totals.freed_bytes,
+        allocations: totals.allocations,
+        deallocations: totals.deallocations,
+        reallocations: totals.reallocations,
+    }
+}
+
+/// Live heap bytes, the cheapest reading: one relaxed atomic load.
+///
+/// Threads publish their net allocations in batches, so this differs from the
+/// exact [`stats`]`().live_bytes` by at most [`live_bytes_error_bound`]:
+/// [`FLUSH_THRESHOLD`] bytes per thread holding a counter slot, in either
+/// direction. Any single allocation larger than the threshold is published
+/// at once.
+#[inline]
+pub fn live_bytes() -> u64 {
+    global::published_live().max(0) as u64
+}
+
+/// The largest possible difference between [`live_bytes`] and the exact live
+/// bytes right now: [`FLUSH_THRESHOLD`] times the threads holding a slot.
+pub fn live_bytes_error_bound() -> u64 {
+    slots::in_use() as u64 * FLUSH_THRESHOLD
+}
+
+/// Restarts the peak from the current (exact) live bytes.
+pub fn reset_peak() {
+    global::set_peak(stats().live_bytes as i64);
+}
+
+/// Threads holding a counter slot now, and slots ever claimed.
+///
+/// Slots are reused, so `claimed` is bounded by the most threads that were
+/// alive (and had allocated) at once, however many threads came and went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SlotUsage {
+    /// Slots held by live threads.
+    pub in_use: usize,
+    /// Slots ever handed out: one past the highest index used.
+    pub claimed: usize,
+    /// The most slots there can be ([`MAX_SLOTS`](crate::MAX_SLOTS)).
+    pub capacity: usize,
+}
+
+/// How many per-thread counter slots are in use and were ever claimed.
+pub fn slot_usage() -> SlotUsage {
+    SlotUsage {
+        in_use: slots::in_use(),
+        claimed: slots::high_water(),
+        capacity: slots::MAX_SLOTS,
+    }
+}
+
+const UNKNOWN: u8 = 0;
+const ACTIVE: u8 = 1;
+const INACTIVE: u8 = 2;
+static ACTIVE_STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// Whether a [`CountingAlloc`](crate::CountingAlloc) is the global allocator.
+///
+/// Found by allocating one block through the global allocator inside a
+/// [`measure`](crate::measure) scope, once; the answer is cached. A
+/// component that reads the counters (a breaker) calls it to refuse to start
+/// with a clear error instead of reading zeros.
+pub fn is_active() -> bool {
+    match ACTIVE_STATE.load(Relaxed) {
+        ACTIVE => true,
+        INACTIVE => false,
+        _ => {
+            let (_, usage) = crate::measure(|| {
+                let block = std::hint::black_box(Box::new(0u64));
+                drop(block);
+            });
+            let active = usage.allocations > 0;
+            ACTIVE_STATE.store(if active { ACTIVE } else { INACTIVE }, Relaxed);
+            active
+        }
+    }
+}
+
+/// Process-wide allocations per power-of-two size class.
+#[cfg(feature = "histogram")]
+pub fn size_classes() -> crate::SizeClasses {
+    let mut counts = global::fallback_classes();
+    for slot in slots::claimed() {
+        for (count, class) in counts.iter_mut().zip(slot.classes.iter()) {
+            *count = count.wrapping_add(class.load(Relaxed));
+        }
+    }
+    crate::SizeClasses::from_counts(counts)
+}

@@ -1,0 +1,164 @@
+//! Per-thread state: which slot this thread writes, and its `measure` scope.
+//!
+//! The state is a `const`-initialised thread-local with no `Drop`, so the
+//! allocator can read it at any time, even while or after the thread's other
+//! thread-locals are destroyed: it is a plain TLS variable, never lazily
+//! initialised and never torn down. The only thread-local with a destructor is
+//! [`SlotLease`], a zero-sized value touched once per thread (with `try_with`,
+//! off the fast path) to give the slot back at thread exit.
+//!
+//! ```text
+//!  first counted call        lease destructor runs
+//! Unregistered ──▶ Registering ──▶ Attached ─────────────────▶ Detached
+//!                     │  (slot or, past MAX_SLOTS, fallback)       ▲
+//!                     └──── thread already tearing down ───────────┘
+//! ```
+//! While `Registering` and once `Detached`, events go to the fallback
+//! counters: nothing is lost, nothing panics.
+
+use core::cell::Cell;
+use core::sync::atomic::Ordering::Relaxed;
+
+use crate::counters::bump;
+use crate::event::Event;
+use crate::global::{self, FLUSH_THRESHOLD};
+use crate::scope::ScopeCells;
+use crate::slots::{self, Slot};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Unregistered,
+    Registering,
+    Attached,
+    Detached,
+}
+
+pub(crate) struct ThreadState {
+    /// The slot this thread writes; `None` means "take the slow path".
+    slot: Cell<Option<&'static Slot>>,
+    phase: Cell<Phase>,
+    pub(crate) scope: ScopeCells,
+}
+
+impl ThreadState {
+    const fn new() -> Self {
+        Self {
+            slot: Cell::new(None),
+            phase: Cell::new(Phase::Unregistered),
+            scope: ScopeCells::new(),
+        }
+    }
+}
+
+thread_local! {
+    static THREAD: ThreadState = const { ThreadState::new() };
+    static LEASE: SlotLease = const { SlotLease };
+}
+
+/// Gives this thread's slot back when the thread's thread-locals are
+/// destroyed. Its `drop` allocates nothing.
+struct SlotLease;
+
+impl Drop for SlotLease {
+    fn drop(&mut self) {
+        let _ = THREAD.try_with(|thread| {
+            thread.phase.set(Phase::Detached);
+            if let Some(slot) = thread.slot.take() {
+                let pending = slot.pending.load(Relaxed);
+                slot.pending.store(0, Relaxed);
+                global::publish(pending);
+                slots::release(slot);
+            }
+        });
+    }
+}
+
+/// Counts one successful allocator call made by this thread.
+///
+/// `publish_net` is false when the `limit` feature already added the bytes to
+/// the global live counter as a reservation.
+#[inline(always)]
+pub(crate) fn record(event: Event, publish_net: bool) {
+    let counted = THREAD.try_with(|thread| {
+        match thread.slot.get() {
+            Some(slot) => record_in_slot(slot, event, publish_net),
+            None => record_slow(thread, event, publish_net),
+        }
+        if thread.scope.is_open() {
+            thread.scope.record(event);
+        }
+    });
+    // Unreachable for a const thread-local without `Drop`, but never panic.
+    if counted.is_err() {
+        global::record_fallback(event, publish_net);
+    }
+}
+
+#[inline(always)]
+fn record_in_slot(slot: &Slot, event: Event, publish_net: bool) {
+    let counters = &slot.counters;
+    match event {
+        Event::Alloc(size) => {
+            bump(&counters.allocations, 1);
+            bump(&counters.allocated_bytes, size);
+        }
+        Event::Dealloc(size) => {
+            bump(&counters.deallocations, 1);
+            bump(&counters.freed_bytes, size);
+        }
+        Event::Realloc { old, new } => {
+            bump(&counters.reallocations, 1);
+            bump(&counters.allocated_bytes, new);
+            bump(&counters.freed_bytes, old);
+        }
+    }
+    #[cfg(feature = "histogram")]
+    if let Some(size) = event.classified_size() {
+        bump(
+            &slot.classes[crate::histogram::size_class(size as usize)],
+            1,
+        );
+    }
+    if publish_net {
+        let pending = slot.pending.load(Relaxed).wrapping_add(event.net());
+        if pending.unsigned_abs() > FLUSH_THRESHOLD {
+            slot.pending.store(0, Relaxed);
+            global::publish(pending);
+        } else {
+            slot.pending.store(pending, Relaxed);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn record_slow(thread: &ThreadState, event: Event, publish_net: bool) {
+    if thread.phase.get() == Phase::Unregistered {
+        attach(thread);
+    }
+    match thread.slot.get() {
+        Some(slot) => record_in_slot(slot, event, publish_net),
+        None => global::record_fallback(event, publish_net),
+    }
+}
+
+/// Takes a slot for this thread, registering the lease that gives it back.
+fn attach(thread: &ThreadState) {
+    // Allocations made while registering (on platforms where registering a
+    // TLS destructor allocates) see `Registering` and go to the fallback.
+    thread.phase.set(Phase::Registering);
+    // The lease first: a thread already tearing down must never take a slot
+    // it could not give back.
+    if LEASE.try_with(|_| ()).is_err() {
+        thread.phase.set(Phase::Detached);
+        return;
+    }
+    // Past MAX_SLOTS threads `claim` fails; the thread stays on the fallback.
+    thread.slot.set(slots::claim());
+    thread.phase.set(Phase::Attached);
+}
+
+/// Runs `f` with this thread's state, or returns `None` if it is unreachable.
+pub(crate) fn with_thread<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
+    THREAD.try_with(f).ok()
+}
