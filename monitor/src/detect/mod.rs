@@ -1,0 +1,26 @@
+//! Leak detectors as pure code over a series of readings, usable without the
+//! sampler thread (offline, in tests, in `heapguard-replay`).
+//!
+//! - [`TrendDetector`] (the default): a Mann-Kendall trend test and a
+//!   Theil-Sen slope over quiescent points (or block minima), with a minimum
+//!   slope, a minimum growth, a warm-up grace and persistence.
+//! - [`GrowthRule`]: the seed's rule (last / first >= 1.5 over a full
+//!   window), kept for compatibility and off by default.
+//! - [`mann_kendall`] and [`theil_sen`]: the two statistics on their own.
+
+mod growth;
+mod mann_kendall;
+mod normal;
+mod point;
+mod theil_sen;
+mod trend;
+mod trend_config;
+mod verdict;
+
+pub use growth::{GrowthRule, GrowthVerdict};
+pub use mann_kendall::{mann_kendall, MannKendall};
+pub use point::SeriesPoint;
+pub use theil_sen::{theil_sen, TheilSen};
+pub use trend::{evaluate_trend, TrendChange, TrendDetector};
+pub use trend_config::{DetectorConfigError, TrendConfig};
+pub use verdict::LeakVerdict;
