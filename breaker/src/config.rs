@@ -1,0 +1,260 @@
+//! What a breaker is built from, validated before it exists.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::budget::{Budget, BudgetError};
+use crate::clock::Clock;
+use crate::host::Host;
+use crate::source::{MemorySource, SourceError};
+
+/// Called before the breaker refuses, to give memory back (see [`BreakerConfig::purge_hook`]).
+pub type PurgeHook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+/// How a breaker is configured: budget, thresholds, timing, source.
+///
+/// ```
+/// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+/// use std::time::Duration;
+///
+/// let config = BreakerConfig::new(Budget::Bytes(1 << 30))
+///     .name("jobs")
+///     .trip_percent(85.0)
+///     .reset_percent(75.0)
+///     .min_state_duration(Duration::from_secs(2))
+///     .source(ManualSource::new(0));
+/// let breaker = MemoryBreaker::new(config).unwrap();
+/// assert_eq!(breaker.limit(), 1 << 30);
+///
+/// let bad = BreakerConfig::new(Budget::Bytes(1 << 30)).trip_percent(120.0);
+/// assert!(MemoryBreaker::new(bad).is_err());
+/// ```
+#[derive(Clone)]
+pub struct BreakerConfig {
+    pub(crate) budget: Budget,
+    pub(crate) name: String,
+    pub(crate) trip_percent: f64,
+    pub(crate) reset_percent: f64,
+    pub(crate) min_state_duration: Duration,
+    pub(crate) purge_interval: Duration,
+    pub(crate) source: Option<Arc<dyn MemorySource>>,
+    pub(crate) clock: Option<Arc<dyn Clock>>,
+    pub(crate) purge: PurgeSetting,
+    pub(crate) host: Host,
+}
+
+#[derive(Clone)]
+pub(crate) enum PurgeSetting {
+    Default,
+    None,
+    Hook(PurgeHook),
+}
+
+impl fmt::Debug for BreakerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerConfig")
+            .field("budget", &self.budget)
+            .field("name", &self.name)
+            .field("trip_percent", &self.trip_percent)
+            .field("reset_percent", &self.reset_percent)
+            .field("min_state_duration", &self.min_state_duration)
+            .field("purge_interval", &self.purge_interval)
+            .field("source", &self.source.as_ref().map(|source| source.name()))
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BreakerConfig {
+    /// Default trip line: 80% of the budget.
+    pub const DEFAULT_TRIP_PERCENT: f64 = 80.0;
+    /// Default reset line: 70% of the budget.
+    pub const DEFAULT_RESET_PERCENT: f64 = 70.0;
+    /// Default minimum time in a state: 1 second.
+    pub const DEFAULT_MIN_STATE_DURATION: Duration = Duration::from_secs(1);
+    /// Default minimum time between two purges: 1 second.
+    pub const DEFAULT_PURGE_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// A configuration over `budget` with the defaults: name `"memory"`, trip
+    /// at 80%, reset below 70%, 1 s minimum in a state, the counting
+    /// allocator as source (for a root breaker), the real clock, and
+    /// jemalloc's purge as purge hook when the `jemalloc` feature is on.
+    pub fn new(budget: Budget) -> Self {
+        Self {
+            budget,
+            name: "memory".to_owned(),
+            trip_percent: Self::DEFAULT_TRIP_PERCENT,
+            reset_percent: Self::DEFAULT_RESET_PERCENT,
+            min_state_duration: Self::DEFAULT_MIN_STATE_DURATION,
+            purge_interval: Self::DEFAULT_PURGE_INTERVAL,
+            source: None,
+            clock: None,
+            purge: PurgeSetting::Default,
+            host: Host::current(),
+        }
+    }
+
+    /// The name in errors, logs and events (a job, a request kind).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Refuse new work when usage reaches this percentage of the budget
+    /// (0 < reset <= trip <= 100; default 80).
+    pub fn trip_percent(mut self, percent: f64) -> Self {
+        self.trip_percent = percent;
+        self
+    }
+
+    /// Accept work again once usage falls below this percentage (default 70).
+    pub fn reset_percent(mut self, percent: f64) -> Self {
+        self.reset_percent = percent;
+        self
+    }
+
+    /// The least time between two state changes (default 1 s), so usage
+    /// hovering at a line does not flap. A reading at or above 100% of the
+    /// budget trips at once regardless.
+    pub fn min_state_duration(mut self, duration: Duration) -> Self {
+        self.min_state_duration = duration;
+        self
+    }
+
+    /// The least time between two calls of the purge hook (default 1 s).
+    pub fn purge_interval(mut self, interval: Duration) -> Self {
+        self.purge_interval = interval;
+        self
+    }
+
+    /// Where readings come from. A root breaker defaults to
+    /// [`CountingAllocSource`](crate::CountingAllocSource) (and fails to build
+    /// if the counting allocator is not installed); a child breaker defaults
+    /// to counting only its own reservations.
+    pub fn source(self, source: impl MemorySource) -> Self {
+        self.shared_source(Arc::new(source))
+    }
+
+    /// [`source`](Self::source) for a source already shared.
+    pub fn shared_source(mut self, source: Arc<dyn MemorySource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// The clock that times states and purges (default: the real one).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Called (at most once per purge interval) before the breaker refuses,
+    /// then the source is read again: memory the allocator holds but the
+    /// program freed should not keep the breaker tripped.
+    pub fn purge_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.purge = PurgeSetting::Hook(Arc::new(hook));
+        self
+    }
+
+    /// No purge hook, not even jemalloc's default.
+    pub fn no_purge(mut self) -> Self {
+        self.purge = PurgeSetting::None;
+        self
+    }
+
+    /// Where `Budget::Cgroup`, `SystemMemory` and `Auto` read the machine (default: this one).
+    pub fn host(mut self, host: Host) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The budget this configuration guards.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// Checks the thresholds and resolves the budget, without building a breaker.
+    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        let in_range = |percent: f64| percent > 0.0 && percent <= 100.0;
+        if !in_range(self.trip_percent) {
+            return Err(ConfigError::TripPercent {
+                percent: self.trip_percent,
+            });
+        }
+        if !in_range(self.reset_percent) {
+            return Err(ConfigError::ResetPercent {
+                percent: self.reset_percent,
+            });
+        }
+        if self.reset_percent > self.trip_percent {
+            return Err(ConfigError::ResetAboveTrip {
+                reset: self.reset_percent,
+                trip: self.trip_percent,
+            });
+        }
+        if self.name.is_empty() {
+            return Err(ConfigError::EmptyName);
+        }
+        let limit = self.budget.resolve_on(&self.host)?;
+        Ok(ValidConfig {
+            limit,
+            trip_bytes: share_of(limit, self.trip_percent),
+            reset_bytes: share_of(limit, self.reset_percent),
+        })
+    }
+}
+
+/// The byte lines a valid configuration works with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValidConfig {
+    /// The resolved budget.
+    pub limit: u64,
+    /// Usage at or above this trips the breaker.
+    pub trip_bytes: u64,
+    /// Usage below this resets it.
+    pub reset_bytes: u64,
+}
+
+/// `ceil(limit * percent / 100)`, exact for percentages with up to two
+/// decimals (computed in hundredths of a percent, in 128 bits); at least 1.
+fn share_of(limit: u64, percent: f64) -> u64 {
+    let hundredths = (percent * 100.0).round() as u128;
+    let bytes = (u128::from(limit) * hundredths).div_ceil(10_000);
+    u64::try_from(bytes).unwrap_or(u64::MAX).max(1)
+}
+
+/// Why a breaker cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The trip percentage is outside (0, 100].
+    #[error("trip_percent must be above 0 and at most 100, got {percent}")]
+    TripPercent {
+        /// The value given.
+        percent: f64,
+    },
+    /// The reset percentage is outside (0, 100].
+    #[error("reset_percent must be above 0 and at most 100, got {percent}")]
+    ResetPercent {
+        /// The value given.
+        percent: f64,
+    },
+    /// The reset line is above the trip line: the breaker would flap.
+    #[error("reset_percent ({reset}) must not be above trip_percent ({trip})")]
+    ResetAboveTrip {
+        /// The reset percentage given.
+        reset: f64,
+        /// The trip percentage given.
+        trip: f64,
+    },
+    /// An empty name would make errors and logs unreadable.
+    #[error("a breaker needs a non-empty name")]
+    EmptyName,
+    /// The budget cannot be resolved (0, unknown, unparsable).
+    #[error("invalid memory budget: {0}")]
+    Budget(#[from] BudgetError),
+    /// The default source cannot read (the counting allocator is not installed).
+    #[error("no memory source: {0}")]
+    Source(#[from] SourceError),
+}

@@ -1,0 +1,305 @@
+//! The shared body of a breaker: readings, the state machine, the ledger.
+//!
+//! The fast path of [`Inner::evaluate`] is a source reading, a load of the
+//! reserved bytes and of the state, and one comparison: no lock, no clock,
+//! no allocation. Everything else (the clock, the purge hook, logging,
+//! events) runs in [`Inner::decide`], only when usage is at or past a line.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use crossbeam_channel::{Sender, TrySendError};
+
+use crate::clock::Clock;
+use crate::config::PurgeHook;
+use crate::event::{BreakerEvent, BreakerSnapshot};
+use crate::ledger::{Ledger, Refused};
+use crate::source::MemorySource;
+use crate::state::{BreakerState, ACCEPTING, REFUSING};
+use crate::usage::{percent, Details, TripCause, Tripped, Usage};
+
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) limit: u64,
+    pub(crate) trip_bytes: u64,
+    pub(crate) reset_bytes: u64,
+    pub(crate) trip_percent: f64,
+    pub(crate) reset_percent: f64,
+    pub(crate) min_state_duration: Duration,
+    pub(crate) purge_interval: Duration,
+    pub(crate) source: Option<Arc<dyn MemorySource>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) purge: Option<PurgeHook>,
+    pub(crate) parent: Option<Arc<Inner>>,
+    pub(crate) state: AtomicU8,
+    pub(crate) ledger: Ledger,
+    /// Clock nanoseconds + 1 of the last state change; 0 = never.
+    pub(crate) last_change: AtomicU64,
+    /// Clock nanoseconds + 1 of the last purge; 0 = never.
+    pub(crate) last_purge: AtomicU64,
+    pub(crate) trips: AtomicU64,
+    pub(crate) refusals: AtomicU64,
+    /// Serialises state changes; holds the last trip.
+    pub(crate) transitions: Mutex<Option<BreakerSnapshot>>,
+    pub(crate) subscribers: Mutex<Vec<Sender<BreakerEvent>>>,
+}
+
+/// Locks, ignoring poisoning: every critical section leaves its data consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn stamp(now: Duration) -> u64 {
+    u64::try_from(now.as_nanos())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
+}
+
+/// Time since a stamp, or `None` if it was never set.
+fn since(stamp: u64, now: Duration) -> Option<Duration> {
+    (stamp != 0).then(|| now.saturating_sub(Duration::from_nanos(stamp - 1)))
+}
+
+impl Inner {
+    #[inline]
+    fn read_used(&self) -> Result<u64, Tripped> {
+        match &self.source {
+            Some(source) => match source.used_bytes() {
+                Ok(used) => Ok(used),
+                Err(error) => Err(self.refuse(0, self.ledger.reserved(), TripCause::Source(error))),
+            },
+            None => Ok(0),
+        }
+    }
+
+    /// This breaker's verdict (not its parents').
+    #[inline]
+    pub(crate) fn evaluate(&self) -> Result<Usage<'_>, Tripped> {
+        let used = self.read_used()?;
+        let reserved = self.ledger.reserved();
+        if self.state.load(Relaxed) == ACCEPTING && used.saturating_add(reserved) < self.trip_bytes
+        {
+            return Ok(self.usage(used, reserved));
+        }
+        self.decide(used, reserved)
+    }
+
+    /// This breaker's and every ancestor's verdict; the usage is this breaker's.
+    #[inline]
+    pub(crate) fn evaluate_chain(&self) -> Result<Usage<'_>, Tripped> {
+        let usage = self.evaluate()?;
+        let mut ancestor = self.parent.as_deref();
+        while let Some(parent) = ancestor {
+            parent.evaluate()?;
+            ancestor = parent.parent.as_deref();
+        }
+        Ok(usage)
+    }
+
+    pub(crate) fn usage(&self, used: u64, reserved: u64) -> Usage<'_> {
+        Usage {
+            breaker: &self.name,
+            used,
+            reserved,
+            limit: self.limit,
+        }
+    }
+
+    pub(crate) fn state(&self) -> BreakerState {
+        BreakerState::from_u8(self.state.load(Relaxed))
+    }
+
+    /// The slow path: usage is at a line, or the breaker is refusing.
+    #[cold]
+    #[inline(never)]
+    fn decide(&self, mut used: u64, reserved: u64) -> Result<Usage<'_>, Tripped> {
+        let now = self.clock.now();
+        let total = |used: u64| used.saturating_add(reserved);
+        if self.state.load(Relaxed) == ACCEPTING {
+            if total(used) < self.trip_bytes {
+                return Ok(self.usage(used, reserved));
+            }
+            if let Some(fresh) = self.purge_and_read(now) {
+                used = fresh?;
+                if total(used) < self.trip_bytes {
+                    return Ok(self.usage(used, reserved));
+                }
+            }
+            // Too soon after a reset: hold, unless the whole budget is gone.
+            if total(used) < self.limit && self.wait_before_change(now).is_some() {
+                return Ok(self.usage(used, reserved));
+            }
+            self.change(ACCEPTING, REFUSING, used, reserved);
+            return Err(self.refuse(used, reserved, TripCause::OverThreshold));
+        }
+        if total(used) >= self.reset_bytes {
+            if let Some(fresh) = self.purge_and_read(now) {
+                used = fresh?;
+            }
+        }
+        if total(used) >= self.reset_bytes {
+            return Err(self.refuse(used, reserved, TripCause::OverThreshold));
+        }
+        if let Some(remaining) = self.wait_before_change(now) {
+            return Err(self.refuse(used, reserved, TripCause::MinStateDuration { remaining }));
+        }
+        self.change(REFUSING, ACCEPTING, used, reserved);
+        Ok(self.usage(used, reserved))
+    }
+
+    /// How long until the state may change again, if it may not yet.
+    fn wait_before_change(&self, now: Duration) -> Option<Duration> {
+        let elapsed = since(self.last_change.load(Relaxed), now)?;
+        (elapsed < self.min_state_duration).then(|| self.min_state_duration - elapsed)
+    }
+
+    /// Calls the purge hook if one is set and it is due, then reads again.
+    fn purge_and_read(&self, now: Duration) -> Option<Result<u64, Tripped>> {
+        let hook = self.purge.as_ref()?;
+        self.source.as_ref()?;
+        let last = self.last_purge.load(Relaxed);
+        if since(last, now).is_some_and(|elapsed| elapsed < self.purge_interval) {
+            return None;
+        }
+        // One thread purges; the others go on with their reading.
+        self.last_purge
+            .compare_exchange(last, stamp(now), Relaxed, Relaxed)
+            .ok()?;
+        hook();
+        Some(self.read_used())
+    }
+
+    /// Changes state (if no other thread did first), counts, logs once, publishes.
+    fn change(&self, from: u8, to: u8, used: u64, reserved: u64) {
+        let mut last_trip = lock(&self.transitions);
+        if self
+            .state
+            .compare_exchange(from, to, Relaxed, Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        self.last_change.store(stamp(self.clock.now()), Relaxed);
+        let snapshot = self.snapshot(used, reserved);
+        let event = if to == REFUSING {
+            self.trips.fetch_add(1, Relaxed);
+            *last_trip = Some(snapshot.clone());
+            tracing::warn!(
+                breaker = %self.name,
+                used,
+                reserved,
+                limit = self.limit,
+                percent = snapshot.percent,
+                trip_percent = self.trip_percent,
+                "memory breaker tripped: refusing new work"
+            );
+            BreakerEvent::Tripped(snapshot)
+        } else {
+            tracing::info!(
+                breaker = %self.name,
+                used,
+                reserved,
+                limit = self.limit,
+                percent = snapshot.percent,
+                reset_percent = self.reset_percent,
+                "memory breaker reset: accepting work again"
+            );
+            BreakerEvent::Reset(snapshot)
+        };
+        drop(last_trip);
+        self.publish(&event);
+    }
+
+    /// Sends to this breaker's subscribers and its ancestors'; never blocks.
+    fn publish(&self, event: &BreakerEvent) {
+        let mut breaker = Some(self);
+        while let Some(inner) = breaker {
+            lock(&inner.subscribers).retain(|subscriber| {
+                !matches!(
+                    subscriber.try_send(event.clone()),
+                    Err(TrySendError::Disconnected(_))
+                )
+            });
+            breaker = inner.parent.as_deref();
+        }
+    }
+
+    pub(crate) fn snapshot(&self, used: u64, reserved: u64) -> BreakerSnapshot {
+        BreakerSnapshot {
+            breaker: self.name.clone(),
+            used,
+            reserved,
+            limit: self.limit,
+            percent: percent(used.saturating_add(reserved), self.limit),
+            time: SystemTime::now(),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn refuse(&self, used: u64, reserved: u64, cause: TripCause) -> Tripped {
+        self.refusals.fetch_add(1, Relaxed);
+        Tripped::from(Details {
+            breaker: self.name.clone(),
+            used,
+            reserved,
+            limit: self.limit,
+            trip_percent: self.trip_percent,
+            reset_percent: self.reset_percent,
+            cause,
+        })
+    }
+
+    /// Reserves `bytes` here and in every ancestor (root first), or nowhere.
+    pub(crate) fn reserve(&self, bytes: u64) -> Result<(), Tripped> {
+        if let Some(parent) = &self.parent {
+            parent.reserve(bytes)?;
+        }
+        let result = self.reserve_here(bytes);
+        if result.is_err() {
+            if let Some(parent) = &self.parent {
+                parent.release(bytes);
+            }
+        }
+        result
+    }
+
+    fn reserve_here(&self, bytes: u64) -> Result<(), Tripped> {
+        let mut used = self.evaluate()?.used;
+        let mut purged = false;
+        loop {
+            match self
+                .ledger
+                .try_add(bytes, self.trip_bytes.saturating_sub(used))
+            {
+                Ok(()) => return Ok(()),
+                Err(Refused::Released) => {
+                    return Err(self.refuse(used, self.ledger.reserved(), TripCause::Released))
+                }
+                Err(Refused::Full { reserved }) => {
+                    if !purged {
+                        purged = true;
+                        if let Some(fresh) = self.purge_and_read(self.clock.now()) {
+                            used = fresh?;
+                            continue;
+                        }
+                    }
+                    let cause = TripCause::Reservation { requested: bytes };
+                    return Err(self.refuse(used, reserved, cause));
+                }
+            }
+        }
+    }
+
+    /// Returns `bytes` here and up the chain, stopping at a released breaker
+    /// (which already returned everything it held).
+    pub(crate) fn release(&self, bytes: u64) {
+        let mut breaker = Some(self);
+        while let Some(inner) = breaker {
+            if inner.ledger.remove(bytes) {
+                return;
+            }
+            breaker = inner.parent.as_deref();
+        }
+    }
+}

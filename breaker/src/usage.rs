@@ -1,0 +1,209 @@
+//! What a check answers: the usage when work may go ahead, [`Tripped`] when not.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+
+use crate::source::SourceError;
+
+/// A breaker's reading when it accepted: what [`check`](crate::MemoryBreaker::check) returns.
+///
+/// Borrowed from the breaker (the name is not copied), so a check allocates
+/// nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage<'a> {
+    pub(crate) breaker: &'a str,
+    pub(crate) used: u64,
+    pub(crate) reserved: u64,
+    pub(crate) limit: u64,
+}
+
+impl Usage<'_> {
+    /// The breaker's name.
+    pub fn breaker(&self) -> &str {
+        self.breaker
+    }
+
+    /// Bytes in use as the breaker's source read them (0 for a child
+    /// breaker that counts only reservations).
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Bytes held by reservations.
+    pub fn reserved(&self) -> u64 {
+        self.reserved
+    }
+
+    /// `used + reserved`: what the thresholds are compared with.
+    pub fn total(&self) -> u64 {
+        self.used.saturating_add(self.reserved)
+    }
+
+    /// The budget, in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// `total / limit`, in percent.
+    pub fn percent(&self) -> f64 {
+        percent(self.total(), self.limit)
+    }
+}
+
+pub(crate) fn percent(bytes: u64, limit: u64) -> f64 {
+    bytes as f64 * 100.0 / limit as f64
+}
+
+/// Why a breaker refused.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TripCause {
+    /// Usage reached the trip line, or has not yet fallen below the reset line.
+    OverThreshold,
+    /// Usage is below the reset line, but the breaker changed state too
+    /// recently to change again (`min_state_duration`).
+    MinStateDuration {
+        /// Time until it may reset.
+        remaining: Duration,
+    },
+    /// This reservation would take usage to the trip line.
+    Reservation {
+        /// The bytes asked for.
+        requested: u64,
+    },
+    /// The child breaker this reservation belongs to was dropped.
+    Released,
+    /// The breaker's source could not be read; it refuses rather than guess.
+    Source(SourceError),
+}
+
+/// A refusal: the breaker is over its line, or a reservation would take it there.
+///
+/// Carries the numbers a person needs to act: which breaker, used and
+/// reserved bytes, the budget, and the lines. One pointer wide, so a
+/// `Result<_, Tripped>` stays small on the fast path.
+#[derive(Debug)]
+pub struct Tripped {
+    details: Box<Details>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Details {
+    pub(crate) breaker: String,
+    pub(crate) used: u64,
+    pub(crate) reserved: u64,
+    pub(crate) limit: u64,
+    pub(crate) trip_percent: f64,
+    pub(crate) reset_percent: f64,
+    pub(crate) cause: TripCause,
+}
+
+impl From<Details> for Tripped {
+    fn from(details: Details) -> Self {
+        Self {
+            details: Box::new(details),
+        }
+    }
+}
+
+impl Tripped {
+    /// The name of the breaker that refused (a child's name when the child refused).
+    pub fn breaker(&self) -> &str {
+        &self.details.breaker
+    }
+
+    /// Bytes in use as the breaker's source read them.
+    pub fn used(&self) -> u64 {
+        self.details.used
+    }
+
+    /// Bytes held by reservations when it refused.
+    pub fn reserved(&self) -> u64 {
+        self.details.reserved
+    }
+
+    /// The budget, in bytes.
+    pub fn limit(&self) -> u64 {
+        self.details.limit
+    }
+
+    /// `(used + reserved) / limit`, in percent (without the refused reservation).
+    pub fn percent(&self) -> f64 {
+        percent(
+            self.details.used.saturating_add(self.details.reserved),
+            self.details.limit,
+        )
+    }
+
+    /// The trip line, in percent of the budget.
+    pub fn trip_percent(&self) -> f64 {
+        self.details.trip_percent
+    }
+
+    /// Why it refused.
+    pub fn cause(&self) -> &TripCause {
+        &self.details.cause
+    }
+}
+
+impl fmt::Display for Tripped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, used, reserved, limit) = (
+            &self.details.breaker,
+            ByteSize(self.details.used),
+            ByteSize(self.details.reserved),
+            ByteSize(self.details.limit),
+        );
+        let share = self.percent();
+        let lines = format_args!(
+            "trips at {}%, resets below {}%",
+            self.details.trip_percent, self.details.reset_percent
+        );
+        match &self.details.cause {
+            TripCause::OverThreshold => write!(
+                f,
+                "memory breaker `{name}` is refusing new work: {used} used + {reserved} reserved \
+                 = {share:.1}% of its {limit} budget ({lines}); finish or shed running work, \
+                 free memory, or raise the budget"
+            ),
+            TripCause::MinStateDuration { remaining } => write!(
+                f,
+                "memory breaker `{name}` is refusing new work for {remaining:?} more: usage fell \
+                 to {share:.1}% of its {limit} budget ({lines}), but it tripped too recently \
+                 to reset yet"
+            ),
+            TripCause::Reservation { requested } => write!(
+                f,
+                "memory breaker `{name}` refused a reservation of {}: {used} used + {reserved} \
+                 reserved + the request would reach {:.1}% of its {limit} budget ({lines}); \
+                 reserve less (a smaller batch) or wait for other work to finish",
+                ByteSize(*requested),
+                percent(
+                    self.details.used
+                        .saturating_add(self.details.reserved)
+                        .saturating_add(*requested),
+                    self.details.limit
+                ),
+            ),
+            TripCause::Released => write!(
+                f,
+                "memory breaker `{name}` was released (dropped); its reservations can no longer grow"
+            ),
+            TripCause::Source(error) => write!(
+                f,
+                "memory breaker `{name}` is refusing new work because it cannot read memory usage: {error}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Tripped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.details.cause {
+            TripCause::Source(error) => Some(error),
+            _ => None,
+        }
+    }
+}
