@@ -43,9 +43,17 @@ pub fn mann_kendall(values: &[u64]) -> Option<MannKendall> {
     if n < 3 {
         return None;
     }
-    let s = sign_sum(values);
-    let variance = variance_with_ties(values);
-    let z = if variance <= 0.0 {
+    Some(MannKendall::from_parts(n, sign_sum(values), tie_term(values)))
+}
+
+impl MannKendall {
+    /// The statistic from its parts: `n` values, sign sum `s`, and
+    /// `ties` = the sum over groups of `t` equal values of
+    /// `t (t - 1) (2t + 5)`. Lets a sliding window keep `s` and `ties` up to
+    /// date in `O(n)` per new value instead of `O(n^2)`.
+    pub(crate) fn from_parts(n: usize, s: i64, ties: i64) -> Self {
+        let variance = (variance_term(n as i64) - ties) as f64 / 18.0;
+        let z = if variance <= 0.0 {
         0.0
     } else if s > 0 {
         (s - 1) as f64 / variance.sqrt()
@@ -54,13 +62,20 @@ pub fn mann_kendall(values: &[u64]) -> Option<MannKendall> {
     } else {
         0.0
     };
-    Some(MannKendall {
-        n,
-        s,
-        variance,
-        z,
-        p_increasing: upper_tail(z),
-    })
+        MannKendall {
+            n,
+            s,
+            variance,
+            z,
+            p_increasing: upper_tail(z),
+        }
+    }
+}
+
+/// `t (t - 1) (2t + 5)`: the variance term of `t` values (or of a group of
+/// `t` tied values).
+pub(crate) fn variance_term(t: i64) -> i64 {
+    t * (t - 1) * (2 * t + 5)
 }
 
 fn sign_sum(values: &[u64]) -> i64 {
@@ -73,26 +88,25 @@ fn sign_sum(values: &[u64]) -> i64 {
     s
 }
 
-fn variance_with_ties(values: &[u64]) -> f64 {
-    let term = |m: f64| m * (m - 1.0) * (2.0 * m + 5.0);
+fn tie_term(values: &[u64]) -> i64 {
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
-    let mut ties = 0.0;
-    let mut run = 1usize;
+    let mut ties = 0;
+    let mut run = 1;
     for pair in sorted.windows(2) {
         if pair[0] == pair[1] {
             run += 1;
         } else {
             if run > 1 {
-                ties += term(run as f64);
+                ties += variance_term(run);
             }
             run = 1;
         }
     }
     if run > 1 {
-        ties += term(run as f64);
+        ties += variance_term(run);
     }
-    (term(values.len() as f64) - ties) / 18.0
+    ties
 }
 
 #[cfg(test)]

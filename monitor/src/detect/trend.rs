@@ -1,4 +1,4 @@
-use super::mann_kendall::mann_kendall;
+use super::mann_kendall::{mann_kendall, variance_term, MannKendall};
 use super::theil_sen::theil_sen_with;
 use super::{DetectorConfigError, LeakVerdict, SeriesPoint, TrendConfig};
 use std::collections::VecDeque;
@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 /// minima) for a leak, without warm-up grace or persistence.
 ///
 /// Takes the newest [`window`](TrendConfig::window) points and tests them,
-/// then their newest half and quarter (when they hold at least
+/// then their newest half, quarter and eighth (each when it holds at least
 /// [`min_points`](TrendConfig::min_points)). A scale is a leak when the
 /// Mann-Kendall confidence reaches [`confidence`](TrendConfig::confidence),
 /// the Theil-Sen slope reaches
@@ -36,6 +36,9 @@ pub fn evaluate_trend(
     evaluate_with(points, config, budget_bytes, &mut Vec::new())
 }
 
+/// The scales tested: the newest `window / d` points for each `d`.
+const SCALE_DIVISORS: [usize; 4] = [1, 2, 4, 8];
+
 fn evaluate_with(
     points: &[SeriesPoint],
     config: &TrendConfig,
@@ -43,46 +46,93 @@ fn evaluate_with(
     scratch: &mut Vec<f64>,
 ) -> Option<LeakVerdict> {
     let window = &points[points.len().saturating_sub(config.window)..];
-    let mut values: Vec<u64> = window.iter().map(|p| p.bytes).collect();
-    for divisor in [1, 2, 4] {
-        let n = window.len() / divisor;
-        if n < config.min_points.max(3) {
-            break;
-        }
-        let scale = &window[window.len() - n..];
+    let mut values = Vec::with_capacity(window.len());
+    SCALE_DIVISORS.iter().find_map(|divisor| {
+        let scale = &window[window.len() - window.len() / divisor..];
         values.clear();
         values.extend(scale.iter().map(|p| p.bytes));
-        let Some(mk) = mann_kendall(&values) else {
-            continue;
-        };
-        let confidence = mk.confidence_increasing();
-        if confidence < config.confidence {
-            continue;
-        }
-        let Some(fit) = theil_sen_with(scale, scratch) else {
-            continue;
-        };
-        let span_secs = scale[n - 1].t_secs - scale[0].t_secs;
-        let slope = fit.slope_per_min();
-        if slope < config.min_slope_bytes_per_min
-            || fit.slope_per_sec * span_secs < config.min_growth_bytes
-        {
-            continue;
-        }
-        let level = fit.level_at_end.max(0.0);
-        let time_to_budget_secs =
-            budget_bytes.map(|budget| ((budget as f64 - level) / fit.slope_per_sec).max(0.0));
-        return Some(LeakVerdict {
-            t_secs: scale[n - 1].t_secs,
-            slope_bytes_per_min: slope,
-            confidence,
-            level_bytes: level as u64,
-            points: n,
-            span_secs,
-            time_to_budget_secs,
-        });
+        let mk = mann_kendall(&values)?;
+        judge_scale(scale, mk, config, budget_bytes, scratch)
+    })
+}
+
+/// The verdict on one scale whose Mann-Kendall statistic is `mk`.
+fn judge_scale(
+    scale: &[SeriesPoint],
+    mk: MannKendall,
+    config: &TrendConfig,
+    budget_bytes: Option<u64>,
+    scratch: &mut Vec<f64>,
+) -> Option<LeakVerdict> {
+    let n = scale.len();
+    let confidence = mk.confidence_increasing();
+    if n < config.min_points || confidence < config.confidence {
+        return None;
     }
-    None
+    let fit = theil_sen_with(scale, scratch)?;
+    let span_secs = scale[n - 1].t_secs - scale[0].t_secs;
+    let slope = fit.slope_per_min();
+    if slope < config.min_slope_bytes_per_min
+        || fit.slope_per_sec * span_secs < config.min_growth_bytes
+    {
+        return None;
+    }
+    let level = fit.level_at_end.max(0.0);
+    let time_to_budget_secs =
+        budget_bytes.map(|budget| ((budget as f64 - level) / fit.slope_per_sec).max(0.0));
+    Some(LeakVerdict {
+        t_secs: scale[n - 1].t_secs,
+        slope_bytes_per_min: slope,
+        confidence,
+        level_bytes: level as u64,
+        points: n,
+        span_secs,
+        time_to_budget_secs,
+    })
+}
+
+/// The Mann-Kendall parts of one scale of a sliding window, kept up to date
+/// in `O(size)` per point.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct ScaleState {
+    size: usize,
+    s: i64,
+    ties: i64,
+}
+
+impl ScaleState {
+    /// `points` ends with the new point; the scale held the `size` points
+    /// before it.
+    fn add_newest(&mut self, points: &[SeriesPoint]) {
+        let (new, before) = match points.split_last() {
+            Some((new, before)) => (new.bytes, &before[before.len() - self.size..]),
+            None => return,
+        };
+        let (mut signs, mut equal) = (0i64, 0i64);
+        for x in before {
+            signs += (new > x.bytes) as i64 - (new < x.bytes) as i64;
+            equal += (new == x.bytes) as i64;
+        }
+        self.s += signs;
+        self.ties += variance_term(equal + 1) - variance_term(equal);
+        self.size += 1;
+    }
+
+    /// Drops the oldest of the scale's points, the newest `size` of `points`.
+    fn remove_oldest(&mut self, points: &[SeriesPoint]) {
+        let members = &points[points.len() - self.size..];
+        let Some((old, rest)) = members.split_first() else {
+            return;
+        };
+        let (mut signs, mut equal) = (0i64, 0i64);
+        for x in rest {
+            signs += (x.bytes > old.bytes) as i64 - (x.bytes < old.bytes) as i64;
+            equal += (x.bytes == old.bytes) as i64;
+        }
+        self.s -= signs;
+        self.ties -= variance_term(equal + 1) - variance_term(equal);
+        self.size -= 1;
+    }
 }
 
 /// A change of the trend detector's opinion.
@@ -107,7 +157,9 @@ pub enum TrendChange {
 /// [`window`](TrendConfig::window) points; `persistence` positive results in
 /// a row report [`TrendChange::Suspected`], as many negative ones then report
 /// [`TrendChange::Cleared`]. Each evaluation costs `O(window^2)` comparisons
-/// on a bounded window.
+/// on a bounded window: the Mann-Kendall sums of every scale are kept up to
+/// date in `O(window)` per point, and the Theil-Sen fit runs only on a scale
+/// whose trend is significant.
 ///
 /// ```
 /// use heapguard_monitor::detect::{SeriesPoint, TrendChange, TrendConfig, TrendDetector};
@@ -137,6 +189,7 @@ pub struct TrendDetector {
     positive_streak: usize,
     negative_streak: usize,
     suspected: bool,
+    scales: [ScaleState; SCALE_DIVISORS.len()],
     scratch: Vec<f64>,
 }
 
@@ -156,6 +209,7 @@ impl TrendDetector {
             positive_streak: 0,
             negative_streak: 0,
             suspected: false,
+            scales: Default::default(),
             scratch: Vec::new(),
         })
     }
@@ -182,16 +236,8 @@ impl TrendDetector {
             return None;
         }
         let effective = self.effective_point(point)?;
-        self.points.push_back(effective);
-        if self.points.len() > self.config.window {
-            self.points.pop_front();
-        }
-        let verdict = evaluate_with(
-            self.points.make_contiguous(),
-            &self.config,
-            self.budget_bytes,
-            &mut self.scratch,
-        );
+        self.push(effective);
+        let verdict = self.evaluate();
         match verdict {
             Some(verdict) => {
                 self.negative_streak = 0;
@@ -215,10 +261,40 @@ impl TrendDetector {
         None
     }
 
+    /// Adds a point to the window and to every scale's statistic.
+    fn push(&mut self, point: SeriesPoint) {
+        self.points.push_back(point);
+        let kept = self.points.len().min(self.config.window);
+        let points = self.points.make_contiguous();
+        for (scale, divisor) in self.scales.iter_mut().zip(SCALE_DIVISORS) {
+            scale.add_newest(points);
+            while scale.size > kept / divisor {
+                scale.remove_oldest(points);
+            }
+        }
+        if self.points.len() > self.config.window {
+            self.points.pop_front();
+        }
+    }
+
+    /// [`evaluate_trend`] on the window, from the kept statistics.
+    fn evaluate(&mut self) -> Option<LeakVerdict> {
+        let points = self.points.make_contiguous();
+        self.scales.iter().find_map(|scale| {
+            if scale.size < 3 {
+                return None;
+            }
+            let mk = MannKendall::from_parts(scale.size, scale.s, scale.ties);
+            let members = &points[points.len() - scale.size..];
+            judge_scale(members, mk, &self.config, self.budget_bytes, &mut self.scratch)
+        })
+    }
+
     fn effective_point(&mut self, point: SeriesPoint) -> Option<SeriesPoint> {
         if point.quiescent && !self.quiescent_mode {
             self.quiescent_mode = true;
             self.points.clear();
+            self.scales = Default::default();
             self.block_min = None;
             self.block_len = 0;
         }
@@ -238,6 +314,13 @@ impl TrendDetector {
         self.block_len = 0;
         Some(min)
     }
+}
+
+#[cfg(test)]
+fn tie_term_of(values: &[u64]) -> i64 {
+    let mk = mann_kendall(values).map(|mk| mk.variance);
+    let n = values.len() as i64;
+    mk.map_or(0, |variance| variance_term(n) - (variance * 18.0).round() as i64)
 }
 
 #[cfg(test)]
@@ -302,12 +385,46 @@ mod tests {
             }
         }
         assert_eq!(changes.len(), 2, "{changes:?}");
-        // Nothing during the first hour; from minute 60 on it takes
-        // min_points points and then 3 positive evaluations.
+        // Nothing during the first hour; from minute 60 on, the growth
+        // reaches 32 MiB once 12 points span 11 minutes (33 MiB), then 3
+        // positive evaluations in a row.
         assert_eq!(changes[0].0, 60 + 11 + 2);
         assert!(matches!(changes[0].1, TrendChange::Suspected(_)));
         assert!(matches!(changes[1].1, TrendChange::Cleared { .. }));
         assert!(!detector.is_suspected());
+    }
+
+    #[test]
+    fn kept_statistics_match_the_pure_evaluation() {
+        use crate::detect::mann_kendall;
+        let config = TrendConfig {
+            warm_up_secs: 0.0,
+            window: 20,
+            min_points: 3,
+            ..TrendConfig::default()
+        };
+        let mut detector = TrendDetector::new(config.clone(), Some(500 * MIB)).unwrap();
+        let mut all = Vec::new();
+        let mut state = 12_345u64;
+        for m in 0..200u64 {
+            // Few distinct values, so ties are common; a trend in the middle.
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let bytes = (state >> 60) * MIB + if (80..140).contains(&m) { m * 4 * MIB } else { 0 };
+            let point = SeriesPoint::quiescent(m as f64 * 60.0, bytes);
+            all.push(point);
+            detector.observe(point);
+            let window: Vec<u64> = detector.points().map(|p| p.bytes).collect();
+            assert_eq!(window.len(), all.len().min(20));
+            for (scale, divisor) in detector.scales.iter().zip(super::SCALE_DIVISORS) {
+                let members = &window[window.len() - window.len() / divisor..];
+                assert_eq!(scale.size, members.len());
+                if let Some(mk) = mann_kendall(members) {
+                    assert_eq!((scale.s, scale.ties), (mk.s, super::tie_term_of(members)));
+                }
+            }
+            let pure = evaluate_trend(&all, &config, Some(500 * MIB));
+            assert_eq!(detector.evaluate(), pure, "minute {m}");
+        }
     }
 
     #[test]

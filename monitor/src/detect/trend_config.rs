@@ -12,9 +12,10 @@ pub struct TrendConfig {
     /// Effective points (quiescent samples or block minima) kept and tested.
     /// Default 60.
     pub window: usize,
-    /// Fewest points a test runs on. The detector also tests the newest half
-    /// and quarter of the window when they hold at least this many points,
-    /// so a fast leak is seen before it fills the whole window. Default 12.
+    /// Fewest points a test runs on. The detector also tests the newest half,
+    /// quarter and eighth of the window when they hold at least this many
+    /// points, so a fast leak is seen before it fills the whole window.
+    /// Default 8.
     pub min_points: usize,
     /// Smallest Theil-Sen slope reported as a leak, bytes per minute.
     /// Default 0.5 MiB/min.
@@ -41,7 +42,7 @@ impl Default for TrendConfig {
     fn default() -> Self {
         Self {
             window: 60,
-            min_points: 12,
+            min_points: 8,
             min_slope_bytes_per_min: 0.5 * MIB,
             min_growth_bytes: 32.0 * MIB,
             confidence: 0.99,
