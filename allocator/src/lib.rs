@@ -44,9 +44,16 @@
 //! | [`live_bytes`] | one relaxed load | within [`live_bytes_error_bound`] = threads x [`FLUSH_THRESHOLD`] |
 //! | `stats().peak_bytes` | as `stats` | may miss a spike by at most [`live_bytes_error_bound`] |
 //! | [`measure`] | thread-local | exact, this thread only |
+//! | [`Account::usage`] | a few atomic loads | exact once the account's guards ended; while running, one batch per thread |
 //!
 //! A thread's own net bytes can be negative (it frees what another thread
 //! allocated); only the sum over threads means anything process-wide.
+//!
+//! # Accounts
+//! An [`Account`] charges the allocations of a unit of work (a job, a
+//! request) that follows it across threads ([`Account::bind`],
+//! [`Account::spawn`]) and async tasks ([`Account::scope`]); a breaker can
+//! give each account its own limit.
 //!
 //! # Features
 //! - `jemalloc`: re-exports [`Jemalloc`] and adds the [`jemalloc`] module
@@ -64,6 +71,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod account;
 mod counters;
 mod counting_alloc;
 mod event;
@@ -79,6 +87,7 @@ mod slots;
 mod stats;
 mod thread;
 
+pub use account::{Account, AccountGuard, AccountUsage, Scoped, ACCOUNT_FLUSH_CALLS};
 pub use counting_alloc::CountingAlloc;
 pub use global::FLUSH_THRESHOLD;
 #[cfg(feature = "histogram")]

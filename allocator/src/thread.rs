@@ -19,6 +19,7 @@
 use core::cell::Cell;
 use core::sync::atomic::Ordering::Relaxed;
 
+use crate::account::AccountCells;
 use crate::counters::bump;
 use crate::event::Event;
 use crate::global::{self, FLUSH_THRESHOLD};
@@ -38,6 +39,7 @@ pub(crate) struct ThreadState {
     slot: Cell<Option<&'static Slot>>,
     phase: Cell<Phase>,
     pub(crate) scope: ScopeCells,
+    pub(crate) account: AccountCells,
 }
 
 impl ThreadState {
@@ -46,6 +48,7 @@ impl ThreadState {
             slot: Cell::new(None),
             phase: Cell::new(Phase::Unregistered),
             scope: ScopeCells::new(),
+            account: AccountCells::new(),
         }
     }
 }
@@ -86,6 +89,9 @@ pub(crate) fn record(event: Event, publish_net: bool) {
         }
         if thread.scope.is_open() {
             thread.scope.record(event);
+        }
+        if thread.account.is_entered() {
+            thread.account.record(event);
         }
     });
     // Unreachable for a const thread-local without `Drop`, but never panic.

@@ -1,0 +1,432 @@
+//! Memory accounts: allocations charged to a unit of work (a job, a request,
+//! one user's processing) that follow it across threads and async tasks.
+//!
+//! While an [`AccountGuard`] lives on a thread, that thread's allocator calls
+//! are charged to the account as well as to the process totals. Hand the
+//! account to other threads with [`Account::bind`] or [`Account::spawn`], and
+//! to async code with [`Account::scope`], which enters the account around
+//! every poll on whichever thread polls.
+//!
+//! # Attribution rules
+//! - Only the innermost entered account is charged directly; an account made
+//!   with [`Account::child`] also charges its ancestors.
+//! - A free is charged to the account current *at the free* (ClickHouse's
+//!   rule): memory allocated under account A and freed under B lowers B.
+//!   There is no per-allocation tag, so the counters cannot tell whose block
+//!   was freed; what they do see is an account freeing more than it ever
+//!   held. Those bytes are clamped out of its live bytes and reported in
+//!   [`AccountUsage::foreign_freed_bytes`], a lower bound of how blurred the
+//!   attribution is.
+//!
+//! # Exactness
+//! Each thread batches its charges in thread-local cells and publishes them
+//! when the guard ends (so after every poll of a scoped future) or when the
+//! batch passes [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) bytes or
+//! [`ACCOUNT_FLUSH_CALLS`] calls. Once the work's guards have ended,
+//! [`Account::usage`] is exact; while it runs, each thread inside the account
+//! can hold back at most that many bytes and calls.
+
+use core::cell::Cell;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::global::FLUSH_THRESHOLD;
+use crate::thread::with_thread;
+
+/// A thread publishes its account charges after this many allocator calls,
+/// even if their bytes stay under the flush threshold.
+pub const ACCOUNT_FLUSH_CALLS: u32 = 4096;
+
+/// A named memory account. Cheap to clone (an `Arc`), `Send + Sync`.
+///
+/// ```
+/// # #[global_allocator]
+/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
+/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
+/// use heapguard_alloc::Account;
+///
+/// let job = Account::new("user-42");
+/// let worker = job.spawn(|| vec![0u8; 10_000]);
+/// let data = {
+///     let _inside = job.enter();
+///     vec![0u8; 5_000]
+/// };
+/// let from_worker = worker.join().unwrap();
+/// let usage = job.usage();
+/// assert_eq!(usage.allocated_bytes, 15_000);
+/// assert_eq!(usage.live_bytes, 15_000);
+/// # drop((data, from_worker));
+/// ```
+#[derive(Clone)]
+pub struct Account {
+    core: Arc<AccountCore>,
+}
+
+pub(crate) struct AccountCore {
+    name: String,
+    parent: Option<Account>,
+    allocations: AtomicU64,
+    deallocations: AtomicU64,
+    reallocations: AtomicU64,
+    allocated_bytes: AtomicU64,
+    freed_bytes: AtomicU64,
+    live: AtomicI64,
+    peak: AtomicI64,
+    foreign_freed_bytes: AtomicU64,
+}
+
+/// What an account was charged, summed over every thread that entered it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountUsage {
+    /// Calls to `alloc` and `alloc_zeroed`.
+    pub allocations: u64,
+    /// Calls to `dealloc`.
+    pub deallocations: u64,
+    /// Calls to `realloc`.
+    pub reallocations: u64,
+    /// Bytes allocated, including the new size of each `realloc`.
+    pub allocated_bytes: u64,
+    /// Bytes freed, including the old size of each `realloc`.
+    pub freed_bytes: u64,
+    /// Bytes the account holds: what it allocated minus what it freed, never
+    /// below zero (see `foreign_freed_bytes`).
+    pub live_bytes: u64,
+    /// The highest `live_bytes` reached.
+    pub peak_bytes: u64,
+    /// Bytes freed under this account beyond what it held at that moment:
+    /// at least this much of what it freed was allocated elsewhere.
+    pub foreign_freed_bytes: u64,
+}
+
+impl core::fmt::Debug for Account {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Account")
+            .field("name", &self.core.name)
+            .field("usage", &self.usage())
+            .finish()
+    }
+}
+
+impl Account {
+    /// A new account with no parent.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self::with_parent(name.into(), None)
+    }
+
+    /// A new account whose charges also go to `self` (and its ancestors).
+    pub fn child(&self, name: impl Into<String>) -> Self {
+        Self::with_parent(name.into(), Some(self.clone()))
+    }
+
+    fn with_parent(name: String, parent: Option<Account>) -> Self {
+        Self {
+            core: Arc::new(AccountCore {
+                name,
+                parent,
+                allocations: AtomicU64::new(0),
+                deallocations: AtomicU64::new(0),
+                reallocations: AtomicU64::new(0),
+                allocated_bytes: AtomicU64::new(0),
+                freed_bytes: AtomicU64::new(0),
+                live: AtomicI64::new(0),
+                peak: AtomicI64::new(0),
+                foreign_freed_bytes: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The account's name.
+    pub fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    /// The parent account, if this one was made with [`Account::child`].
+    pub fn parent(&self) -> Option<&Account> {
+        self.core.parent.as_ref()
+    }
+
+    /// Charges this thread's allocations to the account until the guard drops.
+    ///
+    /// Guards nest: dropping one restores the account that was current when
+    /// it was made. Drop them in reverse order of creation (scopes do that);
+    /// otherwise attribution is unspecified, though always memory-safe.
+    pub fn enter(&self) -> AccountGuard {
+        let previous = with_thread(|thread| {
+            let cells = &thread.account;
+            cells.flush();
+            let own = Arc::into_raw(Arc::clone(&self.core));
+            cells.current.replace(own)
+        })
+        .unwrap_or(core::ptr::null());
+        AccountGuard {
+            previous,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Live bytes charged so far: one relaxed load. Lags the truth by at
+    /// most one batch per thread inside the account (see the module docs).
+    pub fn live_bytes(&self) -> u64 {
+        self.core.live.load(Relaxed).max(0) as u64
+    }
+
+    /// Everything charged so far, including this thread's unpublished batch.
+    pub fn usage(&self) -> AccountUsage {
+        let _ = with_thread(|thread| {
+            if core::ptr::eq(thread.account.current.get(), Arc::as_ptr(&self.core)) {
+                thread.account.flush();
+            }
+        });
+        let core = &self.core;
+        AccountUsage {
+            allocations: core.allocations.load(Relaxed),
+            deallocations: core.deallocations.load(Relaxed),
+            reallocations: core.reallocations.load(Relaxed),
+            allocated_bytes: core.allocated_bytes.load(Relaxed),
+            freed_bytes: core.freed_bytes.load(Relaxed),
+            live_bytes: core.live.load(Relaxed).max(0) as u64,
+            peak_bytes: core.peak.load(Relaxed).max(0) as u64,
+            foreign_freed_bytes: core.foreign_freed_bytes.load(Relaxed),
+        }
+    }
+
+    /// Wraps `work` so that it runs inside this account on whatever thread
+    /// calls it: the way to hand an account to a thread pool.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
+    /// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
+    /// let account = heapguard_alloc::Account::new("batch-7");
+    /// // Any executor that runs closures: a rayon pool, a scoped thread...
+    /// let rows = std::thread::scope(|s| s.spawn(account.bind(|| vec![0u64; 128])).join().unwrap());
+    /// assert_eq!(account.usage().allocated_bytes, 1024);
+    /// # drop(rows);
+    /// ```
+    pub fn bind<R>(&self, work: impl FnOnce() -> R) -> impl FnOnce() -> R {
+        let account = self.clone();
+        move || {
+            let _inside = account.enter();
+            work()
+        }
+    }
+
+    /// Spawns a thread that runs `work` inside this account.
+    pub fn spawn<R, F>(&self, work: F) -> std::thread::JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        std::thread::spawn(self.bind(work))
+    }
+
+    /// Wraps a future so that every poll runs inside this account, on
+    /// whichever thread polls it.
+    pub fn scope<F: Future>(&self, future: F) -> Scoped<F> {
+        Scoped {
+            account: self.clone(),
+            future,
+        }
+    }
+}
+
+/// Keeps an account entered on this thread; dropping it restores the
+/// previous one. Not `Send`: it belongs to the thread that entered.
+#[must_use = "the account is entered only while the guard lives"]
+pub struct AccountGuard {
+    /// The previously current account, as a strong reference owned by this
+    /// guard (null for none).
+    previous: *const AccountCore,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for AccountGuard {
+    fn drop(&mut self) {
+        let previous = self.previous;
+        let released = with_thread(|thread| {
+            let cells = &thread.account;
+            cells.flush();
+            cells.current.replace(previous)
+        });
+        match released {
+            // SAFETY: every non-null pointer stored in `current` came from
+            // `Arc::into_raw` and its strong reference was owned by the
+            // thread-local; we took it out of `current` above, so releasing
+            // it here happens exactly once. It is released after `current`
+            // changed, so the free it may cause is charged to `previous`.
+            Some(current) if !current.is_null() => drop(unsafe { Arc::from_raw(current) }),
+            Some(_) => {}
+            // Unreachable for a const thread-local; never leak `previous`.
+            None if !previous.is_null() => {
+                // SAFETY: `previous` is a strong reference owned by this guard.
+                drop(unsafe { Arc::from_raw(previous) })
+            }
+            None => {}
+        }
+    }
+}
+
+/// A future running inside an account: see [`Account::scope`].
+pub struct Scoped<F> {
+    account: Account,
+    future: F,
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of
+        // `Scoped`, `Scoped` has no `Drop` that could move it, and `Scoped`
+        // is `Unpin` only when `F` is. `account` is not pinned and only read.
+        let this = unsafe { self.get_unchecked_mut() };
+        let _inside = this.account.enter();
+        // SAFETY: see above; `this.future` stays where it is.
+        unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx)
+    }
+}
+
+/// This thread's current account and its unpublished charges.
+pub(crate) struct AccountCells {
+    /// The innermost entered account (a strong reference owned by this
+    /// thread-local), or null.
+    current: Cell<*const AccountCore>,
+    allocations: Cell<u64>,
+    deallocations: Cell<u64>,
+    reallocations: Cell<u64>,
+    allocated_bytes: Cell<u64>,
+    freed_bytes: Cell<u64>,
+    net: Cell<i64>,
+    /// The highest `net` reached in this batch.
+    peak: Cell<i64>,
+    calls: Cell<u32>,
+}
+
+fn add(cell: &Cell<u64>, by: u64) {
+    cell.set(cell.get().wrapping_add(by));
+}
+
+impl AccountCells {
+    pub(crate) const fn new() -> Self {
+        Self {
+            current: Cell::new(core::ptr::null()),
+            allocations: Cell::new(0),
+            deallocations: Cell::new(0),
+            reallocations: Cell::new(0),
+            allocated_bytes: Cell::new(0),
+            freed_bytes: Cell::new(0),
+            net: Cell::new(0),
+            peak: Cell::new(0),
+            calls: Cell::new(0),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_entered(&self) -> bool {
+        !self.current.get().is_null()
+    }
+
+    /// Adds one event to the batch; publishes it when it grows too large.
+    #[inline]
+    pub(crate) fn record(&self, event: Event) {
+        match event {
+            Event::Alloc(size) => {
+                add(&self.allocations, 1);
+                add(&self.allocated_bytes, size);
+            }
+            Event::Dealloc(size) => {
+                add(&self.deallocations, 1);
+                add(&self.freed_bytes, size);
+            }
+            Event::Realloc { old, new } => {
+                add(&self.reallocations, 1);
+                add(&self.allocated_bytes, new);
+                add(&self.freed_bytes, old);
+            }
+        }
+        let net = self.net.get().wrapping_add(event.net());
+        self.net.set(net);
+        if net > self.peak.get() {
+            self.peak.set(net);
+        }
+        let calls = self.calls.get() + 1;
+        self.calls.set(calls);
+        if net.unsigned_abs() > FLUSH_THRESHOLD || calls >= ACCOUNT_FLUSH_CALLS {
+            self.flush();
+        }
+    }
+
+    /// Publishes the batch to the current account and its ancestors.
+    /// Allocation-free, lock-free: safe to call from the allocator.
+    #[inline(never)]
+    pub(crate) fn flush(&self) {
+        if self.calls.get() == 0 {
+            return;
+        }
+        let current = self.current.get();
+        if !current.is_null() {
+            // SAFETY: a non-null `current` is a strong reference owned by this
+            // thread-local (see `Account::enter`), so the core is alive.
+            let mut account = Some(unsafe { &*current });
+            while let Some(core) = account {
+                core.charge(self);
+                account = core.parent.as_ref().map(|parent| &*parent.core);
+            }
+        }
+        self.allocations.set(0);
+        self.deallocations.set(0);
+        self.reallocations.set(0);
+        self.allocated_bytes.set(0);
+        self.freed_bytes.set(0);
+        self.net.set(0);
+        self.peak.set(0);
+        self.calls.set(0);
+    }
+}
+
+impl AccountCore {
+    fn charge(&self, batch: &AccountCells) {
+        self.allocations.fetch_add(batch.allocations.get(), Relaxed);
+        self.deallocations
+            .fetch_add(batch.deallocations.get(), Relaxed);
+        self.reallocations
+            .fetch_add(batch.reallocations.get(), Relaxed);
+        self.allocated_bytes
+            .fetch_add(batch.allocated_bytes.get(), Relaxed);
+        self.freed_bytes.fetch_add(batch.freed_bytes.get(), Relaxed);
+        let net = batch.net.get();
+        let batch_peak = batch.peak.get();
+        let mut live = self.live.load(Relaxed);
+        loop {
+            // Never below zero: a deficit is memory allocated elsewhere.
+            let wanted = live.wrapping_add(net);
+            let (next, foreign) = if wanted < 0 {
+                (0, wanted.unsigned_abs())
+            } else {
+                (wanted, 0)
+            };
+            match self
+                .live
+                .compare_exchange_weak(live, next, Relaxed, Relaxed)
+            {
+                Ok(_) => {
+                    if foreign > 0 {
+                        self.foreign_freed_bytes.fetch_add(foreign, Relaxed);
+                    }
+                    let peak = live.wrapping_add(batch_peak);
+                    if peak > self.peak.load(Relaxed) {
+                        self.peak.fetch_max(peak, Relaxed);
+                    }
+                    return;
+                }
+                Err(seen) => live = seen,
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Memory accounts follow work across threads and async tasks, exactly.
+
+use std::alloc::System;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+use heapguard_alloc::{Account, CountingAlloc};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
+
+#[test]
+fn a_job_fanned_out_over_four_threads_is_charged_exactly() {
+    let job = Account::new("job");
+    let results: Vec<Vec<u8>> = thread::scope(|s| {
+        let workers: Vec<_> = (0..4usize)
+            .map(|i| {
+                s.spawn(job.bind(move || {
+                    let scratch = vec![1u8; 100_000 + i]; // above the flush threshold
+                    drop(scratch);
+                    let mut kept = Vec::new();
+                    for k in 0..50 {
+                        kept = vec![0u8; 10 + k + i]; // frees the previous block
+                    }
+                    kept
+                }))
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let usage = job.usage();
+    let mut expected_allocated = 0u64;
+    let mut expected_live = 0u64;
+    for i in 0..4u64 {
+        expected_allocated += 100_000 + i + (0..50).map(|k| 10 + k + i).sum::<u64>();
+        expected_live += 10 + 49 + i;
+    }
+    assert_eq!(usage.allocations, 4 * 51);
+    assert_eq!(usage.deallocations, 4 * 50);
+    assert_eq!(usage.allocated_bytes, expected_allocated);
+    assert_eq!(usage.live_bytes, expected_live);
+    assert_eq!(usage.foreign_freed_bytes, 0);
+    assert!(usage.peak_bytes >= 100_000 + 3, "{usage:?}");
+    assert!(usage.peak_bytes <= 4 * 100_000 + 4 * 60 + 6, "{usage:?}");
+    drop(results);
+}
+
+/// Returns `Pending` once, so the task is polled twice.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn an_async_task_polled_on_different_threads_is_charged_exactly() {
+    let task_account = Account::new("task");
+    let mut task = Box::pin(task_account.scope(async {
+        let first = vec![0u8; 3000];
+        YieldOnce(false).await;
+        let second = vec![0u8; 7000];
+        (first, second)
+    }));
+    let before = task_account.usage();
+    assert_eq!(before.allocations, 0);
+    // First poll on one thread, second on another, as a work-stealing
+    // executor would.
+    let mut task = thread::spawn(move || {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(task.as_mut().poll(&mut cx).is_pending());
+        task
+    })
+    .join()
+    .unwrap();
+    assert_eq!(task_account.usage().allocated_bytes, 3000);
+    let (first, second) = thread::spawn(move || {
+        let mut cx = Context::from_waker(Waker::noop());
+        match task.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("the task finishes on its second poll"),
+        }
+    })
+    .join()
+    .unwrap();
+    let usage = task_account.usage();
+    assert_eq!((usage.allocations, usage.allocated_bytes), (2, 10_000));
+    assert_eq!((usage.live_bytes, usage.peak_bytes), (10_000, 10_000));
+    drop((first, second));
+}
+
+#[test]
+fn concurrent_jobs_do_not_mix() {
+    let a = Account::new("a");
+    let b = Account::new("b");
+    let ha = a.spawn(|| (0..1000).map(|_| vec![0u8; 100]).collect::<Vec<_>>());
+    let hb = b.spawn(|| (0..500).map(|_| vec![0u8; 300]).collect::<Vec<_>>());
+    let (va, vb) = (ha.join().unwrap(), hb.join().unwrap());
+    let vec_header = std::mem::size_of::<Vec<u8>>() as u64;
+    let (ua, ub) = (a.usage(), b.usage());
+    // 1000 blocks plus the collecting Vec, allocated once at its exact size.
+    assert_eq!(ua.allocations, 1001);
+    assert_eq!(ua.live_bytes, 1000 * 100 + 1000 * vec_header);
+    assert_eq!(ub.allocations, 501);
+    assert_eq!(ub.live_bytes, 500 * 300 + 500 * vec_header);
+    drop((va, vb));
+}
+
+#[test]
+fn nested_accounts_charge_the_innermost_and_restore_the_outer() {
+    let outer = Account::new("outer");
+    let inner = outer.child("inner");
+    let unrelated = Account::new("unrelated");
+    let kept = {
+        let _o = outer.enter();
+        let a = vec![0u8; 1000];
+        let b = {
+            let _i = inner.enter();
+            vec![0u8; 200]
+        };
+        let c = {
+            let _u = unrelated.enter();
+            vec![0u8; 30]
+        };
+        let d = vec![0u8; 4]; // back in `outer`
+        (a, b, c, d)
+    };
+    // A child charges its ancestors; an unrelated account charges only itself.
+    assert_eq!(inner.usage().allocated_bytes, 200);
+    assert_eq!(outer.usage().allocated_bytes, 1000 + 200 + 4);
+    assert_eq!(unrelated.usage().allocated_bytes, 30);
+    assert_eq!(inner.parent().map(Account::name), Some("outer"));
+    drop(kept);
+}
+
+#[test]
+fn a_panicking_job_still_restores_the_previous_account() {
+    let outer = Account::new("outer");
+    let failing = Account::new("failing");
+    let _o = outer.enter();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let _f = failing.enter();
+        let v = vec![0u8; 5000];
+        std::hint::black_box(&v);
+        panic!("job failed");
+    }));
+    assert!(result.is_err());
+    drop(result);
+    let before = outer.usage().allocated_bytes;
+    let after_panic = vec![0u8; 77];
+    assert_eq!(outer.usage().allocated_bytes, before + 77);
+    let failed = failing.usage();
+    assert!(failed.allocated_bytes >= 5000);
+    assert_eq!(
+        failed.freed_bytes,
+        failed.allocated_bytes - failed.live_bytes
+    );
+    drop(after_panic);
+}
+
+#[test]
+fn cross_account_frees_are_charged_where_they_happen_and_reported() {
+    let producer = Account::new("producer");
+    let consumer = Account::new("consumer");
+    let block = {
+        let _p = producer.enter();
+        vec![0u8; 200_000]
+    };
+    {
+        let _c = consumer.enter();
+        drop(block);
+    }
+    let (p, c) = (producer.usage(), consumer.usage());
+    // ClickHouse's rule: the free lowers the account current at the free.
+    assert_eq!(
+        (p.allocated_bytes, p.live_bytes, p.foreign_freed_bytes),
+        (200_000, 200_000, 0)
+    );
+    assert_eq!(
+        (c.freed_bytes, c.live_bytes, c.foreign_freed_bytes),
+        (200_000, 0, 200_000)
+    );
+}
