@@ -1,0 +1,27 @@
+//! Gauges and counters through the `metrics` facade (feature `metrics`):
+//! any installed recorder (Prometheus, StatsD, ...) exports them.
+//!
+//! | name | kind | labels |
+//! | --- | --- | --- |
+//! | `heapguard_live_bytes` | gauge | |
+//! | `heapguard_peak_bytes` | gauge | |
+//! | `heapguard_rss_bytes` | gauge | |
+//! | `heapguard_memory_events_total` | counter | `event` |
+
+use crate::{MemoryEvent, Sample};
+
+/// Sets the gauges from a sample.
+pub(crate) fn record_sample(sample: &Sample) {
+    metrics::gauge!("heapguard_live_bytes").set(sample.live_bytes as f64);
+    if let Some(peak) = sample.peak_bytes {
+        metrics::gauge!("heapguard_peak_bytes").set(peak as f64);
+    }
+    if let Some(rss) = sample.rss_bytes {
+        metrics::gauge!("heapguard_rss_bytes").set(rss as f64);
+    }
+}
+
+/// Counts an event by kind.
+pub(crate) fn record_event(event: &MemoryEvent) {
+    metrics::counter!("heapguard_memory_events_total", "event" => event.kind()).increment(1);
+}

@@ -1,0 +1,256 @@
+use crate::sample::default_source;
+use crate::track::{track_with, OperationReport};
+use crate::{Analyzer, MemoryEvent, MonitorConfig, MonitorError, Sample, Sampler};
+use crossbeam_channel::{Receiver, Select, Sender};
+use heapguard_breaker::{BreakerEvent, MemorySource};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+/// Starts the sampler thread. See [`MonitorHandle`] for what it offers.
+#[derive(Debug)]
+pub struct MemoryMonitor;
+
+impl MemoryMonitor {
+    /// Validates `config` and starts a sampler thread reading the counting
+    /// allocator when it is installed, else RSS.
+    pub fn start(config: MonitorConfig) -> Result<MonitorHandle, MonitorError> {
+        Self::start_with_source(config, default_source()?)
+    }
+
+    /// Like [`start`](Self::start), reading live bytes from `source`.
+    pub fn start_with_source(
+        config: MonitorConfig,
+        source: Arc<dyn MemorySource>,
+    ) -> Result<MonitorHandle, MonitorError> {
+        let analyzer = Analyzer::new(&config)?;
+        let shared = Arc::new(Shared {
+            sampler: Sampler::new(source),
+            started_at: SystemTime::now(),
+            budget_bytes: config.budget_bytes,
+            state: Mutex::new(State {
+                window: VecDeque::with_capacity(config.window),
+                capacity: config.window,
+                analyzer,
+                subscribers: Vec::new(),
+                idle: false,
+                samples_taken: 0,
+            }),
+        });
+        let (control, control_rx) = crossbeam_channel::unbounded();
+        let thread_shared = Arc::clone(&shared);
+        let interval = config.interval;
+        let thread = std::thread::Builder::new()
+            .name("heapguard-monitor".into())
+            .spawn(move || run(&thread_shared, interval, &control_rx))
+            .map_err(MonitorError::Spawn)?;
+        Ok(MonitorHandle {
+            shared,
+            control,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running monitor. Dropping it stops the sampler thread and waits for it.
+///
+/// Every method may be called from any thread.
+#[derive(Debug)]
+pub struct MonitorHandle {
+    shared: Arc<Shared>,
+    control: Sender<Control>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+enum Control {
+    Stop,
+    Watch(Receiver<BreakerEvent>),
+}
+
+#[derive(Debug)]
+struct Shared {
+    sampler: Sampler,
+    started_at: SystemTime,
+    budget_bytes: Option<u64>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    window: VecDeque<Sample>,
+    capacity: usize,
+    analyzer: Analyzer,
+    subscribers: Vec<Sender<MemoryEvent>>,
+    idle: bool,
+    samples_taken: u64,
+}
+
+impl MonitorHandle {
+    /// Takes a sample now (as the thread does at each tick), records it and
+    /// raises its events. It is quiescent when [`set_idle`](Self::set_idle)
+    /// said so.
+    pub fn sample_now(&self) -> Result<Sample, MonitorError> {
+        let idle = self.shared.lock().idle;
+        self.shared.record(idle)
+    }
+
+    /// Takes a sample marked quiescent: call it between jobs, when the
+    /// service holds only what it keeps for good. From the first quiescent
+    /// sample on, the trend detector looks only at quiescent samples.
+    pub fn mark_quiescent(&self) -> Result<Sample, MonitorError> {
+        self.shared.record(true)
+    }
+
+    /// Says whether the service is between jobs: while idle, the thread's
+    /// samples are quiescent.
+    pub fn set_idle(&self, idle: bool) {
+        self.shared.lock().idle = idle;
+    }
+
+    /// The samples in the window, oldest first (at most `window`).
+    pub fn samples(&self) -> Vec<Sample> {
+        self.shared.lock().window.iter().cloned().collect()
+    }
+
+    /// The newest sample.
+    pub fn latest(&self) -> Option<Sample> {
+        self.shared.lock().window.back().cloned()
+    }
+
+    /// Samples taken since the start (by the thread and by the handle).
+    pub fn samples_taken(&self) -> u64 {
+        self.shared.lock().samples_taken
+    }
+
+    /// A new subscriber: it gets every event from now on, on its own
+    /// unbounded channel. Dropping the receiver unsubscribes; a subscriber
+    /// never blocks the monitor.
+    pub fn subscribe(&self) -> Receiver<MemoryEvent> {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        self.shared.lock().subscribers.push(sender);
+        receiver
+    }
+
+    /// Forwards a breaker's events (from
+    /// [`MemoryBreaker::subscribe`](heapguard_breaker::MemoryBreaker::subscribe))
+    /// as [`MemoryEvent::BreakerTripped`] and [`MemoryEvent::Recovered`].
+    pub fn watch_breaker(&self, events: Receiver<BreakerEvent>) {
+        // A send fails only once the thread is gone, when nothing is watched.
+        let _ = self.control.send(Control::Watch(events));
+    }
+
+    /// Runs `work` and reports its memory use (see [`crate::track`]), with
+    /// percentages of this monitor's budget.
+    pub fn track<R>(&self, name: &str, work: impl FnOnce() -> R) -> (R, OperationReport) {
+        track_with(
+            name,
+            Some(self.shared.sampler.source().as_ref()),
+            self.shared.budget_bytes,
+            work,
+        )
+    }
+
+    /// The budget from the config.
+    pub fn budget_bytes(&self) -> Option<u64> {
+        self.shared.budget_bytes
+    }
+
+    /// The name of the source of live bytes.
+    pub fn source_name(&self) -> &'static str {
+        self.shared.sampler.source_name()
+    }
+
+    /// Stops the sampler thread and waits for it (what dropping does).
+    pub fn stop(self) {}
+}
+
+impl Drop for MonitorHandle {
+    fn drop(&mut self) {
+        let _ = self.control.send(Control::Stop);
+        if let Some(thread) = self.thread.take() {
+            // A panic in the thread has already been reported by its hook.
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Control>) {
+    let ticker = crossbeam_channel::tick(interval);
+    let mut breakers: Vec<Receiver<BreakerEvent>> = Vec::new();
+    loop {
+        let mut select = Select::new();
+        let tick = select.recv(&ticker);
+        let stop = select.recv(control);
+        for breaker in &breakers {
+            select.recv(breaker);
+        }
+        let operation = select.select();
+        match operation.index() {
+            index if index == tick => {
+                let _ = operation.recv(&ticker);
+                let idle = shared.lock().idle;
+                if let Err(error) = shared.record(idle) {
+                    tracing::warn!(target: "heapguard_monitor", %error, "memory sample failed");
+                }
+            }
+            index if index == stop => match operation.recv(control) {
+                Ok(Control::Watch(events)) => breakers.push(events),
+                Ok(Control::Stop) | Err(_) => return,
+            },
+            index => {
+                let slot = index - 2;
+                match operation.recv(&breakers[slot]) {
+                    Ok(event) => {
+                        let event = MemoryEvent::from_breaker(&event, shared.started_at);
+                        shared.lock().publish(event);
+                    }
+                    Err(_) => {
+                        breakers.swap_remove(slot);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent across a panic in a subscriber-free
+        // section, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn record(&self, quiescent: bool) -> Result<Sample, MonitorError> {
+        let sample = self.sampler.sample(quiescent)?;
+        #[cfg(feature = "metrics")]
+        crate::metrics_export::record_sample(&sample);
+        let mut state = self.lock();
+        state.samples_taken += 1;
+        if state.window.len() == state.capacity {
+            state.window.pop_front();
+        }
+        state.window.push_back(sample.clone());
+        for event in state.analyzer.observe(sample.point()) {
+            state.publish(event);
+        }
+        Ok(sample)
+    }
+}
+
+impl State {
+    fn publish(&mut self, event: MemoryEvent) {
+        tracing::warn!(
+            target: "heapguard_monitor",
+            event = event.kind(),
+            t_secs = event.t_secs(),
+            details = ?event,
+            "memory event"
+        );
+        #[cfg(feature = "metrics")]
+        crate::metrics_export::record_event(&event);
+        self.subscribers
+            .retain(|subscriber| subscriber.send(event.clone()).is_ok());
+    }
+}
