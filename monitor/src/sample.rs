@@ -20,8 +20,9 @@ pub struct Sample {
     pub peak_bytes: Option<u64>,
     /// Resident set size from `/proc/self/statm`; `None` where unavailable.
     pub rss_bytes: Option<u64>,
-    /// jemalloc's `stats.resident`; `None` without the `jemalloc` feature
-    /// or when jemalloc is not the allocator.
+    /// jemalloc's `stats.resident` (feature `jemalloc`; it describes the
+    /// heap only when jemalloc is the global allocator); `None` without the
+    /// feature or when the statistics cannot be read.
     pub jemalloc_resident_bytes: Option<u64>,
     /// Whether the service said it was between jobs.
     pub quiescent: bool,

@@ -1,0 +1,279 @@
+//! Acceptance 2: the sampler thread, subscribers and breaker events, on a
+//! settable source (no global allocator here).
+
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
+use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use heapguard_monitor::detect::GrowthRule;
+use heapguard_monitor::{
+    LeakEvidence, MemoryEvent, MemoryMonitor, MonitorConfig, MonitorError, MonitorHandle,
+    RecoveredFrom,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// A monitor whose thread never ticks during a test: samples come from
+/// `sample_now` only.
+fn quiet_monitor(config: MonitorConfig) -> (MonitorHandle, ManualSource) {
+    let heap = ManualSource::new(0);
+    let config = MonitorConfig {
+        interval: HOUR,
+        ..config
+    };
+    let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap.clone())).unwrap();
+    (monitor, heap)
+}
+
+fn budget_1000() -> MonitorConfig {
+    MonitorConfig {
+        budget_bytes: Some(1000),
+        ..MonitorConfig::default()
+    }
+}
+
+/// Waits (bounded) until `done` holds; panics if it never does.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn the_thread_samples_into_a_bounded_window() {
+    let heap = ManualSource::new(0);
+    let config = MonitorConfig {
+        interval: Duration::from_millis(1),
+        window: 5,
+        ..MonitorConfig::default()
+    };
+    let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap.clone())).unwrap();
+    assert_eq!(monitor.source_name(), "manual");
+    heap.set(4242);
+    eventually("20 samples", || monitor.samples_taken() >= 20);
+    let samples = monitor.samples();
+    assert_eq!(samples.len(), 5);
+    assert!(samples.windows(2).all(|pair| pair[0].t_secs <= pair[1].t_secs));
+    assert_eq!(samples[4].live_bytes, 4242);
+    assert!(!samples[4].quiescent);
+}
+
+#[test]
+fn dropping_the_handle_stops_and_joins_the_thread() {
+    let heap = ManualSource::new(0);
+    let config = MonitorConfig {
+        interval: Duration::from_millis(1),
+        ..MonitorConfig::default()
+    };
+    let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap)).unwrap();
+    let events = monitor.subscribe();
+    eventually("a tick", || monitor.samples_taken() >= 2);
+    drop(monitor);
+    // The thread held the only other reference to the subscribers: once it
+    // is joined, the channel is disconnected at once.
+    assert_eq!(events.try_recv(), Err(TryRecvError::Disconnected));
+    // `stop` is the same as dropping.
+    let (monitor, _heap) = quiet_monitor(MonitorConfig::default());
+    let events = monitor.subscribe();
+    monitor.stop();
+    assert_eq!(events.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn sample_now_and_quiescent_marks() {
+    let (monitor, heap) = quiet_monitor(MonitorConfig {
+        window: 3,
+        ..MonitorConfig::default()
+    });
+    heap.set(10);
+    assert_eq!(monitor.sample_now().unwrap().live_bytes, 10);
+    heap.set(20);
+    let quiescent = monitor.mark_quiescent().unwrap();
+    assert!(quiescent.quiescent);
+    assert_eq!(quiescent.live_bytes, 20);
+    monitor.set_idle(true);
+    heap.set(30);
+    assert!(monitor.sample_now().unwrap().quiescent);
+    monitor.set_idle(false);
+    heap.set(40);
+    assert!(!monitor.sample_now().unwrap().quiescent);
+    let bytes: Vec<u64> = monitor.samples().iter().map(|s| s.live_bytes).collect();
+    assert_eq!(bytes, vec![20, 30, 40]);
+    assert_eq!(monitor.latest().unwrap().live_bytes, 40);
+    assert_eq!(monitor.samples_taken(), 4);
+}
+
+#[test]
+fn bad_configs_are_refused() {
+    let start = |config: MonitorConfig| {
+        MemoryMonitor::start_with_source(config, Arc::new(ManualSource::new(0))).unwrap_err()
+    };
+    assert!(matches!(
+        start(MonitorConfig {
+            interval: Duration::ZERO,
+            ..MonitorConfig::default()
+        }),
+        MonitorError::ZeroInterval
+    ));
+    assert!(matches!(
+        start(MonitorConfig {
+            window: 0,
+            ..MonitorConfig::default()
+        }),
+        MonitorError::ZeroWindow
+    ));
+    assert!(matches!(
+        start(MonitorConfig {
+            budget_bytes: Some(0),
+            ..MonitorConfig::default()
+        }),
+        MonitorError::ZeroBudget
+    ));
+    let error = start(MonitorConfig {
+        recover_percent: 80.0,
+        ..MonitorConfig::default()
+    });
+    assert_eq!(
+        error.to_string(),
+        "recover_percent 80 must not be above high_usage_percent 70"
+    );
+    let mut trend = heapguard_monitor::detect::TrendConfig::default();
+    trend.confidence = 2.0;
+    assert!(matches!(
+        start(MonitorConfig {
+            trend: Some(trend),
+            ..MonitorConfig::default()
+        }),
+        MonitorError::Detector(_)
+    ));
+}
+
+#[test]
+fn two_subscribers_each_get_every_event_in_order() {
+    let (monitor, heap) = quiet_monitor(budget_1000());
+    let first = monitor.subscribe();
+    let second = monitor.subscribe();
+    for _ in 0..100 {
+        heap.set(900);
+        monitor.sample_now().unwrap();
+        heap.set(100);
+        monitor.sample_now().unwrap();
+    }
+    for subscriber in [first, second] {
+        let events: Vec<MemoryEvent> = subscriber.try_iter().collect();
+        assert_eq!(events.len(), 200);
+        for pair in events.chunks(2) {
+            assert!(matches!(
+                pair[0],
+                MemoryEvent::HighUsage {
+                    used_bytes: 900,
+                    budget_bytes: 1000,
+                    ..
+                }
+            ));
+            assert!(
+                matches!(pair[0], MemoryEvent::HighUsage { percent, .. } if percent == 90.0)
+            );
+            assert!(matches!(
+                pair[1],
+                MemoryEvent::Recovered {
+                    from: RecoveredFrom::HighUsage,
+                    ..
+                }
+            ));
+        }
+    }
+}
+
+#[test]
+fn dropped_and_idle_subscribers_never_block_the_monitor() {
+    let (monitor, heap) = quiet_monitor(budget_1000());
+    let reader = monitor.subscribe();
+    let idle = monitor.subscribe(); // never read until the end
+    drop(monitor.subscribe());
+    for _ in 0..5_000 {
+        heap.set(900);
+        monitor.sample_now().unwrap();
+        heap.set(0);
+        monitor.sample_now().unwrap();
+    }
+    assert_eq!(reader.try_iter().count(), 10_000);
+    assert_eq!(idle.len(), 10_000);
+    // A subscriber dropped later is forgotten too.
+    drop(reader);
+    heap.set(900);
+    monitor.sample_now().unwrap();
+    assert_eq!(idle.len(), 10_001);
+}
+
+#[test]
+fn a_leak_is_published_with_its_evidence() {
+    // The seed's rule over 3 samples, so a short series shows it.
+    let (monitor, heap) = quiet_monitor(MonitorConfig {
+        growth_rule: Some(GrowthRule::new(1.5, 3).unwrap()),
+        ..MonitorConfig::default()
+    });
+    let events = monitor.subscribe();
+    for bytes in [100, 120, 160] {
+        heap.set(bytes);
+        monitor.sample_now().unwrap();
+    }
+    let event = events.try_recv().unwrap();
+    let MemoryEvent::LeakSuspected {
+        evidence: LeakEvidence::Growth(verdict),
+        ..
+    } = event
+    else {
+        panic!("expected a growth-rule leak, got {event:?}");
+    };
+    assert_eq!((verdict.first_bytes, verdict.last_bytes), (100, 160));
+    assert_eq!(events.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn watched_breaker_trips_and_resets_become_events() {
+    let (monitor, _heap) = quiet_monitor(MonitorConfig::default());
+    let events = monitor.subscribe();
+    let memory = ManualSource::new(0);
+    let breaker = MemoryBreaker::new(
+        BreakerConfig::new(Budget::Bytes(1000))
+            .name("jobs")
+            .min_state_duration(Duration::ZERO)
+            .source(memory.clone())
+            .no_purge(),
+    )
+    .unwrap();
+    monitor.watch_breaker(breaker.subscribe());
+    memory.set(850);
+    assert!(breaker.check().is_err());
+    memory.set(100);
+    assert!(breaker.check().is_ok());
+    let tripped = events.recv_timeout(Duration::from_secs(30)).unwrap();
+    let MemoryEvent::BreakerTripped {
+        breaker: name,
+        used_bytes,
+        limit_bytes,
+        percent,
+        ..
+    } = &tripped
+    else {
+        panic!("expected a trip, got {tripped:?}");
+    };
+    assert_eq!((name.as_str(), *used_bytes, *limit_bytes), ("jobs", 850, 1000));
+    assert!((percent - 85.0).abs() < 1e-9);
+    assert!(tripped.t_secs() >= 0.0);
+    let reset = events.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(matches!(
+        reset,
+        MemoryEvent::Recovered { from: RecoveredFrom::Breaker(ref name), .. } if name == "jobs"
+    ));
+    // A dropped breaker is forgotten; the monitor goes on.
+    drop(breaker);
+    assert_eq!(
+        events.recv_timeout(Duration::from_millis(50)),
+        Err(RecvTimeoutError::Timeout)
+    );
+    monitor.sample_now().unwrap();
+}
