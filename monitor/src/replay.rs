@@ -134,12 +134,13 @@ pub fn replay(input: impl Read, config: &MonitorConfig) -> Result<Vec<MemoryEven
                 found: record.len(),
             });
         }
-        let field = |column: &'static str, expected: &'static str, value: &str| ReplayError::Field {
-            line,
-            column,
-            expected,
-            value: value.to_owned(),
-        };
+        let field =
+            |column: &'static str, expected: &'static str, value: &str| ReplayError::Field {
+                line,
+                column,
+                expected,
+                value: value.to_owned(),
+            };
         let t_secs = record[0]
             .parse::<f64>()
             .ok()

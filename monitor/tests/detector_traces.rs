@@ -136,7 +136,10 @@ impl Detectors {
         if self.recent.len() > self.growth.window() {
             self.recent.pop_front();
         }
-        let fired = self.growth.evaluate(self.recent.make_contiguous()).is_some();
+        let fired = self
+            .growth
+            .evaluate(self.recent.make_contiguous())
+            .is_some();
         if fired && !self.growth_alarmed {
             alarms.growth.push(point.t_secs / 60.0);
         }
@@ -151,7 +154,12 @@ fn strip_marks(mut point: SeriesPoint) -> SeriesPoint {
 
 /// Runs `days` days: one continuous trace, or a fresh process each day.
 /// Returns (days with a trend alarm, days with a growth-rule alarm).
-fn false_alarm_days(pattern: Pattern, days: usize, continuous: bool, marks: bool) -> (usize, usize) {
+fn false_alarm_days(
+    pattern: Pattern,
+    days: usize,
+    continuous: bool,
+    marks: bool,
+) -> (usize, usize) {
     let mut trend_days = std::collections::BTreeSet::new();
     let mut growth_days = std::collections::BTreeSet::new();
     let runs = if continuous { 1 } else { days };
@@ -186,7 +194,10 @@ fn steady_noise_never_alarms() {
 fn sawtooth_batches_never_alarm_and_fool_the_seed_rule() {
     let (trend, growth) = false_alarm_days(Pattern::Sawtooth, 100, true, true);
     assert_eq!(trend, 0);
-    assert!(growth >= 90, "the seed rule alarmed on only {growth} of 100 days");
+    assert!(
+        growth >= 90,
+        "the seed rule alarmed on only {growth} of 100 days"
+    );
 }
 
 #[test]
@@ -199,7 +210,10 @@ fn sawtooth_without_quiescent_marks_never_alarms() {
 fn cache_warm_up_never_alarms_and_fools_the_seed_rule() {
     let (trend, growth) = false_alarm_days(Pattern::WarmUp, 100, false, true);
     assert_eq!(trend, 0);
-    assert!(growth >= 90, "the seed rule alarmed on only {growth} of 100 warm-ups");
+    assert!(
+        growth >= 90,
+        "the seed rule alarmed on only {growth} of 100 warm-ups"
+    );
 }
 
 const LEAK_RUNS: u64 = 40;
@@ -259,7 +273,10 @@ fn check_leak(mb_per_min: f64, median_limit_min: Option<f64>) {
         "leak {mb_per_min} MB/min: trend found {found}/{LEAK_RUNS}, median {median:?} min, max {max:?} min; seed rule found {g_found}/{LEAK_RUNS}, median {g_median:?} min"
     );
     if let Some(limit) = median_limit_min {
-        assert_eq!(found, LEAK_RUNS as usize, "missed a {mb_per_min} MB/min leak");
+        assert_eq!(
+            found, LEAK_RUNS as usize,
+            "missed a {mb_per_min} MB/min leak"
+        );
         let median = median.unwrap();
         assert!(median <= limit, "median latency {median} min > {limit} min");
     }

@@ -55,7 +55,9 @@ fn the_thread_samples_into_a_bounded_window() {
     eventually("20 samples", || monitor.samples_taken() >= 20);
     let samples = monitor.samples();
     assert_eq!(samples.len(), 5);
-    assert!(samples.windows(2).all(|pair| pair[0].t_secs <= pair[1].t_secs));
+    assert!(samples
+        .windows(2)
+        .all(|pair| pair[0].t_secs <= pair[1].t_secs));
     assert_eq!(samples[4].live_bytes, 4242);
     assert!(!samples[4].quiescent);
 }
@@ -139,8 +141,10 @@ fn bad_configs_are_refused() {
         error.to_string(),
         "recover_percent 80 must not be above high_usage_percent 70"
     );
-    let mut trend = heapguard_monitor::detect::TrendConfig::default();
-    trend.confidence = 2.0;
+    let trend = heapguard_monitor::detect::TrendConfig {
+        confidence: 2.0,
+        ..Default::default()
+    };
     assert!(matches!(
         start(MonitorConfig {
             trend: Some(trend),
@@ -173,9 +177,7 @@ fn two_subscribers_each_get_every_event_in_order() {
                     ..
                 }
             ));
-            assert!(
-                matches!(pair[0], MemoryEvent::HighUsage { percent, .. } if percent == 90.0)
-            );
+            assert!(matches!(pair[0], MemoryEvent::HighUsage { percent, .. } if percent == 90.0));
             assert!(matches!(
                 pair[1],
                 MemoryEvent::Recovered {
@@ -261,7 +263,10 @@ fn watched_breaker_trips_and_resets_become_events() {
     else {
         panic!("expected a trip, got {tripped:?}");
     };
-    assert_eq!((name.as_str(), *used_bytes, *limit_bytes), ("jobs", 850, 1000));
+    assert_eq!(
+        (name.as_str(), *used_bytes, *limit_bytes),
+        ("jobs", 850, 1000)
+    );
     assert!((percent - 85.0).abs() < 1e-9);
     assert!(tripped.t_secs() >= 0.0);
     let reset = events.recv_timeout(Duration::from_secs(30)).unwrap();

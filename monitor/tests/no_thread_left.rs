@@ -30,13 +30,17 @@ fn no_sampler_thread_survives_its_handle() {
     };
     let monitors: Vec<_> = (0..3)
         .map(|_| {
-            MemoryMonitor::start_with_source(config.clone(), Arc::new(ManualSource::new(0))).unwrap()
+            MemoryMonitor::start_with_source(config.clone(), Arc::new(ManualSource::new(0)))
+                .unwrap()
         })
         .collect();
     // A thread names itself once it runs; it has run once it has sampled.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while monitors.iter().any(|monitor| monitor.samples_taken() == 0) {
-        assert!(std::time::Instant::now() < deadline, "the threads never sampled");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the threads never sampled"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(monitor_threads(), 3);

@@ -50,7 +50,10 @@ fn the_handle_reports_percent_of_its_budget() {
     assert_eq!(report.diff_bytes, 1 << 20);
     assert_eq!(report.peak_bytes, 1 << 20);
     let percent = report.percent_of_budget.unwrap();
-    assert_eq!(percent, report.after_bytes as f64 * 100.0 / (1u64 << 40) as f64);
+    assert_eq!(
+        percent,
+        report.after_bytes as f64 * 100.0 / (1u64 << 40) as f64
+    );
     assert!(report.after_bytes > 0);
     drop(buffer);
 }

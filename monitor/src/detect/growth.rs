@@ -95,7 +95,10 @@ mod tests {
         let rule = GrowthRule::new(1.5, 3).unwrap();
         let p = |t: f64, b: u64| SeriesPoint::new(t, b);
         assert_eq!(rule.evaluate(&[p(0.0, 100), p(1.0, 200)]), None);
-        assert_eq!(rule.evaluate(&[p(0.0, 100), p(1.0, 120), p(2.0, 149)]), None);
+        assert_eq!(
+            rule.evaluate(&[p(0.0, 100), p(1.0, 120), p(2.0, 149)]),
+            None
+        );
         let verdict = rule
             .evaluate(&[p(0.0, 1), p(1.0, 100), p(2.0, 120), p(3.0, 150)])
             .unwrap();

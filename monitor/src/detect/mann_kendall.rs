@@ -43,7 +43,11 @@ pub fn mann_kendall(values: &[u64]) -> Option<MannKendall> {
     if n < 3 {
         return None;
     }
-    Some(MannKendall::from_parts(n, sign_sum(values), tie_term(values)))
+    Some(MannKendall::from_parts(
+        n,
+        sign_sum(values),
+        tie_term(values),
+    ))
 }
 
 impl MannKendall {
@@ -54,14 +58,14 @@ impl MannKendall {
     pub(crate) fn from_parts(n: usize, s: i64, ties: i64) -> Self {
         let variance = (variance_term(n as i64) - ties) as f64 / 18.0;
         let z = if variance <= 0.0 {
-        0.0
-    } else if s > 0 {
-        (s - 1) as f64 / variance.sqrt()
-    } else if s < 0 {
-        (s + 1) as f64 / variance.sqrt()
-    } else {
-        0.0
-    };
+            0.0
+        } else if s > 0 {
+            (s - 1) as f64 / variance.sqrt()
+        } else if s < 0 {
+            (s + 1) as f64 / variance.sqrt()
+        } else {
+            0.0
+        };
         MannKendall {
             n,
             s,

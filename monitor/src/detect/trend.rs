@@ -196,7 +196,10 @@ pub struct TrendDetector {
 impl TrendDetector {
     /// A detector with `config` (validated) and an optional budget for the
     /// projected time to reach it.
-    pub fn new(config: TrendConfig, budget_bytes: Option<u64>) -> Result<Self, DetectorConfigError> {
+    pub fn new(
+        config: TrendConfig,
+        budget_bytes: Option<u64>,
+    ) -> Result<Self, DetectorConfigError> {
         config.validate()?;
         Ok(Self {
             points: VecDeque::with_capacity(config.window + 1),
@@ -286,7 +289,13 @@ impl TrendDetector {
             }
             let mk = MannKendall::from_parts(scale.size, scale.s, scale.ties);
             let members = &points[points.len() - scale.size..];
-            judge_scale(members, mk, &self.config, self.budget_bytes, &mut self.scratch)
+            judge_scale(
+                members,
+                mk,
+                &self.config,
+                self.budget_bytes,
+                &mut self.scratch,
+            )
         })
     }
 
@@ -320,7 +329,9 @@ impl TrendDetector {
 fn tie_term_of(values: &[u64]) -> i64 {
     let mk = mann_kendall(values).map(|mk| mk.variance);
     let n = values.len() as i64;
-    mk.map_or(0, |variance| variance_term(n) - (variance * 18.0).round() as i64)
+    mk.map_or(0, |variance| {
+        variance_term(n) - (variance * 18.0).round() as i64
+    })
 }
 
 #[cfg(test)]
@@ -408,8 +419,15 @@ mod tests {
         let mut state = 12_345u64;
         for m in 0..200u64 {
             // Few distinct values, so ties are common; a trend in the middle.
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let bytes = (state >> 60) * MIB + if (80..140).contains(&m) { m * 4 * MIB } else { 0 };
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let bytes = (state >> 60) * MIB
+                + if (80..140).contains(&m) {
+                    m * 4 * MIB
+                } else {
+                    0
+                };
             let point = SeriesPoint::quiescent(m as f64 * 60.0, bytes);
             all.push(point);
             detector.observe(point);
@@ -437,8 +455,15 @@ mod tests {
         let mut detector = TrendDetector::new(config, None).unwrap();
         for m in 0..25u64 {
             // Spikes everywhere except one low point per block.
-            let bytes = if m % 10 == 3 { 100 * MIB + m } else { 900 * MIB };
-            assert_eq!(detector.observe(SeriesPoint::new(m as f64 * 60.0, bytes)), None);
+            let bytes = if m % 10 == 3 {
+                100 * MIB + m
+            } else {
+                900 * MIB
+            };
+            assert_eq!(
+                detector.observe(SeriesPoint::new(m as f64 * 60.0, bytes)),
+                None
+            );
         }
         let minima: Vec<u64> = detector.points().map(|p| p.bytes).collect();
         assert_eq!(minima, vec![100 * MIB + 3, 100 * MIB + 13]);

@@ -175,11 +175,17 @@ mod tests {
         );
         assert!(matches!(
             bad(|c| c.min_slope_bytes_per_min = -1.0),
-            DetectorConfigError::NotPositive { name: "min_slope_bytes_per_min", .. }
+            DetectorConfigError::NotPositive {
+                name: "min_slope_bytes_per_min",
+                ..
+            }
         ));
         assert!(matches!(
             bad(|c| c.warm_up_secs = f64::NAN),
-            DetectorConfigError::NotPositive { name: "warm_up_secs", .. }
+            DetectorConfigError::NotPositive {
+                name: "warm_up_secs",
+                ..
+            }
         ));
         assert_eq!(
             bad(|c| c.confidence = 1.0),
@@ -187,11 +193,15 @@ mod tests {
         );
         assert_eq!(
             bad(|c| c.persistence = 0),
-            DetectorConfigError::Zero { name: "persistence" }
+            DetectorConfigError::Zero {
+                name: "persistence"
+            }
         );
         assert_eq!(
             bad(|c| c.minima_block = 0),
-            DetectorConfigError::Zero { name: "minima_block" }
+            DetectorConfigError::Zero {
+                name: "minima_block"
+            }
         );
     }
 }
