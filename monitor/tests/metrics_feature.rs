@@ -1,0 +1,110 @@
+//! Feature `metrics`: samples set gauges and events count, through whatever
+//! recorder is installed (here a small one that remembers values).
+#![cfg(feature = "metrics")]
+
+use heapguard_breaker::ManualSource;
+use heapguard_monitor::{MemoryMonitor, MonitorConfig};
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, Key, KeyName, Metadata, Recorder, SharedString,
+    Unit,
+};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Values = Arc<Mutex<BTreeMap<String, f64>>>;
+
+#[derive(Default)]
+struct Remember(Values);
+
+struct Cell {
+    name: String,
+    values: Values,
+}
+
+impl Cell {
+    fn update(&self, change: impl FnOnce(&mut f64)) {
+        let mut values = self.values.lock().unwrap();
+        change(values.entry(self.name.clone()).or_insert(0.0));
+    }
+}
+
+impl CounterFn for Cell {
+    fn increment(&self, value: u64) {
+        self.update(|v| *v += value as f64);
+    }
+    fn absolute(&self, value: u64) {
+        self.update(|v| *v = value as f64);
+    }
+}
+
+impl GaugeFn for Cell {
+    fn increment(&self, value: f64) {
+        self.update(|v| *v += value);
+    }
+    fn decrement(&self, value: f64) {
+        self.update(|v| *v -= value);
+    }
+    fn set(&self, value: f64) {
+        self.update(|v| *v = value);
+    }
+}
+
+impl Remember {
+    fn cell(&self, key: &Key) -> Arc<Cell> {
+        let labels: Vec<String> = key
+            .labels()
+            .map(|label| format!("{}={}", label.key(), label.value()))
+            .collect();
+        Arc::new(Cell {
+            name: format!("{}{{{}}}", key.name(), labels.join(",")),
+            values: Arc::clone(&self.0),
+        })
+    }
+}
+
+impl Recorder for Remember {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(self.cell(key))
+    }
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(self.cell(key))
+    }
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+#[test]
+fn samples_set_gauges_and_events_count() {
+    let heap = ManualSource::new(0);
+    let config = MonitorConfig {
+        interval: Duration::from_secs(3600),
+        budget_bytes: Some(1000),
+        ..MonitorConfig::default()
+    };
+    let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap.clone())).unwrap();
+    let recorder = Remember::default();
+    metrics::with_local_recorder(&recorder, || {
+        heap.set(900);
+        monitor.sample_now().unwrap();
+        heap.set(100);
+        monitor.sample_now().unwrap();
+        heap.set(950);
+        monitor.sample_now().unwrap();
+    });
+    let values = recorder.0.lock().unwrap();
+    assert_eq!(values["heapguard_live_bytes{}"], 950.0);
+    assert_eq!(
+        values["heapguard_memory_events_total{event=high_usage}"],
+        2.0
+    );
+    assert_eq!(
+        values["heapguard_memory_events_total{event=recovered}"],
+        1.0
+    );
+    assert!(values["heapguard_rss_bytes{}"] > 0.0);
+}
