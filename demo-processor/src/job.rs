@@ -1,0 +1,304 @@
+//! The job loop: batches of users, breaker checks before the job, before each
+//! user and between chunks, quiescent marks for the monitor between users,
+//! purges after batches, and the report.
+
+use std::time::{Duration, Instant};
+
+use crate::admission::{Admission, Checkpoint};
+use crate::company::CompanyCache;
+use crate::config::{JobConfig, Mode};
+use crate::generate::user_profile;
+use crate::leak::UnboundedSignalsCache;
+use crate::report::{digest, JobOutcome, JobReport, PurgeRecord, Status, UserResult, UserSuggestions};
+use crate::scoring::Suggestion;
+use crate::streaming::Pipeline;
+use crate::timeline::TimelineRecorder;
+use crate::{naive, streaming};
+
+/// A job that could not run (not a breaker trip: that is a partial report).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// The timeline's sampler thread could not start.
+    #[error("could not start the timeline sampler thread: {0}")]
+    Timeline(std::io::Error),
+}
+
+/// Progress after each user, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Users finished or skipped so far.
+    pub users_seen: u32,
+    /// Users in the job.
+    pub users_total: u32,
+    /// Users finished so far.
+    pub users_done: u32,
+}
+
+/// Optional observers of a job.
+#[derive(Default)]
+pub struct JobHooks<'a> {
+    /// Called after each user is finished or skipped.
+    pub progress: Option<&'a dyn Fn(Progress)>,
+}
+
+impl std::fmt::Debug for JobHooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobHooks").field("progress", &self.progress.is_some()).finish()
+    }
+}
+
+/// Runs the job with no breaker, no monitor and no progress: the entry point
+/// for benchmarks.
+pub fn run_job(config: &JobConfig) -> Result<JobOutcome, JobError> {
+    run_job_with(config, JobHooks::default())
+}
+
+/// Everything the loop keeps while it runs.
+struct Tally {
+    done: Vec<UserSuggestions>,
+    skipped: Vec<u32>,
+    seen: u32,
+    stopped: bool,
+}
+
+impl Tally {
+    fn finish(&mut self, user_id: u32, suggestions: Vec<Suggestion>) {
+        self.done.push(UserSuggestions { user_id, suggestions });
+        self.seen += 1;
+    }
+
+    fn skip(&mut self, user_id: u32) {
+        self.skipped.push(user_id);
+        self.seen += 1;
+    }
+}
+
+/// Runs the job with the given hooks.
+pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcome, JobError> {
+    let origin = Instant::now();
+    let counting = heapguard_alloc::is_active();
+    if counting {
+        heapguard_alloc::reset_peak();
+    }
+    let before = heapguard_alloc::stats();
+    let timeline = match config.timeline_interval() {
+        Some(interval) => Some(TimelineRecorder::start(interval, origin).map_err(JobError::Timeline)?),
+        None => None,
+    };
+    let mut admission = Admission::new(origin);
+    let mut leak = config.inject_leak().then(UnboundedSignalsCache::new);
+    let mut cache = CompanyCache::new(config.cache_bytes());
+    let mut purges = Vec::new();
+    let mut tally = Tally { done: Vec::new(), skipped: Vec::new(), seen: 0, stopped: false };
+    let report_progress = |tally: &Tally| {
+        if let Some(progress) = hooks.progress {
+            progress(Progress {
+                users_seen: tally.seen,
+                users_total: config.users(),
+                users_done: tally.done.len() as u32,
+            });
+        }
+    };
+
+    tally.stopped = admission.check(Checkpoint::Job, None).is_err();
+    let batch = config.batch_size();
+    let mut batch_index = 0;
+    let mut first = 0;
+    while first < config.users() {
+        let last = first.saturating_add(batch).min(config.users());
+        let users = first..last;
+        match config.mode() {
+            Mode::Naive => {
+                naive_batch(config, users, &mut admission, &mut tally, leak.as_mut(), &report_progress)
+            }
+            Mode::Streaming => streaming_batch(
+                config,
+                users,
+                &mut admission,
+                &mut tally,
+                &mut cache,
+                leak.as_mut(),
+                &report_progress,
+            ),
+        }
+        if config.purge() && !tally.stopped {
+            purges.push(purge_after(batch_index));
+        }
+        batch_index += 1;
+        first = last;
+    }
+
+    let after = heapguard_alloc::stats();
+    let elapsed = origin.elapsed();
+    let timeline = timeline.map(TimelineRecorder::finish).unwrap_or_default();
+    tracing::info!(
+        mode = %config.mode(),
+        users_done = tally.done.len(),
+        users_skipped = tally.skipped.len(),
+        peak_bytes = after.peak_bytes,
+        elapsed_ms = elapsed.as_millis() as u64,
+        leak_cache_entries = leak.as_ref().map_or(0, UnboundedSignalsCache::len),
+        "suggestion generation finished"
+    );
+    drop(leak);
+    let report = build_report(config, &tally, counting, before, after, elapsed, admission, purges, timeline);
+    Ok(JobOutcome { report, suggestions: tally.done })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    config: &JobConfig,
+    tally: &Tally,
+    counting: bool,
+    before: heapguard_alloc::AllocStats,
+    after: heapguard_alloc::AllocStats,
+    elapsed: Duration,
+    admission: Admission<'_>,
+    purges: Vec<PurgeRecord>,
+    timeline: Vec<crate::timeline::TimelinePoint>,
+) -> JobReport {
+    let users = tally
+        .done
+        .iter()
+        .map(|user| UserResult {
+            user_id: user.user_id,
+            suggestions: user.suggestions.len() as u32,
+            digest: digest(&user.suggestions),
+        })
+        .collect::<Vec<_>>();
+    let status = if tally.skipped.is_empty() { Status::Complete } else { Status::Partial };
+    JobReport {
+        mode: config.mode(),
+        contacts_per_user: config.contacts_per_user(),
+        users_total: config.users(),
+        users_done: tally.done.len() as u32,
+        users_skipped: tally.skipped.len() as u32,
+        suggestions: users.iter().map(|u| u64::from(u.suggestions)).sum(),
+        status,
+        peak_bytes: if counting { after.peak_bytes } else { 0 },
+        allocations: after.allocations.saturating_sub(before.allocations),
+        breaker_trips: admission.trips(),
+        leak_alerts: 0,
+        elapsed_ms: elapsed.as_millis() as u64,
+        seed: config.seed(),
+        batch_size: config.batch_size(),
+        allocated_bytes: after.allocated_bytes.saturating_sub(before.allocated_bytes),
+        budget_bytes: admission.budget_bytes(),
+        trip_threshold_bytes: admission.trip_threshold_bytes(),
+        counting_allocator: counting,
+        skipped_users: tally.skipped.clone(),
+        trip: admission.into_trip(),
+        leaks: Vec::new(),
+        purges,
+        users,
+        timeline,
+    }
+}
+
+fn naive_batch(
+    config: &JobConfig,
+    users: std::ops::Range<u32>,
+    admission: &mut Admission<'_>,
+    tally: &mut Tally,
+    mut leak: Option<&mut UnboundedSignalsCache>,
+    report_progress: &dyn Fn(&Tally),
+) {
+    let seed = config.seed();
+    // Phase 1: load every admitted user of the batch in full.
+    let mut loaded = Vec::new();
+    for user_id in users {
+        if tally.stopped || admission.check(Checkpoint::User, Some(user_id)).is_err() {
+            tally.stopped = true;
+            tally.skip(user_id);
+            report_progress(tally);
+            continue;
+        }
+        let mut between_chunks = || admission.check(Checkpoint::Chunk, Some(user_id));
+        match naive::load_contacts(
+            seed,
+            user_id,
+            config.contacts_per_user(),
+            config.chunk_size(),
+            &mut between_chunks,
+        ) {
+            Ok(contacts) => loaded.push((user_profile(seed, user_id), contacts)),
+            Err(_) => {
+                tally.stopped = true;
+                tally.skip(user_id);
+                report_progress(tally);
+            }
+        }
+    }
+    // Phase 2: finish the users admitted; free each one's records when done.
+    for (profile, contacts) in loaded {
+        let suggestions = naive::suggest(seed, &profile, &contacts, leak.as_deref_mut());
+        drop(contacts);
+        log_user(profile.user_id, suggestions.len());
+        tally.finish(profile.user_id, suggestions);
+        admission.between_users();
+        report_progress(tally);
+    }
+}
+
+fn streaming_batch(
+    config: &JobConfig,
+    users: std::ops::Range<u32>,
+    admission: &mut Admission<'_>,
+    tally: &mut Tally,
+    cache: &mut CompanyCache,
+    mut leak: Option<&mut UnboundedSignalsCache>,
+    report_progress: &dyn Fn(&Tally),
+) {
+    let seed = config.seed();
+    let pipeline = Pipeline { chunk_size: config.chunk_size(), channel_chunks: config.channel_chunks() };
+    for user_id in users {
+        if tally.stopped || admission.check(Checkpoint::User, Some(user_id)).is_err() {
+            tally.stopped = true;
+            tally.skip(user_id);
+            report_progress(tally);
+            continue;
+        }
+        let profile = user_profile(seed, user_id);
+        let mut between_chunks = || admission.check(Checkpoint::Chunk, Some(user_id));
+        match streaming::suggest(
+            seed,
+            &profile,
+            config.contacts_per_user(),
+            pipeline,
+            cache,
+            &mut between_chunks,
+            leak.as_deref_mut(),
+        ) {
+            Ok(suggestions) => {
+                log_user(user_id, suggestions.len());
+                tally.finish(user_id, suggestions);
+                admission.between_users();
+            }
+            Err(_) => {
+                tally.stopped = true;
+                tally.skip(user_id);
+            }
+        }
+        report_progress(tally);
+    }
+}
+
+fn log_user(user_id: u32, suggestions: usize) {
+    tracing::debug!(
+        user_id,
+        suggestions,
+        heap_used = heapguard_alloc::live_bytes(),
+        "generate-suggestions"
+    );
+}
+
+fn purge_after(batch: u32) -> PurgeRecord {
+    let rss_before = crate::rss::resident_bytes();
+    if let Err(error) = heapguard_alloc::jemalloc::purge() {
+        tracing::warn!(%error, "jemalloc purge failed");
+    }
+    let rss_after = crate::rss::resident_bytes();
+    tracing::info!(batch, ?rss_before, ?rss_after, "purged jemalloc after batch");
+    PurgeRecord { batch, rss_before, rss_after }
+}

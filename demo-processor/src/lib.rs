@@ -1,0 +1,53 @@
+//! The suggestion-generation job of the original service, at 1,300 to
+//! 100,000 contacts per user, in two modes, under heapguard's breaker and
+//! monitor.
+//!
+//! - [`Mode::Naive`]: the crash-prone original. Load every contact of a batch
+//!   in full, build every (contact, slot) candidate, sort, truncate to 50.
+//! - [`Mode::Streaming`]: the seed's phase 2. Contacts stream through a
+//!   bounded channel in chunks, projected to the fields scoring needs, into a
+//!   bounded top-K; company lookups go through a byte-bounded LRU cache.
+//!
+//! Both modes return identical suggestions for the same seed. The library
+//! sets no global allocator, so benchmarks can link it under any; the byte
+//! figures of a report need `heapguard_alloc::CountingAlloc` installed.
+//!
+//! ```
+//! use demo_processor::{run_job, JobConfig, Mode, Status};
+//!
+//! let config = JobConfig::new(200, 3)?.with_mode(Mode::Streaming).with_seed(7);
+//! let outcome = run_job(&config)?;
+//! assert_eq!(outcome.report.status, Status::Complete);
+//! assert_eq!(outcome.report.users_done, 3);
+//! assert!(outcome.suggestions.iter().all(|user| user.suggestions.len() == 50));
+//!
+//! let naive = run_job(&config.clone().with_mode(Mode::Naive))?;
+//! assert_eq!(naive.suggestions, outcome.suggestions);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod admission;
+pub mod calendar;
+pub mod company;
+mod config;
+pub mod contact;
+pub mod generate;
+mod job;
+mod leak;
+mod naive;
+mod report;
+pub mod rss;
+pub mod scoring;
+mod stop;
+mod streaming;
+pub mod tags;
+mod timeline;
+pub mod topk;
+
+pub use config::{ConfigError, JobConfig, Mode, DEFAULT_BATCH_SIZE, DEFAULT_TOTAL_CONTACTS, MAX_CONTACTS_PER_USER, MAX_USERS};
+pub use job::{run_job, run_job_with, JobError, JobHooks, Progress};
+pub use leak::UnboundedSignalsCache;
+pub use report::{digest, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TripRecord, UserResult, UserSuggestions};
+pub use timeline::TimelinePoint;
