@@ -1,1 +1,37 @@
-//! placeholder
+//! Benchmarks of heapguard against bare allocators and peer crates.
+//!
+//! The library holds what the criterion benches (`benches/`), the thread
+//! sweep (`src/bin/sweep.rs`) and the end-to-end binaries (`src/bin/e2e_*`)
+//! share: the compared allocators as statics ([`contenders`]), allocator-
+//! generic workloads ([`Workload`]), several threads hammering one allocator
+//! ([`per_thread_time`]) and a recorder that turns real code into a
+//! replayable trace ([`trace`]). `benches/run.sh` runs everything and writes
+//! `benches/RESULTS.md`.
+//!
+//! ```
+//! use heapguard_benches::contenders::{COUNTING_JEMALLOC, JEMALLOC};
+//! use heapguard_benches::{per_thread_time, BlockSize, Workload};
+//! use std::num::NonZeroUsize;
+//!
+//! let work = Workload::Pairs(BlockSize::new(64)?);
+//! let one = NonZeroUsize::MIN;
+//! let bare = per_thread_time(one, &JEMALLOC, &work, 10_000);
+//! let counted = per_thread_time(one, &COUNTING_JEMALLOC, &work, 10_000);
+//! println!("ratio {:.2}", counted.as_secs_f64() / bare.as_secs_f64());
+//! # Ok::<(), heapguard_benches::BlockSizeError>(())
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod block;
+pub mod churn;
+pub mod contenders;
+pub mod e2e;
+pub mod mixed;
+mod threads;
+pub mod trace;
+mod workload;
+
+pub use block::{BlockSize, BlockSizeError, BLOCK_ALIGN};
+pub use threads::per_thread_time;
+pub use workload::{Workload, GROWTH_FROM, GROWTH_TO};
