@@ -200,7 +200,7 @@ fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Contro
                 Ok(Control::Stop) | Err(_) => return,
             },
             index => {
-                let slot = index - 2;
+                let slot = index - (stop + 1);
                 match operation.recv(&breakers[slot]) {
                     Ok(event) => {
                         let event = MemoryEvent::from_breaker(&event, shared.started_at);

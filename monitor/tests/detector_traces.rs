@@ -117,8 +117,7 @@ struct Alarms {
 }
 
 impl Detectors {
-    fn new(quiescent_marks: bool) -> Self {
-        let _ = quiescent_marks;
+    fn new() -> Self {
         Self {
             trend: TrendDetector::new(TrendConfig::default(), None).unwrap(),
             growth: GrowthRule::default(),
@@ -166,7 +165,7 @@ fn false_alarm_days(
     let minutes = if continuous { days * DAY_MIN } else { DAY_MIN };
     for run in 0..runs {
         let mut trace = Trace::new(pattern, 1_000 + run as u64);
-        let mut detectors = Detectors::new(marks);
+        let mut detectors = Detectors::new();
         let mut alarms = Alarms::default();
         for _ in 0..minutes {
             let point = trace.next();
@@ -226,7 +225,7 @@ fn leak_latencies(mb_per_min: f64) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
     let mut growth = Vec::new();
     for run in 0..LEAK_RUNS {
         let mut trace = Trace::new(Pattern::Leak(mb_per_min), 5_000 + run);
-        let mut detectors = Detectors::new(true);
+        let mut detectors = Detectors::new();
         let mut alarms = Alarms::default();
         for _ in 0..LEAK_START_MIN + LEAK_HORIZON_MIN {
             detectors.observe(trace.next(), &mut alarms);
