@@ -4,7 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::admission::{Admission, Checkpoint};
+use heapguard_breaker::MemoryBreaker;
+use heapguard_monitor::MonitorHandle;
+
+use crate::guards::{Checkpoint, Guards};
 use crate::company::CompanyCache;
 use crate::config::{JobConfig, Mode};
 use crate::generate::user_profile;
@@ -35,16 +38,27 @@ pub struct Progress {
     pub users_done: u32,
 }
 
-/// Optional observers of a job.
+/// What watches a job; every part is optional.
 #[derive(Default)]
 pub struct JobHooks<'a> {
+    /// Checked before the job, before each user and between chunks; its
+    /// first refusal stops the job with partial results.
+    pub breaker: Option<&'a MemoryBreaker>,
+    /// Told when the job is quiescent (between users in streaming mode,
+    /// between batches in naive mode, which holds a whole batch); its leak
+    /// reports go into the report.
+    pub monitor: Option<&'a MonitorHandle>,
     /// Called after each user is finished or skipped.
     pub progress: Option<&'a dyn Fn(Progress)>,
 }
 
 impl std::fmt::Debug for JobHooks<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobHooks").field("progress", &self.progress.is_some()).finish()
+        f.debug_struct("JobHooks")
+            .field("breaker", &self.breaker.map(MemoryBreaker::name))
+            .field("monitor", &self.monitor.is_some())
+            .field("progress", &self.progress.is_some())
+            .finish()
     }
 }
 
@@ -86,7 +100,7 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         Some(interval) => Some(TimelineRecorder::start(interval, origin).map_err(JobError::Timeline)?),
         None => None,
     };
-    let mut admission = Admission::new(origin);
+    let mut guards = Guards::new(origin, hooks.breaker, hooks.monitor);
     let mut leak = config.inject_leak().then(UnboundedSignalsCache::new);
     let mut cache = CompanyCache::new(config.cache_bytes());
     let mut purges = Vec::new();
@@ -101,7 +115,7 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         }
     };
 
-    tally.stopped = admission.check(Checkpoint::Job, None).is_err();
+    tally.stopped = guards.check(Checkpoint::Job, None).is_err();
     let batch = config.batch_size();
     let mut batch_index = 0;
     let mut first = 0;
@@ -110,12 +124,12 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         let users = first..last;
         match config.mode() {
             Mode::Naive => {
-                naive_batch(config, users, &mut admission, &mut tally, leak.as_mut(), &report_progress)
+                naive_batch(config, users, &mut guards, &mut tally, leak.as_mut(), &report_progress)
             }
             Mode::Streaming => streaming_batch(
                 config,
                 users,
-                &mut admission,
+                &mut guards,
                 &mut tally,
                 &mut cache,
                 leak.as_mut(),
@@ -124,6 +138,9 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         }
         if config.purge() && !tally.stopped {
             purges.push(purge_after(batch_index));
+        }
+        if config.mode() == Mode::Naive && !tally.stopped {
+            guards.quiescent();
         }
         batch_index += 1;
         first = last;
@@ -142,7 +159,7 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         "suggestion generation finished"
     );
     drop(leak);
-    let report = build_report(config, &tally, counting, before, after, elapsed, admission, purges, timeline);
+    let report = build_report(config, &tally, counting, before, after, elapsed, guards, purges, timeline);
     Ok(JobOutcome { report, suggestions: tally.done })
 }
 
@@ -154,7 +171,7 @@ fn build_report(
     before: heapguard_alloc::AllocStats,
     after: heapguard_alloc::AllocStats,
     elapsed: Duration,
-    admission: Admission<'_>,
+    guards: Guards<'_>,
     purges: Vec<PurgeRecord>,
     timeline: Vec<crate::timeline::TimelinePoint>,
 ) -> JobReport {
@@ -167,6 +184,9 @@ fn build_report(
             digest: digest(&user.suggestions),
         })
         .collect::<Vec<_>>();
+    let budget_bytes = guards.budget_bytes();
+    let trip_threshold_bytes = guards.trip_threshold_bytes();
+    let (breaker_trips, trip, leaks) = guards.finish();
     let status = if tally.skipped.is_empty() { Status::Complete } else { Status::Partial };
     JobReport {
         mode: config.mode(),
@@ -178,18 +198,18 @@ fn build_report(
         status,
         peak_bytes: if counting { after.peak_bytes } else { 0 },
         allocations: after.allocations.saturating_sub(before.allocations),
-        breaker_trips: admission.trips(),
-        leak_alerts: 0,
+        breaker_trips,
+        leak_alerts: leaks.len() as u64,
         elapsed_ms: elapsed.as_millis() as u64,
         seed: config.seed(),
         batch_size: config.batch_size(),
         allocated_bytes: after.allocated_bytes.saturating_sub(before.allocated_bytes),
-        budget_bytes: admission.budget_bytes(),
-        trip_threshold_bytes: admission.trip_threshold_bytes(),
+        budget_bytes,
+        trip_threshold_bytes,
         counting_allocator: counting,
         skipped_users: tally.skipped.clone(),
-        trip: admission.into_trip(),
-        leaks: Vec::new(),
+        trip,
+        leaks,
         purges,
         users,
         timeline,
@@ -199,7 +219,7 @@ fn build_report(
 fn naive_batch(
     config: &JobConfig,
     users: std::ops::Range<u32>,
-    admission: &mut Admission<'_>,
+    guards: &mut Guards<'_>,
     tally: &mut Tally,
     mut leak: Option<&mut UnboundedSignalsCache>,
     report_progress: &dyn Fn(&Tally),
@@ -208,13 +228,13 @@ fn naive_batch(
     // Phase 1: load every admitted user of the batch in full.
     let mut loaded = Vec::new();
     for user_id in users {
-        if tally.stopped || admission.check(Checkpoint::User, Some(user_id)).is_err() {
+        if tally.stopped || guards.check(Checkpoint::User, Some(user_id)).is_err() {
             tally.stopped = true;
             tally.skip(user_id);
             report_progress(tally);
             continue;
         }
-        let mut between_chunks = || admission.check(Checkpoint::Chunk, Some(user_id));
+        let mut between_chunks = || guards.check(Checkpoint::Chunk, Some(user_id));
         match naive::load_contacts(
             seed,
             user_id,
@@ -236,7 +256,6 @@ fn naive_batch(
         drop(contacts);
         log_user(profile.user_id, suggestions.len());
         tally.finish(profile.user_id, suggestions);
-        admission.between_users();
         report_progress(tally);
     }
 }
@@ -244,7 +263,7 @@ fn naive_batch(
 fn streaming_batch(
     config: &JobConfig,
     users: std::ops::Range<u32>,
-    admission: &mut Admission<'_>,
+    guards: &mut Guards<'_>,
     tally: &mut Tally,
     cache: &mut CompanyCache,
     mut leak: Option<&mut UnboundedSignalsCache>,
@@ -253,14 +272,14 @@ fn streaming_batch(
     let seed = config.seed();
     let pipeline = Pipeline { chunk_size: config.chunk_size(), channel_chunks: config.channel_chunks() };
     for user_id in users {
-        if tally.stopped || admission.check(Checkpoint::User, Some(user_id)).is_err() {
+        if tally.stopped || guards.check(Checkpoint::User, Some(user_id)).is_err() {
             tally.stopped = true;
             tally.skip(user_id);
             report_progress(tally);
             continue;
         }
         let profile = user_profile(seed, user_id);
-        let mut between_chunks = || admission.check(Checkpoint::Chunk, Some(user_id));
+        let mut between_chunks = || guards.check(Checkpoint::Chunk, Some(user_id));
         match streaming::suggest(
             seed,
             &profile,
@@ -273,7 +292,7 @@ fn streaming_batch(
             Ok(suggestions) => {
                 log_user(user_id, suggestions.len());
                 tally.finish(user_id, suggestions);
-                admission.between_users();
+                guards.quiescent();
             }
             Err(_) => {
                 tally.stopped = true;

@@ -28,12 +28,14 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-mod admission;
 pub mod calendar;
+pub mod chart;
+pub mod cli;
 pub mod company;
 mod config;
 pub mod contact;
 pub mod generate;
+mod guards;
 mod job;
 mod leak;
 mod naive;

@@ -1,1 +1,13 @@
-fn main() {}
+//! `demo-processor`: the suggestion job under heapguard. See `--help`, or run
+//! it with no arguments for the showcase.
+
+use std::process::ExitCode;
+
+/// Every allocation of the process is counted, over jemalloc.
+#[global_allocator]
+static GLOBAL: heapguard_alloc::CountingAlloc<heapguard_alloc::Jemalloc> =
+    heapguard_alloc::CountingAlloc::new(heapguard_alloc::Jemalloc);
+
+fn main() -> ExitCode {
+    demo_processor::cli::main()
+}

@@ -1,0 +1,162 @@
+//! An SVG chart of live heap bytes over time: one line per report, the
+//! budget and the trip line, trips and leak alerts marked.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::config::Mode;
+use crate::report::JobReport;
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChartError {
+    /// Only SVG is built in (plotters' bitmap backend is not a dependency).
+    #[error("cannot draw {path}: only .svg charts are supported")]
+    Format {
+        /// The path asked for.
+        path: String,
+    },
+    /// No report has a timeline (the counting allocator was not installed,
+    /// or the timeline was not recorded).
+    #[error("nothing to draw: no report has a live-bytes timeline")]
+    Empty,
+    /// plotters failed (usually the file could not be written).
+    #[error("cannot draw {path}: {reason}")]
+    Draw {
+        /// The path asked for.
+        path: String,
+        /// plotters' message.
+        reason: String,
+    },
+}
+
+/// Whether `path` names a chart this build can draw (ends in `.svg`).
+pub fn is_supported(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("svg"))
+}
+
+fn color(mode: Mode) -> RGBColor {
+    match mode {
+        Mode::Naive => RGBColor(214, 39, 40),
+        Mode::Streaming => RGBColor(31, 119, 180),
+    }
+}
+
+/// Draws the reports' timelines into an SVG file at `path`.
+pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
+    let shown = path.display().to_string();
+    if !is_supported(path) {
+        return Err(ChartError::Format { path: shown });
+    }
+    if reports.iter().all(|r| r.timeline.is_empty()) {
+        return Err(ChartError::Empty);
+    }
+    let failed = |error: &dyn std::fmt::Display| ChartError::Draw {
+        path: shown.clone(),
+        reason: error.to_string(),
+    };
+    let max_t = reports
+        .iter()
+        .flat_map(|r| r.timeline.last().map(|p| p.t_ms))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        / 1000.0;
+    let budget = reports.iter().find_map(|r| r.budget_bytes);
+    let trip_line = reports.iter().find_map(|r| r.trip_threshold_bytes);
+    let max_live = reports
+        .iter()
+        .flat_map(|r| r.timeline.iter().map(|p| p.live_bytes))
+        .max()
+        .unwrap_or(0);
+    let max_y = (max_live.max(budget.unwrap_or(0)) as f64 / MIB * 1.08).max(1.0);
+
+    let root = SVGBackend::new(path, (1000, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(&e))?;
+    let title = match reports {
+        [one] => format!("{}: live heap, {} contacts x {} users", one.mode, one.contacts_per_user, one.users_total),
+        _ => format!(
+            "naive vs streaming: live heap, {} contacts x {} users",
+            reports[0].contacts_per_user, reports[0].users_total
+        ),
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..max_t * 1.02, 0f64..max_y)
+        .map_err(|e| failed(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the job started")
+        .y_desc("live heap (MiB)")
+        .draw()
+        .map_err(|e| failed(&e))?;
+
+    let lines = [(budget, "budget", BLACK), (trip_line, "breaker trips at", RGBColor(255, 127, 14))];
+    for (bytes, label, line_color) in lines {
+        if let Some(bytes) = bytes {
+            let y = bytes as f64 / MIB;
+            chart
+                .draw_series(LineSeries::new([(0.0, y), (max_t * 1.02, y)], line_color.stroke_width(1)))
+                .map_err(|e| failed(&e))?
+                .label(format!("{label} {:.0} MiB", y))
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], line_color));
+        }
+    }
+    for report in reports {
+        let line_color = color(report.mode);
+        let points = report.timeline.iter().map(|p| (p.t_ms as f64 / 1000.0, p.live_bytes as f64 / MIB));
+        chart
+            .draw_series(LineSeries::new(points, line_color.stroke_width(2)))
+            .map_err(|e| failed(&e))?
+            .label(format!(
+                "{}: peak {:.1} MiB, {} ({}/{} users)",
+                report.mode,
+                report.peak_bytes as f64 / MIB,
+                if report.users_skipped == 0 { "complete" } else { "partial" },
+                report.users_done,
+                report.users_total
+            ))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], line_color.stroke_width(2)));
+        let level_at = |t_ms: u64| {
+            report
+                .timeline
+                .iter()
+                .min_by_key(|p| p.t_ms.abs_diff(t_ms))
+                .map_or(0.0, |p| p.live_bytes as f64 / MIB)
+        };
+        if let Some(trip) = &report.trip {
+            let at = (trip.t_ms as f64 / 1000.0, trip.used_bytes as f64 / MIB);
+            chart
+                .draw_series([
+                    Cross::new(at, 8, line_color.stroke_width(3)).into_dyn(),
+                    Text::new(format!("{} trip: stopped", report.mode), (at.0, at.1), ("sans-serif", 14).into_font().color(&line_color)).into_dyn(),
+                ])
+                .map_err(|e| failed(&e))?;
+        }
+        for leak in &report.leaks {
+            let at = (leak.t_ms as f64 / 1000.0, level_at(leak.t_ms));
+            chart
+                .draw_series([
+                    TriangleMarker::new(at, 8, RGBColor(148, 103, 189).filled()).into_dyn(),
+                    Text::new("leak alert", at, ("sans-serif", 14).into_font().color(&RGBColor(148, 103, 189))).into_dyn(),
+                ])
+                .map_err(|e| failed(&e))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| failed(&e))?;
+    root.present().map_err(|e| failed(&e))?;
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Human-readable output: one report's summary, two reports side by side.
+
+use std::fmt::Write;
+
+use bytesize::ByteSize;
+
+use crate::report::{JobReport, Status};
+
+fn bytes(n: u64) -> String {
+    ByteSize(n).display().iec().to_string()
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "0-3, 7, 9-12": a sorted list of ids as ranges.
+pub(crate) fn ranges(ids: &[u32]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let start = ids[i];
+        let mut end = start;
+        while i + 1 < ids.len() && ids[i + 1] == end + 1 {
+            i += 1;
+            end = ids[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+fn status(report: &JobReport) -> &'static str {
+    match report.status {
+        Status::Complete => "complete",
+        Status::Partial => "partial",
+    }
+}
+
+/// The summary `run` prints.
+pub(crate) fn summary(r: &JobReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} mode, {} contacts x {} users (batches of {}, seed {}): {}",
+        r.mode,
+        thousands(u64::from(r.contacts_per_user)),
+        r.users_total,
+        r.batch_size,
+        r.seed,
+        status(r)
+    );
+    let _ = writeln!(out, "  users done     {} of {}", r.users_done, r.users_total);
+    if !r.skipped_users.is_empty() {
+        let _ = writeln!(out, "  users skipped  {} ({})", r.users_skipped, ranges(&r.skipped_users));
+    }
+    let _ = writeln!(out, "  suggestions    {}", thousands(r.suggestions));
+    let _ = writeln!(out, "  time           {:.2} s", r.elapsed_ms as f64 / 1000.0);
+    if r.counting_allocator {
+        let _ = writeln!(out, "  peak heap      {}", bytes(r.peak_bytes));
+        let _ = writeln!(out, "  allocations    {} ({} allocated)", thousands(r.allocations), bytes(r.allocated_bytes));
+    }
+    if let (Some(budget), Some(trip)) = (r.budget_bytes, r.trip_threshold_bytes) {
+        let _ = writeln!(out, "  budget         {} (breaker trips at {})", bytes(budget), bytes(trip));
+    }
+    let _ = writeln!(out, "  breaker trips  {}", r.breaker_trips);
+    if let Some(trip) = &r.trip {
+        let _ = writeln!(
+            out,
+            "    stopped at {} {} after {:.2} s: {} of {} ({:.0}%)",
+            trip.checkpoint,
+            trip.user_id.map_or_else(|| "-".to_owned(), |u| u.to_string()),
+            trip.t_ms as f64 / 1000.0,
+            bytes(trip.used_bytes),
+            bytes(trip.limit_bytes),
+            trip.percent
+        );
+    }
+    let _ = writeln!(out, "  leak alerts    {}", r.leak_alerts);
+    for leak in &r.leaks {
+        let _ = writeln!(out, "    at {:.2} s: {}", leak.t_ms as f64 / 1000.0, leak.message);
+    }
+    for purge in &r.purges {
+        let shown = |v: Option<u64>| v.map_or_else(|| "unknown".to_owned(), bytes);
+        let _ = writeln!(
+            out,
+            "  purge after batch {}: RSS {} -> {}",
+            purge.batch,
+            shown(purge.rss_before),
+            shown(purge.rss_after)
+        );
+    }
+    out
+}
+
+/// Whether two reports agree on every user both finished, and how many that is.
+pub(crate) fn agreement(a: &JobReport, b: &JobReport) -> (usize, bool) {
+    let mut common = 0;
+    let mut same = true;
+    for user in &a.users {
+        if let Some(other) = b.users.iter().find(|o| o.user_id == user.user_id) {
+            common += 1;
+            same &= other.digest == user.digest;
+        }
+    }
+    (common, same)
+}
+
+/// The table `compare` prints, one column per report.
+pub(crate) fn table(reports: &[&JobReport]) -> String {
+    let mut rows: Vec<(String, Vec<String>)> = vec![
+        ("mode".into(), reports.iter().map(|r| r.mode.to_string()).collect()),
+        ("time".into(), reports.iter().map(|r| format!("{:.2} s", r.elapsed_ms as f64 / 1000.0)).collect()),
+        ("status".into(), reports.iter().map(|r| status(r).to_owned()).collect()),
+        ("users done".into(), reports.iter().map(|r| format!("{} / {}", r.users_done, r.users_total)).collect()),
+        ("suggestions".into(), reports.iter().map(|r| thousands(r.suggestions)).collect()),
+        ("peak heap".into(), reports.iter().map(|r| bytes(r.peak_bytes)).collect()),
+        ("allocations".into(), reports.iter().map(|r| thousands(r.allocations)).collect()),
+        ("breaker trips".into(), reports.iter().map(|r| r.breaker_trips.to_string()).collect()),
+        ("leak alerts".into(), reports.iter().map(|r| r.leak_alerts.to_string()).collect()),
+    ];
+    if reports.iter().any(|r| !r.skipped_users.is_empty()) {
+        rows.push((
+            "skipped users".into(),
+            reports
+                .iter()
+                .map(|r| if r.skipped_users.is_empty() { "-".into() } else { ranges(&r.skipped_users) })
+                .collect(),
+        ));
+    }
+    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..reports.len())
+        .map(|c| rows.iter().map(|(_, v)| v[c].len()).max().unwrap_or(0).max(10))
+        .collect();
+    let mut out = String::new();
+    for (label, values) in &rows {
+        let _ = write!(out, "  {label:<label_width$}");
+        for (value, width) in values.iter().zip(&widths) {
+            let _ = write!(out, "  {value:>width$}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_compress_runs() {
+        assert_eq!(ranges(&[0, 1, 2, 5, 7, 8]), "0-2, 5, 7-8");
+        assert_eq!(ranges(&[]), "");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+    }
+}
