@@ -161,7 +161,9 @@ impl Account {
             let cells = &thread.account;
             cells.flush();
             let own = Arc::into_raw(Arc::clone(&self.core));
-            cells.current.replace(own)
+            let previous = cells.current.replace(own);
+            thread.refresh_watched();
+            previous
         })
         .unwrap_or(core::ptr::null());
         AccountGuard {
@@ -252,7 +254,9 @@ impl Drop for AccountGuard {
         let released = with_thread(|thread| {
             let cells = &thread.account;
             cells.flush();
-            cells.current.replace(previous)
+            let released = cells.current.replace(previous);
+            thread.refresh_watched();
+            released
         });
         match released {
             // SAFETY: every non-null pointer stored in `current` came from

@@ -147,6 +147,7 @@ impl OpenScope {
             let start = cells.snapshot();
             let outer_peak = cells.peak.replace(start.net);
             cells.depth.set(cells.depth.get() + 1);
+            thread.refresh_watched();
             OpenScope { start, outer_peak }
         })
         .unwrap_or_else(|| OpenScope {
@@ -195,6 +196,7 @@ impl Drop for OpenScope {
         let _ = with_thread(|thread| {
             let cells = &thread.scope;
             cells.depth.set(cells.depth.get().saturating_sub(1));
+            thread.refresh_watched();
             let inner_peak = cells.peak.get();
             cells.peak.set(inner_peak.max(self.outer_peak));
         });

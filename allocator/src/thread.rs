@@ -38,6 +38,9 @@ pub(crate) struct ThreadState {
     /// The slot this thread writes; `None` means "take the slow path".
     slot: Cell<Option<&'static Slot>>,
     phase: Cell<Phase>,
+    /// True while a `measure` scope is open or an account is entered: one
+    /// flag, so the fast path pays one predictable branch for both.
+    watched: Cell<bool>,
     pub(crate) scope: ScopeCells,
     pub(crate) account: AccountCells,
 }
@@ -47,9 +50,16 @@ impl ThreadState {
         Self {
             slot: Cell::new(None),
             phase: Cell::new(Phase::Unregistered),
+            watched: Cell::new(false),
             scope: ScopeCells::new(),
             account: AccountCells::new(),
         }
+    }
+
+    /// Recomputes `watched` after a scope or an account guard changed.
+    pub(crate) fn refresh_watched(&self) {
+        self.watched
+            .set(self.scope.is_open() || self.account.is_entered());
     }
 }
 
@@ -87,11 +97,8 @@ pub(crate) fn record(event: Event, publish_net: bool) {
             Some(slot) => record_in_slot(slot, event, publish_net),
             None => record_slow(thread, event, publish_net),
         }
-        if thread.scope.is_open() {
-            thread.scope.record(event);
-        }
-        if thread.account.is_entered() {
-            thread.account.record(event);
+        if thread.watched.get() {
+            record_watched(thread, event);
         }
     });
     // Unreachable for a const thread-local without `Drop`, but never panic.
@@ -128,11 +135,31 @@ fn record_in_slot(slot: &Slot, event: Event, publish_net: bool) {
     if publish_net {
         let pending = slot.pending.load(Relaxed).wrapping_add(event.net());
         if pending.unsigned_abs() > FLUSH_THRESHOLD {
-            slot.pending.store(0, Relaxed);
-            global::publish(pending);
+            publish_pending(slot, pending);
         } else {
             slot.pending.store(pending, Relaxed);
         }
+    }
+}
+
+/// Publishes a slot's batch: out of line, so the fast path stays small
+/// enough to be inlined into every allocator method.
+#[cold]
+#[inline(never)]
+fn publish_pending(slot: &Slot, pending: i64) {
+    slot.pending.store(0, Relaxed);
+    global::publish(pending);
+}
+
+/// Feeds an open `measure` scope and an entered account.
+#[cold]
+#[inline(never)]
+fn record_watched(thread: &ThreadState, event: Event) {
+    if thread.scope.is_open() {
+        thread.scope.record(event);
+    }
+    if thread.account.is_entered() {
+        thread.account.record(event);
     }
 }
 

@@ -35,7 +35,6 @@ thread_local! {
     static ALLOCATES_ON_DROP: AllocatesOnDrop = const { AllocatesOnDrop { held: RefCell::new(Vec::new()) } };
 }
 
-#[test]
 fn thread_local_destructors_are_counted() {
     thread::spawn(|| ()).join().unwrap(); // warm-up
     let before = stats();
@@ -95,4 +94,10 @@ fn run_raw_thread(body: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void) {
     // SAFETY: `thread` was created joinable above and is joined once.
     let joined = unsafe { libc::pthread_join(thread, std::ptr::null_mut()) };
     assert_eq!(joined, 0);
+}
+
+/// Runs without libtest (see Cargo.toml): nothing else allocates meanwhile.
+fn main() {
+    thread_local_destructors_are_counted();
+    println!("test thread_local_destructors_are_counted ... ok");
 }
