@@ -33,5 +33,5 @@ pub mod trace;
 mod workload;
 
 pub use block::{BlockSize, BlockSizeError, BLOCK_ALIGN};
-pub use threads::per_thread_time;
+pub use threads::{per_thread_time, run_on_threads};
 pub use workload::{Workload, GROWTH_FROM, GROWTH_TO};

@@ -1,4 +1,4 @@
-//! Several threads running the same workload on the same allocator at once.
+//! Several threads running the same work at once.
 
 use core::alloc::GlobalAlloc;
 use std::num::NonZeroUsize;
@@ -7,20 +7,36 @@ use std::time::Duration;
 
 use crate::workload::Workload;
 
-/// Runs `work` for `iters` iterations on each of `threads` threads at once,
-/// all on `alloc`, and returns the mean time one thread took.
+/// Runs `timed(iters)` on each of `threads` threads at once and returns the
+/// mean of the durations they report.
 ///
-/// Divided by `iters`, that is the time per iteration per thread while all
-/// threads hammer the allocator together. One thread runs on the caller.
-pub fn per_thread_time<A: GlobalAlloc + Sync>(
-    threads: NonZeroUsize,
-    alloc: &A,
-    work: &Workload<'_>,
-    iters: u64,
-) -> Duration {
+/// `timed` runs `iters` iterations and returns how long the timed part took;
+/// divided by `iters`, the result is the time per iteration per thread while
+/// all threads run together. The threads start at a barrier; one thread runs
+/// on the caller.
+///
+/// ```
+/// use heapguard_benches::run_on_threads;
+/// use std::num::NonZeroUsize;
+/// use std::time::{Duration, Instant};
+///
+/// let two = NonZeroUsize::new(2).unwrap();
+/// let mean = run_on_threads(two, 1000, |iters| {
+///     let start = Instant::now();
+///     for i in 0..iters {
+///         std::hint::black_box(i);
+///     }
+///     start.elapsed()
+/// });
+/// assert!(mean < Duration::from_secs(1));
+/// ```
+pub fn run_on_threads<F>(threads: NonZeroUsize, iters: u64, timed: F) -> Duration
+where
+    F: Fn(u64) -> Duration + Sync,
+{
     let threads = threads.get();
     if threads == 1 {
-        return work.timed(alloc, iters);
+        return timed(iters);
     }
     let barrier = Barrier::new(threads);
     let total: Duration = std::thread::scope(|scope| {
@@ -28,7 +44,7 @@ pub fn per_thread_time<A: GlobalAlloc + Sync>(
             .map(|_| {
                 scope.spawn(|| {
                     barrier.wait();
-                    work.timed(alloc, iters)
+                    timed(iters)
                 })
             })
             .collect();
@@ -44,11 +60,24 @@ pub fn per_thread_time<A: GlobalAlloc + Sync>(
     total / threads as u32
 }
 
+/// Runs `work` for `iters` iterations on each of `threads` threads at once,
+/// all on `alloc`, and returns the mean time one thread took (see
+/// [`run_on_threads`]).
+pub fn per_thread_time<A: GlobalAlloc + Sync>(
+    threads: NonZeroUsize,
+    alloc: &A,
+    work: &Workload<'_>,
+    iters: u64,
+) -> Duration {
+    run_on_threads(threads, iters, |iters| work.timed(alloc, iters))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::block::BlockSize;
     use crate::contenders::COUNTING_SYSTEM;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
     fn every_thread_runs_every_iteration() {
@@ -61,5 +90,18 @@ mod tests {
         // at the same time: a lower bound is what holds.
         assert!(after.allocations - before.allocations >= 3000);
         assert!(after.deallocations - before.deallocations >= 3000);
+    }
+
+    #[test]
+    fn the_mean_of_the_threads_durations_is_returned() {
+        let calls = AtomicU64::new(0);
+        let threads = NonZeroUsize::new(4).expect("non-zero");
+        let mean = run_on_threads(threads, 7, |iters| {
+            let n = calls.fetch_add(1, Ordering::Relaxed);
+            // 1, 2, 3 and 4 ms of "work" for 7 iterations each
+            Duration::from_millis(iters / 7 + n)
+        });
+        assert_eq!(calls.load(Ordering::Relaxed), 4);
+        assert_eq!(mean, Duration::from_micros(2500));
     }
 }
