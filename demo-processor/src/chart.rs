@@ -36,7 +36,8 @@ pub enum ChartError {
 
 /// Whether `path` names a chart this build can draw (ends in `.svg`).
 pub fn is_supported(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("svg"))
+    path.extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("svg"))
 }
 
 fn color(mode: Mode) -> RGBColor {
@@ -78,7 +79,10 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
     let root = SVGBackend::new(path, (1000, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
     let title = match reports {
-        [one] => format!("{}: live heap, {} contacts x {} users", one.mode, one.contacts_per_user, one.users_total),
+        [one] => format!(
+            "{}: live heap, {} contacts x {} users",
+            one.mode, one.contacts_per_user, one.users_total
+        ),
         _ => format!(
             "naive vs streaming: live heap, {} contacts x {} users",
             reports[0].contacts_per_user, reports[0].users_total
@@ -98,12 +102,18 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
         .draw()
         .map_err(|e| failed(&e))?;
 
-    let lines = [(budget, "budget", BLACK), (trip_line, "breaker trips at", RGBColor(255, 127, 14))];
+    let lines = [
+        (budget, "budget", BLACK),
+        (trip_line, "breaker trips at", RGBColor(255, 127, 14)),
+    ];
     for (bytes, label, line_color) in lines {
         if let Some(bytes) = bytes {
             let y = bytes as f64 / MIB;
             chart
-                .draw_series(LineSeries::new([(0.0, y), (max_t * 1.02, y)], line_color.stroke_width(1)))
+                .draw_series(LineSeries::new(
+                    [(0.0, y), (max_t * 1.02, y)],
+                    line_color.stroke_width(1),
+                ))
                 .map_err(|e| failed(&e))?
                 .label(format!("{label} {:.0} MiB", y))
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], line_color));
@@ -111,7 +121,10 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
     }
     for report in reports {
         let line_color = color(report.mode);
-        let points = report.timeline.iter().map(|p| (p.t_ms as f64 / 1000.0, p.live_bytes as f64 / MIB));
+        let points = report
+            .timeline
+            .iter()
+            .map(|p| (p.t_ms as f64 / 1000.0, p.live_bytes as f64 / MIB));
         chart
             .draw_series(LineSeries::new(points, line_color.stroke_width(2)))
             .map_err(|e| failed(&e))?
@@ -119,11 +132,17 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
                 "{}: peak {:.1} MiB, {} ({}/{} users)",
                 report.mode,
                 report.peak_bytes as f64 / MIB,
-                if report.users_skipped == 0 { "complete" } else { "partial" },
+                if report.users_skipped == 0 {
+                    "complete"
+                } else {
+                    "partial"
+                },
                 report.users_done,
                 report.users_total
             ))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], line_color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 20, y)], line_color.stroke_width(2))
+            });
         let level_at = |t_ms: u64| {
             report
                 .timeline
@@ -136,7 +155,12 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
             chart
                 .draw_series([
                     Cross::new(at, 8, line_color.stroke_width(3)).into_dyn(),
-                    Text::new(format!("{} trip: stopped", report.mode), (at.0, at.1), ("sans-serif", 14).into_font().color(&line_color)).into_dyn(),
+                    Text::new(
+                        format!("{} trip: stopped", report.mode),
+                        (at.0, at.1),
+                        ("sans-serif", 14).into_font().color(&line_color),
+                    )
+                    .into_dyn(),
                 ])
                 .map_err(|e| failed(&e))?;
         }
@@ -145,7 +169,14 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
             chart
                 .draw_series([
                     TriangleMarker::new(at, 8, RGBColor(148, 103, 189).filled()).into_dyn(),
-                    Text::new("leak alert", at, ("sans-serif", 14).into_font().color(&RGBColor(148, 103, 189))).into_dyn(),
+                    Text::new(
+                        "leak alert",
+                        at,
+                        ("sans-serif", 14)
+                            .into_font()
+                            .color(&RGBColor(148, 103, 189)),
+                    )
+                    .into_dyn(),
                 ])
                 .map_err(|e| failed(&e))?;
         }

@@ -5,8 +5,18 @@ use std::mem::size_of;
 
 /// The industries a company can be in; a company's `industry` indexes this.
 pub const INDUSTRIES: [&str; 12] = [
-    "software", "finance", "health", "retail", "energy", "media", "education", "logistics",
-    "manufacturing", "government", "hospitality", "research",
+    "software",
+    "finance",
+    "health",
+    "retail",
+    "energy",
+    "media",
+    "education",
+    "logistics",
+    "manufacturing",
+    "government",
+    "hospitality",
+    "research",
 ];
 
 /// A company as the directory stores it.
@@ -29,7 +39,10 @@ pub struct Company {
 impl Company {
     /// Heap and inline bytes this record holds (what a cache entry costs).
     pub fn footprint(&self) -> usize {
-        size_of::<Self>() + self.name.capacity() + self.domain.capacity() + self.description.capacity()
+        size_of::<Self>()
+            + self.name.capacity()
+            + self.domain.capacity()
+            + self.description.capacity()
     }
 }
 
@@ -80,7 +93,9 @@ impl CompanyCache {
             return industry;
         }
         while self.bytes + cost > self.max_bytes {
-            let Some((_, oldest)) = self.by_age.pop_first() else { break };
+            let Some((_, oldest)) = self.by_age.pop_first() else {
+                break;
+            };
             if let Some((evicted, _)) = self.entries.remove(&oldest) {
                 self.bytes -= evicted.footprint();
             }
@@ -138,8 +153,14 @@ mod tests {
     fn returns_the_directory_industry() {
         let mut cache = CompanyCache::new(1 << 20);
         for id in 0..50 {
-            assert_eq!(cache.industry(id, |id| company(9, id)), company(9, id).industry);
-            assert_eq!(cache.industry(id, |id| company(9, id)), company(9, id).industry);
+            assert_eq!(
+                cache.industry(id, |id| company(9, id)),
+                company(9, id).industry
+            );
+            assert_eq!(
+                cache.industry(id, |id| company(9, id)),
+                company(9, id).industry
+            );
         }
         assert_eq!(cache.hits(), 50);
     }

@@ -104,10 +104,16 @@ impl JobConfig {
     /// seed 42, batches of 50, no leak, no purge, no timeline.
     pub fn new(contacts_per_user: u32, users: u32) -> Result<Self, ConfigError> {
         if contacts_per_user == 0 || contacts_per_user > MAX_CONTACTS_PER_USER {
-            return Err(ConfigError::Contacts { got: contacts_per_user, max: MAX_CONTACTS_PER_USER });
+            return Err(ConfigError::Contacts {
+                got: contacts_per_user,
+                max: MAX_CONTACTS_PER_USER,
+            });
         }
         if users == 0 || users > MAX_USERS {
-            return Err(ConfigError::Users { got: users, max: MAX_USERS });
+            return Err(ConfigError::Users {
+                got: users,
+                max: MAX_USERS,
+            });
         }
         Ok(Self {
             contacts_per_user,
@@ -250,13 +256,30 @@ mod tests {
     fn refuses_bad_sizes_with_the_numbers() {
         assert_eq!(
             JobConfig::new(0, 1).unwrap_err(),
-            ConfigError::Contacts { got: 0, max: MAX_CONTACTS_PER_USER }
+            ConfigError::Contacts {
+                got: 0,
+                max: MAX_CONTACTS_PER_USER
+            }
         );
-        assert_eq!(JobConfig::new(10, 0).unwrap_err(), ConfigError::Users { got: 0, max: MAX_USERS });
+        assert_eq!(
+            JobConfig::new(10, 0).unwrap_err(),
+            ConfigError::Users {
+                got: 0,
+                max: MAX_USERS
+            }
+        );
         let config = JobConfig::new(10, 1).unwrap();
-        assert_eq!(config.clone().with_batch_size(0).unwrap_err(), ConfigError::ZeroBatchSize);
-        assert_eq!(config.with_chunk_size(0).unwrap_err(), ConfigError::ZeroChunkSize);
-        assert!(ConfigError::ZeroBatchSize.to_string().contains("batch size"));
+        assert_eq!(
+            config.clone().with_batch_size(0).unwrap_err(),
+            ConfigError::ZeroBatchSize
+        );
+        assert_eq!(
+            config.with_chunk_size(0).unwrap_err(),
+            ConfigError::ZeroChunkSize
+        );
+        assert!(ConfigError::ZeroBatchSize
+            .to_string()
+            .contains("batch size"));
     }
 
     #[test]

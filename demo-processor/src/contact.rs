@@ -94,7 +94,10 @@ impl ContactSignals {
     pub fn project(contact: &Contact, today: u32) -> Self {
         let history = &contact.interactions;
         let since = today.saturating_sub(FREQUENCY_WINDOW_DAYS);
-        let recent = history.iter().filter(|i| i.day >= since && i.day <= today).count();
+        let recent = history
+            .iter()
+            .filter(|i| i.day >= since && i.day <= today)
+            .count();
         let (preferred_minute, typical_minutes) = if history.is_empty() {
             (12 * 60, 30)
         } else {

@@ -21,33 +21,141 @@ pub const TODAY: u32 = 20_000;
 pub const COMPANY_COUNT: u32 = 5_000;
 
 const FIRST_NAMES: &[&str] = &[
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Ken",
-    "Radia", "Dennis", "Shafi", "Leslie", "Hedy", "Tim", "Katherine", "Linus", "Sophie", "Niklaus",
-    "Anita", "Vint", "Joan", "Bjarne", "Mary", "Guido", "Karen", "Robin", "Ellen", "Butler",
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "John",
+    "Margaret",
+    "Ken",
+    "Radia",
+    "Dennis",
+    "Shafi",
+    "Leslie",
+    "Hedy",
+    "Tim",
+    "Katherine",
+    "Linus",
+    "Sophie",
+    "Niklaus",
+    "Anita",
+    "Vint",
+    "Joan",
+    "Bjarne",
+    "Mary",
+    "Guido",
+    "Karen",
+    "Robin",
+    "Ellen",
+    "Butler",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "McCarthy", "Hamilton",
-    "Thompson", "Perlman", "Ritchie", "Goldwasser", "Lamport", "Lamarr", "Berners-Lee", "Johnson",
-    "Torvalds", "Wilson", "Wirth", "Borg", "Cerf", "Clarke", "Stroustrup", "Keller", "van Rossum",
-    "Sparck Jones", "Milner", "Ullman", "Lampson",
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "McCarthy",
+    "Hamilton",
+    "Thompson",
+    "Perlman",
+    "Ritchie",
+    "Goldwasser",
+    "Lamport",
+    "Lamarr",
+    "Berners-Lee",
+    "Johnson",
+    "Torvalds",
+    "Wilson",
+    "Wirth",
+    "Borg",
+    "Cerf",
+    "Clarke",
+    "Stroustrup",
+    "Keller",
+    "van Rossum",
+    "Sparck Jones",
+    "Milner",
+    "Ullman",
+    "Lampson",
 ];
 const TITLES: &[&str] = &[
-    "Engineer", "Senior Engineer", "Staff Engineer", "Engineering Manager", "Product Manager",
-    "Designer", "Founder", "Chief Executive Officer", "Account Executive", "Recruiter",
-    "Data Scientist", "Investor", "Consultant", "Head of Partnerships",
+    "Engineer",
+    "Senior Engineer",
+    "Staff Engineer",
+    "Engineering Manager",
+    "Product Manager",
+    "Designer",
+    "Founder",
+    "Chief Executive Officer",
+    "Account Executive",
+    "Recruiter",
+    "Data Scientist",
+    "Investor",
+    "Consultant",
+    "Head of Partnerships",
 ];
 const NOTE_WORDS: &[&str] = &[
-    "met", "at", "the", "conference", "about", "their", "new", "project", "follow", "up", "on",
-    "pricing", "intro", "from", "a", "mutual", "friend", "interested", "in", "hiring", "next",
-    "quarter", "prefers", "mornings", "coffee", "lunch", "call", "back", "after", "launch",
-    "sent", "deck", "asked", "for", "references", "kids", "travel", "renewal", "budget", "team",
+    "met",
+    "at",
+    "the",
+    "conference",
+    "about",
+    "their",
+    "new",
+    "project",
+    "follow",
+    "up",
+    "on",
+    "pricing",
+    "intro",
+    "from",
+    "a",
+    "mutual",
+    "friend",
+    "interested",
+    "in",
+    "hiring",
+    "next",
+    "quarter",
+    "prefers",
+    "mornings",
+    "coffee",
+    "lunch",
+    "call",
+    "back",
+    "after",
+    "launch",
+    "sent",
+    "deck",
+    "asked",
+    "for",
+    "references",
+    "kids",
+    "travel",
+    "renewal",
+    "budget",
+    "team",
 ];
 const SYLLABLES: &[&str] = &[
     "ac", "be", "cor", "da", "el", "fi", "gra", "hel", "io", "jun", "ka", "lu", "mer", "no", "or",
     "pi", "qua", "ro", "sy", "ta", "ul", "ve", "wi", "xe", "zo",
 ];
 const COMPANY_KINDS: &[&str] = &[
-    "Labs", "Systems", "Partners", "Health", "Capital", "Works", "Logistics", "Media", "Foods",
+    "Labs",
+    "Systems",
+    "Partners",
+    "Health",
+    "Capital",
+    "Works",
+    "Logistics",
+    "Media",
+    "Foods",
     "Energy",
 ];
 
@@ -103,7 +211,14 @@ pub fn company(seed: u64, id: u32) -> Company {
         description.push_str(pick(&mut rng, NOTE_WORDS));
         description.push(' ');
     }
-    Company { id, name, domain, industry, employees, description }
+    Company {
+        id,
+        name,
+        domain,
+        industry,
+        employees,
+        description,
+    }
 }
 
 /// User `user_id`'s calendar and preferences.
@@ -127,12 +242,21 @@ pub fn user_profile(seed: u64, user_id: u32) -> UserProfile {
     for _ in 0..2 {
         focus_industries |= 1 << rng.random_range(0..INDUSTRIES.len());
     }
-    UserProfile { user_id, slots, priority_tags, focus_industries }
+    UserProfile {
+        user_id,
+        slots,
+        priority_tags,
+        focus_industries,
+    }
 }
 
 /// User `user_id`'s contacts, generated one at a time in id order.
 pub fn contacts(seed: u64, user_id: u32, count: u32) -> ContactStream {
-    ContactStream { rng: stream(seed, CONTACTS_STREAM, user_id), next_id: 0, end: count }
+    ContactStream {
+        rng: stream(seed, CONTACTS_STREAM, user_id),
+        next_id: 0,
+        end: count,
+    }
 }
 
 /// An iterator over one user's contacts (see [`contacts`]).
@@ -170,7 +294,9 @@ fn generate_contact(rng: &mut ChaCha8Rng, id: u32) -> Contact {
     let company_id = (rng.random::<f64>().powi(3) * f64::from(COMPANY_COUNT)) as u32;
     let company = company_name(company_id);
     let domain = company.to_lowercase().replace(' ', "-");
-    let login = format!("{}.{}", first_name, last_name).to_lowercase().replace(' ', "");
+    let login = format!("{}.{}", first_name, last_name)
+        .to_lowercase()
+        .replace(' ', "");
     let mut emails = vec![format!("{login}@{domain}.example")];
     for n in 0..rng.random_range(0..3) {
         emails.push(format!("{login}{n}@mail{}.example", rng.random_range(1..9)));
@@ -251,7 +377,10 @@ mod tests {
             assert_eq!(contact.id, index as u32);
             assert!(!contact.emails.is_empty());
             assert!(contact.company_id < COMPANY_COUNT);
-            assert!(contact.interactions.windows(2).all(|w| w[0].day <= w[1].day));
+            assert!(contact
+                .interactions
+                .windows(2)
+                .all(|w| w[0].day <= w[1].day));
         }
     }
 
@@ -260,16 +389,16 @@ mod tests {
         for user in 0..20 {
             let profile = user_profile(5, user);
             assert!((1..=14).contains(&profile.slots.len()));
-            assert!(profile
-                .slots
-                .windows(2)
-                .all(|w| (w[0].day_offset, w[0].start_minute) < (w[1].day_offset, w[1].start_minute)));
+            assert!(profile.slots.windows(2).all(
+                |w| (w[0].day_offset, w[0].start_minute) < (w[1].day_offset, w[1].start_minute)
+            ));
         }
     }
 
     #[test]
     fn company_names_are_distinct() {
-        let names: std::collections::HashSet<String> = (0..COMPANY_COUNT).map(company_name).collect();
+        let names: std::collections::HashSet<String> =
+            (0..COMPANY_COUNT).map(company_name).collect();
         assert_eq!(names.len(), COMPANY_COUNT as usize);
     }
 }

@@ -62,7 +62,9 @@ impl<'a> Guards<'a> {
     /// Asks the breaker whether the job may go on; remembers the first refusal.
     pub(crate) fn check(&mut self, at: Checkpoint, user_id: Option<u32>) -> Result<(), Refused> {
         self.collect_events();
-        let Some(breaker) = self.breaker else { return Ok(()) };
+        let Some(breaker) = self.breaker else {
+            return Ok(());
+        };
         match breaker.check() {
             Ok(_) => Ok(()),
             Err(tripped) => {
@@ -124,7 +126,9 @@ impl<'a> Guards<'a> {
     /// Trips during the job, the trip that stopped it, and the leaks seen.
     pub(crate) fn finish(mut self) -> (u64, Option<TripRecord>, Vec<LeakRecord>) {
         self.collect_events();
-        let trips = self.breaker.map_or(0, |b| b.trips().saturating_sub(self.trips_before));
+        let trips = self
+            .breaker
+            .map_or(0, |b| b.trips().saturating_sub(self.trips_before));
         (trips, self.trip, self.leaks)
     }
 }

@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use heapguard_breaker::MemoryBreaker;
 use heapguard_monitor::MonitorHandle;
 
-use crate::guards::{Checkpoint, Guards};
 use crate::company::CompanyCache;
 use crate::config::{JobConfig, Mode};
 use crate::generate::user_profile;
-use crate::leak::UnboundedSignalsCache;
-use crate::report::{digest, JobOutcome, JobReport, PurgeRecord, Status, UserResult, UserSuggestions};
+use crate::guards::{Checkpoint, Guards};
+use crate::leak::UnboundedRecordCache;
+use crate::report::{
+    digest, JobOutcome, JobReport, PurgeRecord, Status, UserResult, UserSuggestions,
+};
 use crate::scoring::Suggestion;
 use crate::streaming::Pipeline;
 use crate::timeline::TimelineRecorder;
@@ -78,7 +80,10 @@ struct Tally {
 
 impl Tally {
     fn finish(&mut self, user_id: u32, suggestions: Vec<Suggestion>) {
-        self.done.push(UserSuggestions { user_id, suggestions });
+        self.done.push(UserSuggestions {
+            user_id,
+            suggestions,
+        });
         self.seen += 1;
     }
 
@@ -97,14 +102,21 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
     }
     let before = heapguard_alloc::stats();
     let timeline = match config.timeline_interval() {
-        Some(interval) => Some(TimelineRecorder::start(interval, origin).map_err(JobError::Timeline)?),
+        Some(interval) => {
+            Some(TimelineRecorder::start(interval, origin).map_err(JobError::Timeline)?)
+        }
         None => None,
     };
     let mut guards = Guards::new(origin, hooks.breaker, hooks.monitor);
-    let mut leak = config.inject_leak().then(UnboundedSignalsCache::new);
+    let leak = config.inject_leak().then(UnboundedRecordCache::new);
     let mut cache = CompanyCache::new(config.cache_bytes());
     let mut purges = Vec::new();
-    let mut tally = Tally { done: Vec::new(), skipped: Vec::new(), seen: 0, stopped: false };
+    let mut tally = Tally {
+        done: Vec::new(),
+        skipped: Vec::new(),
+        seen: 0,
+        stopped: false,
+    };
     let report_progress = |tally: &Tally| {
         if let Some(progress) = hooks.progress {
             progress(Progress {
@@ -116,6 +128,9 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
     };
 
     tally.stopped = guards.check(Checkpoint::Job, None).is_err();
+    // From here on the monitor's leak detector looks only at quiescent marks:
+    // the job's own ramps are not leaks.
+    guards.quiescent();
     let batch = config.batch_size();
     let mut batch_index = 0;
     let mut first = 0;
@@ -123,16 +138,21 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         let last = first.saturating_add(batch).min(config.users());
         let users = first..last;
         match config.mode() {
-            Mode::Naive => {
-                naive_batch(config, users, &mut guards, &mut tally, leak.as_mut(), &report_progress)
-            }
+            Mode::Naive => naive_batch(
+                config,
+                users,
+                &mut guards,
+                &mut tally,
+                leak.as_ref(),
+                &report_progress,
+            ),
             Mode::Streaming => streaming_batch(
                 config,
                 users,
                 &mut guards,
                 &mut tally,
                 &mut cache,
-                leak.as_mut(),
+                leak.as_ref(),
                 &report_progress,
             ),
         }
@@ -155,12 +175,17 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         users_skipped = tally.skipped.len(),
         peak_bytes = after.peak_bytes,
         elapsed_ms = elapsed.as_millis() as u64,
-        leak_cache_entries = leak.as_ref().map_or(0, UnboundedSignalsCache::len),
+        leak_cache_entries = leak.as_ref().map_or(0, UnboundedRecordCache::len),
         "suggestion generation finished"
     );
     drop(leak);
-    let report = build_report(config, &tally, counting, before, after, elapsed, guards, purges, timeline);
-    Ok(JobOutcome { report, suggestions: tally.done })
+    let report = build_report(
+        config, &tally, counting, before, after, elapsed, guards, purges, timeline,
+    );
+    Ok(JobOutcome {
+        report,
+        suggestions: tally.done,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -187,7 +212,11 @@ fn build_report(
     let budget_bytes = guards.budget_bytes();
     let trip_threshold_bytes = guards.trip_threshold_bytes();
     let (breaker_trips, trip, leaks) = guards.finish();
-    let status = if tally.skipped.is_empty() { Status::Complete } else { Status::Partial };
+    let status = if tally.skipped.is_empty() {
+        Status::Complete
+    } else {
+        Status::Partial
+    };
     JobReport {
         mode: config.mode(),
         contacts_per_user: config.contacts_per_user(),
@@ -221,7 +250,7 @@ fn naive_batch(
     users: std::ops::Range<u32>,
     guards: &mut Guards<'_>,
     tally: &mut Tally,
-    mut leak: Option<&mut UnboundedSignalsCache>,
+    leak: Option<&UnboundedRecordCache>,
     report_progress: &dyn Fn(&Tally),
 ) {
     let seed = config.seed();
@@ -252,7 +281,7 @@ fn naive_batch(
     }
     // Phase 2: finish the users admitted; free each one's records when done.
     for (profile, contacts) in loaded {
-        let suggestions = naive::suggest(seed, &profile, &contacts, leak.as_deref_mut());
+        let suggestions = naive::suggest(seed, &profile, &contacts, leak);
         drop(contacts);
         log_user(profile.user_id, suggestions.len());
         tally.finish(profile.user_id, suggestions);
@@ -266,11 +295,14 @@ fn streaming_batch(
     guards: &mut Guards<'_>,
     tally: &mut Tally,
     cache: &mut CompanyCache,
-    mut leak: Option<&mut UnboundedSignalsCache>,
+    leak: Option<&UnboundedRecordCache>,
     report_progress: &dyn Fn(&Tally),
 ) {
     let seed = config.seed();
-    let pipeline = Pipeline { chunk_size: config.chunk_size(), channel_chunks: config.channel_chunks() };
+    let pipeline = Pipeline {
+        chunk_size: config.chunk_size(),
+        channel_chunks: config.channel_chunks(),
+    };
     for user_id in users {
         if tally.stopped || guards.check(Checkpoint::User, Some(user_id)).is_err() {
             tally.stopped = true;
@@ -287,7 +319,7 @@ fn streaming_batch(
             pipeline,
             cache,
             &mut between_chunks,
-            leak.as_deref_mut(),
+            leak,
         ) {
             Ok(suggestions) => {
                 log_user(user_id, suggestions.len());
@@ -318,6 +350,15 @@ fn purge_after(batch: u32) -> PurgeRecord {
         tracing::warn!(%error, "jemalloc purge failed");
     }
     let rss_after = crate::rss::resident_bytes();
-    tracing::info!(batch, ?rss_before, ?rss_after, "purged jemalloc after batch");
-    PurgeRecord { batch, rss_before, rss_after }
+    tracing::info!(
+        batch,
+        ?rss_before,
+        ?rss_after,
+        "purged jemalloc after batch"
+    );
+    PurgeRecord {
+        batch,
+        rss_before,
+        rss_after,
+    }
 }

@@ -48,8 +48,14 @@ pub mod tags;
 mod timeline;
 pub mod topk;
 
-pub use config::{ConfigError, JobConfig, Mode, DEFAULT_BATCH_SIZE, DEFAULT_TOTAL_CONTACTS, MAX_CONTACTS_PER_USER, MAX_USERS};
+pub use config::{
+    ConfigError, JobConfig, Mode, DEFAULT_BATCH_SIZE, DEFAULT_TOTAL_CONTACTS,
+    MAX_CONTACTS_PER_USER, MAX_USERS,
+};
 pub use job::{run_job, run_job_with, JobError, JobHooks, Progress};
-pub use leak::UnboundedSignalsCache;
-pub use report::{digest, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TripRecord, UserResult, UserSuggestions};
+pub use leak::UnboundedRecordCache;
+pub use report::{
+    digest, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TripRecord, UserResult,
+    UserSuggestions,
+};
 pub use timeline::TimelinePoint;

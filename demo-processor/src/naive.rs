@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use crate::calendar::{Slot, UserProfile};
 use crate::contact::{Contact, ContactSignals};
 use crate::generate::{company, contacts, TODAY};
-use crate::leak::UnboundedSignalsCache;
+use crate::leak::UnboundedRecordCache;
 use crate::scoring::{contact_score, slot_fit, Suggestion, MAX_SUGGESTIONS_PER_USER};
 use crate::stop::Refused;
 
@@ -20,10 +20,16 @@ struct Candidate {
     contact_id: u32,
     contact_name: String,
     /// Copied for display, as the original did; scoring never reads it.
-    #[expect(dead_code, reason = "the copy is the point: it is what the original paid for")]
+    #[expect(
+        dead_code,
+        reason = "the copy is the point: it is what the original paid for"
+    )]
     email: String,
     /// Copied for display, as the original did; scoring never reads it.
-    #[expect(dead_code, reason = "the copy is the point: it is what the original paid for")]
+    #[expect(
+        dead_code,
+        reason = "the copy is the point: it is what the original paid for"
+    )]
     company: String,
     slot_index: u16,
     slot: Slot,
@@ -55,15 +61,15 @@ pub(crate) fn suggest(
     seed: u64,
     profile: &UserProfile,
     loaded: &[Contact],
-    mut leak: Option<&mut UnboundedSignalsCache>,
+    leak: Option<&UnboundedRecordCache>,
 ) -> Vec<Suggestion> {
     let mut candidates = Vec::new();
     for contact in loaded {
         // One directory query per contact: no cache in the original.
         let company = company(seed, contact.company_id);
         let signals = ContactSignals::project(contact, TODAY);
-        if let Some(leak) = leak.as_deref_mut() {
-            leak.remember(profile.user_id, &signals);
+        if let Some(leak) = leak {
+            leak.remember(profile.user_id, contact);
         }
         let base = contact_score(&signals, profile, company.industry, TODAY);
         for (slot_index, slot) in profile.slots.iter().enumerate() {
@@ -89,14 +95,12 @@ pub(crate) fn suggest(
         .into_iter()
         .filter(|candidate| seen.insert(candidate.contact_id))
         .take(MAX_SUGGESTIONS_PER_USER)
-        .map(|candidate| {
-            Suggestion {
-                contact_id: candidate.contact_id,
-                contact_name: candidate.contact_name,
-                slot_index: candidate.slot_index,
-                slot: candidate.slot,
-                score: candidate.score,
-            }
+        .map(|candidate| Suggestion {
+            contact_id: candidate.contact_id,
+            contact_name: candidate.contact_name,
+            slot_index: candidate.slot_index,
+            slot: candidate.slot,
+            score: candidate.score,
         })
         .collect()
 }

@@ -168,7 +168,11 @@ mod tests {
             contact_id,
             contact_name: "A".into(),
             slot_index: 0,
-            slot: Slot { day_offset: 0, start_minute: 0, duration_minutes: 30 },
+            slot: Slot {
+                day_offset: 0,
+                start_minute: 0,
+                duration_minutes: 30,
+            },
             score,
         };
         assert_eq!(digest(&[s(1, 2)]), digest(&[s(1, 2)]));

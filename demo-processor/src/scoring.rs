@@ -42,14 +42,19 @@ pub fn best_first(a: &Suggestion, b: &Suggestion) -> Ordering {
 }
 
 /// The part of the score that depends on the contact alone.
-pub fn contact_score(contact: &ContactSignals, profile: &UserProfile, industry: u8, today: u32) -> u32 {
+pub fn contact_score(
+    contact: &ContactSignals,
+    profile: &UserProfile,
+    industry: u8,
+    today: u32,
+) -> u32 {
     let recency = match contact.last_day {
         None => 0,
         Some(day) => {
             let days = today.saturating_sub(day);
             match days {
-                0..=13 => 20,          // seen very recently: no need
-                14..=120 => 200,       // time to reconnect
+                0..=13 => 20,    // seen very recently: no need
+                14..=120 => 200, // time to reconnect
                 _ => 200u32.saturating_sub((days - 120) / 2),
             }
         }
@@ -57,7 +62,11 @@ pub fn contact_score(contact: &ContactSignals, profile: &UserProfile, industry: 
     let frequency = 10 * u32::from(contact.recent_interactions.min(30));
     let tags = 40 * (contact.tag_mask & profile.priority_tags).count_ones();
     let vip = if contact.tag_mask & VIP != 0 { 100 } else { 0 };
-    let focus = if profile.focus_industries & (1 << industry) != 0 { 60 } else { 0 };
+    let focus = if profile.focus_industries & (1 << industry) != 0 {
+        60
+    } else {
+        0
+    };
     recency + frequency + tags + vip + focus
 }
 
@@ -65,7 +74,11 @@ pub fn contact_score(contact: &ContactSignals, profile: &UserProfile, industry: 
 pub fn slot_fit(contact: &ContactSignals, slot: &Slot) -> u32 {
     let hour_gap = u32::from(contact.preferred_minute.abs_diff(slot.start_minute)) / 5;
     let time_of_day = 120u32.saturating_sub(hour_gap);
-    let long_enough = if slot.duration_minutes >= contact.typical_minutes { 40 } else { 0 };
+    let long_enough = if slot.duration_minutes >= contact.typical_minutes {
+        40
+    } else {
+        0
+    };
     let soon = 3 * (14 - u32::from(slot.day_offset.min(14)));
     time_of_day + long_enough + soon
 }
@@ -104,8 +117,16 @@ mod tests {
         UserProfile {
             user_id: 0,
             slots: vec![
-                Slot { day_offset: 1, start_minute: 15 * 60, duration_minutes: 30 },
-                Slot { day_offset: 2, start_minute: 9 * 60, duration_minutes: 60 },
+                Slot {
+                    day_offset: 1,
+                    start_minute: 15 * 60,
+                    duration_minutes: 30,
+                },
+                Slot {
+                    day_offset: 2,
+                    start_minute: 9 * 60,
+                    duration_minutes: 60,
+                },
             ],
             priority_tags: 0b110,
             focus_industries: 1 << 3,
@@ -143,7 +164,7 @@ mod tests {
             slot: profile().slots[0],
             score,
         };
-        let mut list = vec![s(5, 0, 10), s(2, 1, 10), s(9, 0, 30), s(2, 0, 10)];
+        let mut list = [s(5, 0, 10), s(2, 1, 10), s(9, 0, 30), s(2, 0, 10)];
         list.sort_by(best_first);
         let order: Vec<(u32, u16)> = list.iter().map(|x| (x.contact_id, x.slot_index)).collect();
         assert_eq!(order, vec![(9, 0), (2, 0), (2, 1), (5, 0)]);

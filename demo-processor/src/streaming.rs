@@ -14,7 +14,7 @@ use crate::calendar::UserProfile;
 use crate::company::CompanyCache;
 use crate::contact::ContactSignals;
 use crate::generate::{company, contacts, TODAY};
-use crate::leak::UnboundedSignalsCache;
+use crate::leak::UnboundedRecordCache;
 use crate::scoring::{best_slot, contact_score, Suggestion, MAX_SUGGESTIONS_PER_USER};
 use crate::stop::Refused;
 use crate::topk::TopK;
@@ -38,7 +38,7 @@ pub(crate) fn suggest(
     pipeline: Pipeline,
     cache: &mut CompanyCache,
     check: &mut dyn FnMut() -> Result<(), Refused>,
-    mut leak: Option<&mut UnboundedSignalsCache>,
+    leak: Option<&UnboundedRecordCache>,
 ) -> Result<Vec<Suggestion>, Refused> {
     let user_id = profile.user_id;
     let chunk_size = pipeline.chunk_size.max(1);
@@ -47,6 +47,9 @@ pub(crate) fn suggest(
         scope.spawn(move || {
             let mut chunk = Vec::with_capacity(chunk_size);
             for contact in contacts(seed, user_id, count) {
+                if let Some(leak) = leak {
+                    leak.remember(user_id, &contact);
+                }
                 chunk.push(ContactSignals::project(&contact, TODAY));
                 if chunk.len() == chunk_size {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
@@ -64,9 +67,6 @@ pub(crate) fn suggest(
         for chunk in receiver.iter() {
             check()?; // `receiver` drops on return, which stops the producer
             for signals in chunk {
-                if let Some(leak) = leak.as_deref_mut() {
-                    leak.remember(user_id, &signals);
-                }
                 let industry = cache.industry(signals.company_id, |id| company(seed, id));
                 let base = contact_score(&signals, profile, industry, TODAY);
                 let Some((slot_index, score)) = best_slot(&signals, &profile.slots, base) else {

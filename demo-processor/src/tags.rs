@@ -2,8 +2,22 @@
 
 /// Every tag a contact can carry; a tag's bit in a mask is its index here.
 pub const TAGS: [&str; 16] = [
-    "vip", "investor", "customer", "prospect", "partner", "friend", "family", "mentor", "alumni",
-    "press", "recruiter", "engineer", "designer", "founder", "board", "speaker",
+    "vip",
+    "investor",
+    "customer",
+    "prospect",
+    "partner",
+    "friend",
+    "family",
+    "mentor",
+    "alumni",
+    "press",
+    "recruiter",
+    "engineer",
+    "designer",
+    "founder",
+    "board",
+    "speaker",
 ];
 
 /// The bit of the `vip` tag.

@@ -40,7 +40,10 @@ pub struct TopK {
 impl TopK {
     /// An empty top-`k`.
     pub fn new(k: usize) -> Self {
-        Self { k, heap: BinaryHeap::with_capacity(k + 1) }
+        Self {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
+        }
     }
 
     /// Whether a suggestion with this score and contact id would be kept now
@@ -50,7 +53,10 @@ impl TopK {
             return true;
         }
         match self.heap.peek() {
-            Some(worst) => (score, std::cmp::Reverse(contact_id)) > (worst.0.score, std::cmp::Reverse(worst.0.contact_id)),
+            Some(worst) => {
+                (score, std::cmp::Reverse(contact_id))
+                    > (worst.0.score, std::cmp::Reverse(worst.0.contact_id))
+            }
             None => false,
         }
     }
@@ -97,7 +103,11 @@ mod tests {
             contact_id,
             contact_name: String::new(),
             slot_index: 0,
-            slot: Slot { day_offset: 0, start_minute: 0, duration_minutes: 30 },
+            slot: Slot {
+                day_offset: 0,
+                start_minute: 0,
+                duration_minutes: 30,
+            },
             score,
         }
     }
@@ -109,7 +119,11 @@ mod tests {
             top.offer(s(id, score));
         }
         assert_eq!(top.len(), 3);
-        let kept: Vec<(u32, u32)> = top.into_sorted().iter().map(|x| (x.contact_id, x.score)).collect();
+        let kept: Vec<(u32, u32)> = top
+            .into_sorted()
+            .iter()
+            .map(|x| (x.contact_id, x.score))
+            .collect();
         assert_eq!(kept, vec![(2, 9), (4, 9), (5, 7)]);
     }
 

@@ -82,16 +82,20 @@ pub struct BudgetArg {
 }
 
 fn parse_contacts(text: &str) -> Result<u32, String> {
-    match text.replace('_', "").replace(',', "").parse::<u32>() {
+    match text.replace(['_', ','], "").parse::<u32>() {
         Ok(n) if (1..=MAX_CONTACTS_PER_USER).contains(&n) => Ok(n),
-        _ => Err(format!("contacts per user must be a whole number from 1 to {MAX_CONTACTS_PER_USER}")),
+        _ => Err(format!(
+            "contacts per user must be a whole number from 1 to {MAX_CONTACTS_PER_USER}"
+        )),
     }
 }
 
 fn parse_users(text: &str) -> Result<u32, String> {
-    match text.replace('_', "").replace(',', "").parse::<u32>() {
+    match text.replace(['_', ','], "").parse::<u32>() {
         Ok(n) if (1..=MAX_USERS).contains(&n) => Ok(n),
-        _ => Err(format!("users must be a whole number from 1 to {MAX_USERS}")),
+        _ => Err(format!(
+            "users must be a whole number from 1 to {MAX_USERS}"
+        )),
     }
 }
 
@@ -103,7 +107,12 @@ fn parse_batch_size(text: &str) -> Result<u32, String> {
 }
 
 fn parse_budget(text: &str) -> Result<BudgetArg, String> {
-    let budget: Budget = text.parse().map_err(|e: heapguard_breaker::BudgetError| e.to_string())?;
+    let budget: Budget = text
+        .parse()
+        .map_err(|e: heapguard_breaker::BudgetError| e.to_string())?;
     budget.resolve().map_err(|e| e.to_string())?;
-    Ok(BudgetArg { text: text.to_owned(), budget })
+    Ok(BudgetArg {
+        text: text.to_owned(),
+        budget,
+    })
 }

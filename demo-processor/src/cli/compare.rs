@@ -32,7 +32,11 @@ fn child_args(args: &WorkloadArgs, users: u32, mode: Mode, json: &Path) -> Vec<S
         out.push("--budget".to_owned());
         out.push(budget.text.clone());
     }
-    for (flag, on) in [("--inject-leak", args.inject_leak), ("--purge", args.purge), ("--quiet", args.quiet)] {
+    for (flag, on) in [
+        ("--inject-leak", args.inject_leak),
+        ("--purge", args.purge),
+        ("--quiet", args.quiet),
+    ] {
         if on {
             out.push(flag.to_owned());
         }
@@ -44,8 +48,11 @@ fn child_args(args: &WorkloadArgs, users: u32, mode: Mode, json: &Path) -> Vec<S
 fn run_child(args: &WorkloadArgs, users: u32, mode: Mode) -> Result<JobReport, CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::Internal(format!("cannot find this program to run a child: {e}")))?;
-    let json: PathBuf =
-        std::env::temp_dir().join(format!("demo-processor-{}-{}.json", std::process::id(), mode));
+    let json: PathBuf = std::env::temp_dir().join(format!(
+        "demo-processor-{}-{}.json",
+        std::process::id(),
+        mode
+    ));
     let status = Command::new(&exe)
         .args(child_args(args, users, mode, &json))
         .stdin(Stdio::null())
@@ -58,11 +65,18 @@ fn run_child(args: &WorkloadArgs, users: u32, mode: Mode) -> Result<JobReport, C
     match code {
         Some(c) if c == i32::from(EXIT_COMPLETE) || c == i32::from(EXIT_PARTIAL) => {}
         Some(c) if c == i32::from(EXIT_BAD_INPUT) => {
-            return Err(CliError::BadInput(format!("the {mode} run refused its arguments")))
+            return Err(CliError::BadInput(format!(
+                "the {mode} run refused its arguments"
+            )))
         }
-        _ => return Err(CliError::Internal(format!("the {mode} run failed ({status})"))),
+        _ => {
+            return Err(CliError::Internal(format!(
+                "the {mode} run failed ({status})"
+            )))
+        }
     }
-    let text = text.map_err(|e| CliError::Internal(format!("the {mode} run left no report: {e}")))?;
+    let text =
+        text.map_err(|e| CliError::Internal(format!("the {mode} run left no report: {e}")))?;
     serde_json::from_str(&text)
         .map_err(|e| CliError::Internal(format!("the {mode} run's report is unreadable: {e}")))
 }

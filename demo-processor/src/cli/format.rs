@@ -33,7 +33,11 @@ pub(crate) fn ranges(ids: &[u32]) -> String {
             i += 1;
             end = ids[i];
         }
-        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
         i += 1;
     }
     parts.join(", ")
@@ -59,18 +63,41 @@ pub(crate) fn summary(r: &JobReport) -> String {
         r.seed,
         status(r)
     );
-    let _ = writeln!(out, "  users done     {} of {}", r.users_done, r.users_total);
+    let _ = writeln!(
+        out,
+        "  users done     {} of {}",
+        r.users_done, r.users_total
+    );
     if !r.skipped_users.is_empty() {
-        let _ = writeln!(out, "  users skipped  {} ({})", r.users_skipped, ranges(&r.skipped_users));
+        let _ = writeln!(
+            out,
+            "  users skipped  {} ({})",
+            r.users_skipped,
+            ranges(&r.skipped_users)
+        );
     }
     let _ = writeln!(out, "  suggestions    {}", thousands(r.suggestions));
-    let _ = writeln!(out, "  time           {:.2} s", r.elapsed_ms as f64 / 1000.0);
+    let _ = writeln!(
+        out,
+        "  time           {:.2} s",
+        r.elapsed_ms as f64 / 1000.0
+    );
     if r.counting_allocator {
         let _ = writeln!(out, "  peak heap      {}", bytes(r.peak_bytes));
-        let _ = writeln!(out, "  allocations    {} ({} allocated)", thousands(r.allocations), bytes(r.allocated_bytes));
+        let _ = writeln!(
+            out,
+            "  allocations    {} ({} allocated)",
+            thousands(r.allocations),
+            bytes(r.allocated_bytes)
+        );
     }
     if let (Some(budget), Some(trip)) = (r.budget_bytes, r.trip_threshold_bytes) {
-        let _ = writeln!(out, "  budget         {} (breaker trips at {})", bytes(budget), bytes(trip));
+        let _ = writeln!(
+            out,
+            "  budget         {} (breaker trips at {})",
+            bytes(budget),
+            bytes(trip)
+        );
     }
     let _ = writeln!(out, "  breaker trips  {}", r.breaker_trips);
     if let Some(trip) = &r.trip {
@@ -78,7 +105,8 @@ pub(crate) fn summary(r: &JobReport) -> String {
             out,
             "    stopped at {} {} after {:.2} s: {} of {} ({:.0}%)",
             trip.checkpoint,
-            trip.user_id.map_or_else(|| "-".to_owned(), |u| u.to_string()),
+            trip.user_id
+                .map_or_else(|| "-".to_owned(), |u| u.to_string()),
             trip.t_ms as f64 / 1000.0,
             bytes(trip.used_bytes),
             bytes(trip.limit_bytes),
@@ -87,7 +115,12 @@ pub(crate) fn summary(r: &JobReport) -> String {
     }
     let _ = writeln!(out, "  leak alerts    {}", r.leak_alerts);
     for leak in &r.leaks {
-        let _ = writeln!(out, "    at {:.2} s: {}", leak.t_ms as f64 / 1000.0, leak.message);
+        let _ = writeln!(
+            out,
+            "    at {:.2} s: {}",
+            leak.t_ms as f64 / 1000.0,
+            leak.message
+        );
     }
     for purge in &r.purges {
         let shown = |v: Option<u64>| v.map_or_else(|| "unknown".to_owned(), bytes);
@@ -118,28 +151,76 @@ pub(crate) fn agreement(a: &JobReport, b: &JobReport) -> (usize, bool) {
 /// The table `compare` prints, one column per report.
 pub(crate) fn table(reports: &[&JobReport]) -> String {
     let mut rows: Vec<(String, Vec<String>)> = vec![
-        ("mode".into(), reports.iter().map(|r| r.mode.to_string()).collect()),
-        ("time".into(), reports.iter().map(|r| format!("{:.2} s", r.elapsed_ms as f64 / 1000.0)).collect()),
-        ("status".into(), reports.iter().map(|r| status(r).to_owned()).collect()),
-        ("users done".into(), reports.iter().map(|r| format!("{} / {}", r.users_done, r.users_total)).collect()),
-        ("suggestions".into(), reports.iter().map(|r| thousands(r.suggestions)).collect()),
-        ("peak heap".into(), reports.iter().map(|r| bytes(r.peak_bytes)).collect()),
-        ("allocations".into(), reports.iter().map(|r| thousands(r.allocations)).collect()),
-        ("breaker trips".into(), reports.iter().map(|r| r.breaker_trips.to_string()).collect()),
-        ("leak alerts".into(), reports.iter().map(|r| r.leak_alerts.to_string()).collect()),
+        (
+            "mode".into(),
+            reports.iter().map(|r| r.mode.to_string()).collect(),
+        ),
+        (
+            "time".into(),
+            reports
+                .iter()
+                .map(|r| format!("{:.2} s", r.elapsed_ms as f64 / 1000.0))
+                .collect(),
+        ),
+        (
+            "status".into(),
+            reports.iter().map(|r| status(r).to_owned()).collect(),
+        ),
+        (
+            "users done".into(),
+            reports
+                .iter()
+                .map(|r| format!("{} / {}", r.users_done, r.users_total))
+                .collect(),
+        ),
+        (
+            "suggestions".into(),
+            reports.iter().map(|r| thousands(r.suggestions)).collect(),
+        ),
+        (
+            "peak heap".into(),
+            reports.iter().map(|r| bytes(r.peak_bytes)).collect(),
+        ),
+        (
+            "allocations".into(),
+            reports.iter().map(|r| thousands(r.allocations)).collect(),
+        ),
+        (
+            "breaker trips".into(),
+            reports
+                .iter()
+                .map(|r| r.breaker_trips.to_string())
+                .collect(),
+        ),
+        (
+            "leak alerts".into(),
+            reports.iter().map(|r| r.leak_alerts.to_string()).collect(),
+        ),
     ];
     if reports.iter().any(|r| !r.skipped_users.is_empty()) {
         rows.push((
             "skipped users".into(),
             reports
                 .iter()
-                .map(|r| if r.skipped_users.is_empty() { "-".into() } else { ranges(&r.skipped_users) })
+                .map(|r| {
+                    if r.skipped_users.is_empty() {
+                        "-".into()
+                    } else {
+                        ranges(&r.skipped_users)
+                    }
+                })
                 .collect(),
         ));
     }
     let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..reports.len())
-        .map(|c| rows.iter().map(|(_, v)| v[c].len()).max().unwrap_or(0).max(10))
+        .map(|c| {
+            rows.iter()
+                .map(|(_, v)| v[c].len())
+                .max()
+                .unwrap_or(0)
+                .max(10)
+        })
         .collect();
     let mut out = String::new();
     for (label, values) in &rows {

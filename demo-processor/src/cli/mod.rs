@@ -28,7 +28,11 @@ pub fn main() -> ExitCode {
         Err(error) => {
             // --help and --version print to stdout and succeed; the rest is bad input.
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { EXIT_BAD_INPUT } else { EXIT_COMPLETE });
+            return ExitCode::from(if error.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_COMPLETE
+            });
         }
     };
     logging::init();

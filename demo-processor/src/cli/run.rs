@@ -22,7 +22,9 @@ pub(crate) const MONITOR_INTERVAL: Duration = Duration::from_millis(20);
 
 /// The job's configuration from the arguments.
 pub(crate) fn job_config(args: &WorkloadArgs, mode: Mode) -> Result<JobConfig, CliError> {
-    let users = args.users.unwrap_or_else(|| JobConfig::default_users(args.contacts));
+    let users = args
+        .users
+        .unwrap_or_else(|| JobConfig::default_users(args.contacts));
     let bad = |e: crate::config::ConfigError| CliError::BadInput(e.to_string());
     Ok(JobConfig::new(args.contacts, users)
         .map_err(bad)?
@@ -46,7 +48,10 @@ pub(crate) fn check_outputs(args: &WorkloadArgs) -> Result<(), CliError> {
         }
     }
     for path in [&args.json, &args.chart].into_iter().flatten() {
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !parent.is_dir() {
             return Err(CliError::BadInput(format!(
                 "cannot write {}: directory {} does not exist",
@@ -80,14 +85,13 @@ pub(crate) fn execute(args: &WorkloadArgs, mode: Mode) -> Result<JobReport, CliE
     check_outputs(args)?;
     let breaker = match &args.budget {
         Some(budget) => Some(
-            MemoryBreaker::new(BreakerConfig::new(budget.budget.clone()).name("suggestions")).map_err(
-                |e| match e {
+            MemoryBreaker::new(BreakerConfig::new(budget.budget.clone()).name("suggestions"))
+                .map_err(|e| match e {
                     heapguard_breaker::ConfigError::Budget(_) => {
                         CliError::BadInput(format!("--budget {}: {e}", budget.text))
                     }
                     other => CliError::Internal(other.to_string()),
-                },
-            )?,
+                })?,
         ),
         None => None,
     };
@@ -102,7 +106,11 @@ pub(crate) fn execute(args: &WorkloadArgs, mode: Mode) -> Result<JobReport, CliE
             progress::update(bar, p);
         }
     };
-    let hooks = JobHooks { breaker: breaker.as_ref(), monitor: Some(&monitor), progress: Some(&on_progress) };
+    let hooks = JobHooks {
+        breaker: breaker.as_ref(),
+        monitor: Some(&monitor),
+        progress: Some(&on_progress),
+    };
     let outcome = run_job_with(&config, hooks).map_err(|e| CliError::Internal(e.to_string()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -112,7 +120,8 @@ pub(crate) fn execute(args: &WorkloadArgs, mode: Mode) -> Result<JobReport, CliE
 
 /// Writes `value` as pretty JSON to `path`.
 pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Internal(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| CliError::Internal(e.to_string()))?;
     std::fs::write(path, text + "\n")
         .map_err(|e| CliError::BadInput(format!("cannot write {}: {e}", path.display())))
 }

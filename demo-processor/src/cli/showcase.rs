@@ -31,7 +31,9 @@ pub(crate) fn showcase() -> Result<u8, CliError> {
         purge: false,
         quiet: false,
     };
-    println!("heapguard demo: the suggestion job of the original service, 10,000 contacts x 100 users,");
+    println!(
+        "heapguard demo: the suggestion job of the original service, 10,000 contacts x 100 users,"
+    );
     println!("batches of 50, under a {SHOWCASE_BUDGET} budget (the breaker trips at 80%).");
     println!("Each mode runs in its own process.\n");
     let reports = compare::compare_reports(&args)?;
@@ -39,10 +41,17 @@ pub(crate) fn showcase() -> Result<u8, CliError> {
     println!();
     println!("naive loads each batch in full and builds every candidate: the breaker stops it");
     println!("cleanly with partial results (exit status 3 from `run`) instead of an OOM kill.");
-    println!("streaming holds a few chunks and a top-50 per user: it completes under the same budget.\n");
+    println!(
+        "streaming holds a few chunks and a top-50 per user: it completes under the same budget.\n"
+    );
 
     println!("Now streaming again, with --inject-leak (a cache that never evicts):");
-    let leaky = WorkloadArgs { users: Some(40), budget: None, inject_leak: true, ..args };
+    let leaky = WorkloadArgs {
+        users: Some(40),
+        budget: None,
+        inject_leak: true,
+        ..args
+    };
     let report = execute(&leaky, Mode::Streaming)?;
     print!("{}", format::summary(&report));
     let mut drawn: Vec<_> = reports.iter().collect();

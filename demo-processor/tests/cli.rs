@@ -1,0 +1,276 @@
+//! The binary end to end: exit statuses, messages, the JSON report.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn demo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_demo-processor"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary starts")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("demo-processor-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir.join(name)
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn read_json(path: &PathBuf) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("a report")).expect("valid JSON")
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_the_problem() {
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["run", "--contacts", "0"],
+            "contacts per user must be a whole number from 1",
+        ),
+        (
+            &["run", "--budget", "abc"],
+            "cannot parse \"abc\" as a memory budget",
+        ),
+        (&["run", "--budget", "0"], "--budget"),
+        (
+            &["run", "--batch-size", "0"],
+            "batch size must be a whole number of at least 1",
+        ),
+        (
+            &["run", "--mode", "fast"],
+            "possible values: naive, streaming",
+        ),
+        (
+            &["compare", "--users", "0"],
+            "users must be a whole number from 1",
+        ),
+        (
+            &["run", "--contacts", "10", "--chart", "out.png"],
+            "only .svg charts are supported",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = demo(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let missing_dir = demo(&[
+        "run",
+        "--contacts",
+        "10",
+        "--json",
+        "/nonexistent-dir/report.json",
+    ]);
+    assert_eq!(missing_dir.status.code(), Some(2));
+    assert!(
+        stderr(&missing_dir).contains("does not exist"),
+        "{}",
+        stderr(&missing_dir)
+    );
+}
+
+#[test]
+fn help_succeeds() {
+    let output = demo(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("compare"));
+}
+
+#[test]
+fn a_short_run_completes_and_writes_the_json_schema() {
+    let json = scratch("run.json");
+    let chart = scratch("run.svg");
+    let output = demo(&[
+        "run",
+        "--contacts",
+        "300",
+        "--users",
+        "4",
+        "--batch-size",
+        "3",
+        "--mode",
+        "naive",
+        "--json",
+        json.to_str().unwrap(),
+        "--chart",
+        chart.to_str().unwrap(),
+        "--purge",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("naive mode, 300 contacts x 4 users"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("complete"), "{stdout}");
+
+    let report = read_json(&json);
+    assert_eq!(report["mode"], "naive");
+    assert_eq!(report["status"], "complete");
+    for (key, expected) in [
+        ("contacts_per_user", 300),
+        ("users_total", 4),
+        ("users_done", 4),
+        ("users_skipped", 0),
+        ("suggestions", 200),
+        ("breaker_trips", 0),
+        ("leak_alerts", 0),
+    ] {
+        assert_eq!(report[key].as_u64(), Some(expected), "{key}");
+    }
+    for key in ["peak_bytes", "allocations", "elapsed_ms"] {
+        assert!(report[key].is_u64(), "{key} is a number");
+    }
+    assert!(
+        report["peak_bytes"].as_u64().unwrap() > 300 * 4 * 500,
+        "the counting allocator saw the batch"
+    );
+    assert!(report["allocations"].as_u64().unwrap() > 300 * 4);
+    assert_eq!(report["counting_allocator"], true);
+    assert_eq!(
+        report["purges"].as_array().map(Vec::len),
+        Some(2),
+        "one purge per batch"
+    );
+    assert!(report["purges"][0]["rss_before"].is_u64());
+    assert!(report["users"][0]["digest"]
+        .as_str()
+        .is_some_and(|d| d.len() == 16));
+
+    let svg = std::fs::read_to_string(&chart).expect("a chart");
+    assert!(svg.starts_with("<svg") || svg.contains("<svg"), "an SVG");
+    assert!(svg.contains("naive: peak"), "the legend names the series");
+}
+
+#[test]
+fn under_a_tight_budget_naive_is_partial_and_streaming_completes() {
+    let args = [
+        "--contacts",
+        "1000",
+        "--users",
+        "12",
+        "--budget",
+        "6MiB",
+        "--quiet",
+    ];
+    let naive_json = scratch("naive.json");
+    let mut naive_args = vec![
+        "run",
+        "--mode",
+        "naive",
+        "--json",
+        naive_json.to_str().unwrap(),
+    ];
+    naive_args.extend(args);
+    let naive = demo(&naive_args);
+    assert_eq!(naive.status.code(), Some(3), "{}", stderr(&naive));
+    let stdout = String::from_utf8_lossy(&naive.stdout);
+    assert!(stdout.contains("users skipped"), "{stdout}");
+    let report = read_json(&naive_json);
+    assert_eq!(report["status"], "partial");
+    assert_eq!(report["breaker_trips"], 1);
+    let skipped = report["skipped_users"]
+        .as_array()
+        .expect("skipped users listed");
+    assert!(!skipped.is_empty());
+    assert_eq!(report["users_skipped"].as_u64(), Some(skipped.len() as u64));
+    assert_eq!(
+        skipped.last().and_then(Value::as_u64),
+        Some(11),
+        "skips run to the last user"
+    );
+
+    let streaming_json = scratch("streaming.json");
+    let mut streaming_args = vec![
+        "run",
+        "--mode",
+        "streaming",
+        "--json",
+        streaming_json.to_str().unwrap(),
+    ];
+    streaming_args.extend(args);
+    let streaming = demo(&streaming_args);
+    assert_eq!(streaming.status.code(), Some(0), "{}", stderr(&streaming));
+    let report = read_json(&streaming_json);
+    assert_eq!(report["status"], "complete");
+    assert_eq!(report["users_done"], 12);
+    assert_eq!(report["breaker_trips"], 0);
+}
+
+#[test]
+fn the_monitor_reports_an_injected_leak_and_not_a_normal_run() {
+    let args = ["run", "--contacts", "1000", "--users", "16", "--quiet"];
+    let leak_json = scratch("leak.json");
+    let mut leaky = args.to_vec();
+    leaky.extend(["--inject-leak", "--json", leak_json.to_str().unwrap()]);
+    let output = demo(&leaky);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = read_json(&leak_json);
+    assert!(report["leak_alerts"].as_u64().unwrap() >= 1, "{report}");
+    assert!(report["leaks"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("MiB/min"));
+
+    let clean_json = scratch("clean.json");
+    let mut clean = args.to_vec();
+    clean.extend(["--json", clean_json.to_str().unwrap()]);
+    let output = demo(&clean);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(read_json(&clean_json)["leak_alerts"], 0);
+}
+
+#[test]
+fn compare_runs_both_modes_and_prints_the_table() {
+    let json = scratch("compare.json");
+    let output = demo(&[
+        "compare",
+        "--contacts",
+        "300",
+        "--users",
+        "3",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for row in [
+        "peak heap",
+        "allocations",
+        "breaker trips",
+        "leak alerts",
+        "users done",
+    ] {
+        assert!(stdout.contains(row), "{row}: {stdout}");
+    }
+    assert!(
+        stdout.contains("suggestions of the 3 users both modes finished: identical"),
+        "{stdout}"
+    );
+    let reports = read_json(&json);
+    let modes: Vec<&str> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["naive", "streaming"]);
+}
