@@ -3,7 +3,8 @@
 //! allocator here; the global allocator only records the churn trace).
 //!
 //! `cargo bench -p heapguard-benches --bench allocator` compares all six
-//! allocators. `cargo bench -p heapguard-benches --bench allocator --features
+//! allocators, plus `ThreadCells<Jemalloc>`, the cheapest counting there is
+//! (a reference point, see `heapguard_benches::thread_cells`). `cargo bench -p heapguard-benches --bench allocator --features
 //! histogram,limit` rebuilds heapguard-alloc with its optional features and
 //! compares `Jemalloc`, `CountingAlloc<Jemalloc>` and `CountingAlloc<System>`
 //! (plus `CountingAlloc<Jemalloc>` with a limit set) in groups suffixed

@@ -12,6 +12,8 @@ use cap::Cap;
 use heapguard_alloc::{CountingAlloc, Jemalloc};
 use stats_alloc::StatsAlloc;
 
+use crate::thread_cells::ThreadCells;
+
 /// heapguard's counting wrapper over jemalloc: the configuration we ship.
 pub static COUNTING_JEMALLOC: CountingAlloc<Jemalloc> = CountingAlloc::new(Jemalloc);
 /// Bare jemalloc: the baseline every ratio is taken against.
@@ -25,6 +27,10 @@ pub static STATS_ALLOC_JEMALLOC: StatsAlloc<Jemalloc> = StatsAlloc::new(Jemalloc
 /// Peer: `cap`, which keeps a shared allocated-bytes atomic, over jemalloc
 /// (with no effective limit).
 pub static CAP_JEMALLOC: Cap<Jemalloc> = Cap::new(Jemalloc, usize::MAX);
+
+/// Reference point: plain thread-local cells over jemalloc, the cheapest
+/// counting there is (unreadable from other threads, so not a product).
+pub static THREAD_CELLS_JEMALLOC: ThreadCells<Jemalloc> = ThreadCells::new(Jemalloc);
 
 /// The name of the baseline allocator, as reported.
 pub const BASELINE: &str = "Jemalloc";
@@ -46,6 +52,7 @@ pub fn for_each_contender(visitor: &mut impl ContenderVisitor) {
     visitor.visit("CountingAlloc<System>", &COUNTING_SYSTEM);
     visitor.visit("StatsAlloc<Jemalloc>", &STATS_ALLOC_JEMALLOC);
     visitor.visit("Cap<Jemalloc>", &CAP_JEMALLOC);
+    visitor.visit("ThreadCells<Jemalloc>", &THREAD_CELLS_JEMALLOC);
 }
 
 /// The heapguard-alloc features this build was compiled with, as a label
@@ -76,14 +83,14 @@ mod tests {
     }
 
     #[test]
-    fn six_contenders_baseline_first_names_unique() {
+    fn seven_contenders_baseline_first_names_unique() {
         let mut names = Names(Vec::new());
         for_each_contender(&mut names);
-        assert_eq!(names.0.len(), 6);
+        assert_eq!(names.0.len(), 7);
         assert_eq!(names.0[0], BASELINE);
         let mut sorted = names.0.clone();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(sorted.len(), 6);
+        assert_eq!(sorted.len(), 7);
     }
 }

@@ -28,6 +28,7 @@ pub mod churn;
 pub mod contenders;
 pub mod e2e;
 pub mod mixed;
+pub mod thread_cells;
 mod threads;
 pub mod trace;
 mod workload;

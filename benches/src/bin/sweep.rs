@@ -26,10 +26,10 @@ struct Args {
     #[arg(long, default_value_t = 64)]
     size: usize,
     /// Alloc/free pairs per thread per measurement.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 500_000)]
     pairs: u64,
     /// Rounds; the median is reported.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 9)]
     rounds: usize,
 }
 
