@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use crate::config::Mode;
 use crate::report::JobReport;
+use crate::timeline::TimelinePoint;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -38,6 +39,20 @@ pub enum ChartError {
 pub fn is_supported(path: &Path) -> bool {
     path.extension()
         .is_some_and(|ext| ext.eq_ignore_ascii_case("svg"))
+}
+
+/// The most points drawn per series; longer timelines keep each bucket's
+/// maximum, so peaks survive and the file stays small.
+const MAX_POINTS: usize = 800;
+
+/// `(seconds, MiB)` points of a timeline, at most [`MAX_POINTS`].
+fn downsample(timeline: &[TimelinePoint]) -> Vec<(f64, f64)> {
+    let bucket = timeline.len().div_ceil(MAX_POINTS).max(1);
+    timeline
+        .chunks(bucket)
+        .filter_map(|chunk| chunk.iter().max_by_key(|p| p.live_bytes))
+        .map(|p| (p.t_ms as f64 / 1000.0, p.live_bytes as f64 / MIB))
+        .collect()
 }
 
 fn color(mode: Mode) -> RGBColor {
@@ -99,6 +114,8 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
         .configure_mesh()
         .x_desc("seconds since the job started")
         .y_desc("live heap (MiB)")
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
         .draw()
         .map_err(|e| failed(&e))?;
 
@@ -121,10 +138,7 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
     }
     for report in reports {
         let line_color = color(report.mode);
-        let points = report
-            .timeline
-            .iter()
-            .map(|p| (p.t_ms as f64 / 1000.0, p.live_bytes as f64 / MIB));
+        let points = downsample(&report.timeline);
         chart
             .draw_series(LineSeries::new(points, line_color.stroke_width(2)))
             .map_err(|e| failed(&e))?
@@ -185,9 +199,40 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
+        .label_font(("sans-serif", 14))
         .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(|e| failed(&e))?;
     root.present().map_err(|e| failed(&e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downsampling_keeps_peaks_and_bounds_the_points() {
+        let timeline: Vec<TimelinePoint> = (0..10_000)
+            .map(|i| TimelinePoint {
+                t_ms: i,
+                live_bytes: if i == 4_321 { 1 << 30 } else { i },
+            })
+            .collect();
+        let points = downsample(&timeline);
+        assert!(points.len() <= MAX_POINTS);
+        assert!(
+            points.iter().any(|&(_, mib)| mib == 1024.0),
+            "the spike survives"
+        );
+        assert_eq!(downsample(&timeline[..10]).len(), 10);
+    }
+
+    #[test]
+    fn only_svg_is_supported() {
+        assert!(is_supported(Path::new("a/b.svg")));
+        assert!(is_supported(Path::new("B.SVG")));
+        assert!(!is_supported(Path::new("b.png")));
+        assert!(!is_supported(Path::new("svg")));
+    }
 }

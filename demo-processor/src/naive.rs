@@ -90,17 +90,24 @@ pub(crate) fn suggest(
             .then(a.contact_id.cmp(&b.contact_id))
             .then(a.slot_index.cmp(&b.slot_index))
     });
+    // Collected into a fresh vector: `into_iter().filter().map().collect()`
+    // would reuse the candidates' buffer in place (std's in-place collect)
+    // and keep all of its capacity alive behind 50 suggestions.
     let mut seen = HashSet::new();
-    candidates
-        .into_iter()
-        .filter(|candidate| seen.insert(candidate.contact_id))
-        .take(MAX_SUGGESTIONS_PER_USER)
-        .map(|candidate| Suggestion {
-            contact_id: candidate.contact_id,
-            contact_name: candidate.contact_name,
-            slot_index: candidate.slot_index,
-            slot: candidate.slot,
-            score: candidate.score,
-        })
-        .collect()
+    let mut suggestions = Vec::with_capacity(MAX_SUGGESTIONS_PER_USER);
+    for candidate in candidates {
+        if suggestions.len() == MAX_SUGGESTIONS_PER_USER {
+            break;
+        }
+        if seen.insert(candidate.contact_id) {
+            suggestions.push(Suggestion {
+                contact_id: candidate.contact_id,
+                contact_name: candidate.contact_name,
+                slot_index: candidate.slot_index,
+                slot: candidate.slot,
+                score: candidate.score,
+            });
+        }
+    }
+    suggestions
 }

@@ -75,6 +75,12 @@ fn at_most_fifty_suggestions_per_user_one_per_contact_best_first() {
                 MAX_SUGGESTIONS_PER_USER,
                 "one suggestion per contact"
             );
+            // No hidden buffer behind the 50 (std's in-place collect would
+            // keep the candidates' whole allocation alive).
+            assert!(
+                user.suggestions.capacity() <= MAX_SUGGESTIONS_PER_USER + 1,
+                "{mode}"
+            );
             assert!(user
                 .suggestions
                 .windows(2)
