@@ -100,12 +100,15 @@ pub(crate) fn print_comparison(reports: &[JobReport]) {
     let refs: Vec<&JobReport> = reports.iter().collect();
     print!("{}", format::table(&refs));
     if let [naive, streaming] = reports {
-        if naive.peak_bytes > 0 {
+        let both_complete = reports.iter().all(|r| r.status == Status::Complete);
+        if naive.peak_bytes > 0 && both_complete {
             println!(
                 "  streaming peak = {:.1}% of naive's; time = {:.2}x naive's",
                 streaming.peak_bytes as f64 * 100.0 / naive.peak_bytes as f64,
                 streaming.elapsed_ms as f64 / naive.elapsed_ms.max(1) as f64
             );
+        } else if !both_complete {
+            println!("  times and peaks are not comparable: the breaker stopped a mode early");
         }
         let (common, same) = format::agreement(naive, streaming);
         println!(

@@ -47,7 +47,7 @@ pub(crate) fn showcase() -> Result<u8, CliError> {
 
     println!("Now streaming again, with --inject-leak (a cache that never evicts):");
     let leaky = WorkloadArgs {
-        users: Some(40),
+        users: Some(20),
         budget: None,
         inject_leak: true,
         ..args
