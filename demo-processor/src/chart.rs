@@ -228,6 +228,84 @@ mod tests {
         assert_eq!(downsample(&timeline[..10]).len(), 10);
     }
 
+    fn report(mode: Mode) -> JobReport {
+        JobReport {
+            mode,
+            contacts_per_user: 10,
+            users_total: 3,
+            users_done: 1,
+            users_skipped: 2,
+            suggestions: 10,
+            status: crate::report::Status::Partial,
+            peak_bytes: 3 << 20,
+            allocations: 100,
+            breaker_trips: 1,
+            leak_alerts: 1,
+            elapsed_ms: 30,
+            seed: 1,
+            batch_size: 50,
+            allocated_bytes: 5 << 20,
+            budget_bytes: Some(4 << 20),
+            trip_threshold_bytes: Some(3 << 20),
+            counting_allocator: true,
+            skipped_users: vec![1, 2],
+            trip: Some(crate::report::TripRecord {
+                t_ms: 20,
+                user_id: Some(1),
+                checkpoint: "user".into(),
+                used_bytes: 3 << 20,
+                limit_bytes: 4 << 20,
+                percent: 75.0,
+                message: String::new(),
+            }),
+            leaks: vec![crate::report::LeakRecord {
+                t_ms: 25,
+                message: String::new(),
+            }],
+            purges: Vec::new(),
+            users: Vec::new(),
+            timeline: (0..=30)
+                .map(|t| TimelinePoint {
+                    t_ms: t,
+                    live_bytes: t << 17,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn draws_lines_budget_trip_and_leak_marks() {
+        let path = std::env::temp_dir().join(format!("demo-chart-{}.svg", std::process::id()));
+        let (naive, streaming) = (report(Mode::Naive), report(Mode::Streaming));
+        draw(&path, &[&naive, &streaming]).expect("drawn");
+        let svg = std::fs::read_to_string(&path).expect("written");
+        let _ = std::fs::remove_file(&path);
+        for text in [
+            "budget 4 MiB",
+            "breaker trips at 3 MiB",
+            "naive trip: stopped",
+            "leak alert",
+            "streaming: peak 3.0 MiB",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+        assert!(svg.contains("naive vs streaming"));
+    }
+
+    #[test]
+    fn refuses_png_and_empty_timelines() {
+        let mut empty = report(Mode::Naive);
+        assert!(matches!(
+            draw(Path::new("x.png"), &[&empty]),
+            Err(ChartError::Format { .. })
+        ));
+        empty.timeline.clear();
+        assert!(matches!(
+            draw(Path::new("x.svg"), &[&empty]),
+            Err(ChartError::Empty)
+        ));
+    }
+
     #[test]
     fn only_svg_is_supported() {
         assert!(is_supported(Path::new("a/b.svg")));
