@@ -179,27 +179,45 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         "suggestion generation finished"
     );
     drop(leak);
-    let report = build_report(
-        config, &tally, counting, before, after, elapsed, guards, purges, timeline,
-    );
+    let measured = Measured {
+        counting,
+        before,
+        after,
+        elapsed,
+        purges,
+        timeline,
+    };
+    let report = build_report(config, &tally, guards, measured);
     Ok(JobOutcome {
         report,
         suggestions: tally.done,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_report(
-    config: &JobConfig,
-    tally: &Tally,
+/// What the job measured about itself.
+struct Measured {
     counting: bool,
     before: heapguard_alloc::AllocStats,
     after: heapguard_alloc::AllocStats,
     elapsed: Duration,
-    guards: Guards<'_>,
     purges: Vec<PurgeRecord>,
     timeline: Vec<crate::timeline::TimelinePoint>,
+}
+
+fn build_report(
+    config: &JobConfig,
+    tally: &Tally,
+    guards: Guards<'_>,
+    measured: Measured,
 ) -> JobReport {
+    let Measured {
+        counting,
+        before,
+        after,
+        elapsed,
+        purges,
+        timeline,
+    } = measured;
     let users = tally
         .done
         .iter()
