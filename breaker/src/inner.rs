@@ -126,12 +126,15 @@ impl Inner {
                     return Ok(self.usage(used, reserved));
                 }
             }
-            // Too soon after a reset: hold, unless the whole budget is gone.
-            if total(used) < self.limit && self.wait_before_change(now).is_some() {
-                return Ok(self.usage(used, reserved));
-            }
-            self.change(ACCEPTING, REFUSING, used, reserved);
-            return Err(self.refuse(used, reserved, TripCause::OverThreshold));
+            // Too soon after a reset, this holds, unless the whole budget is gone.
+            let whole_budget = total(used) >= self.limit;
+            self.change(ACCEPTING, REFUSING, whole_budget, used, reserved);
+            return match self.state() {
+                BreakerState::Refusing => {
+                    Err(self.refuse(used, reserved, TripCause::OverThreshold))
+                }
+                BreakerState::Accepting => Ok(self.usage(used, reserved)),
+            };
         }
         if total(used) >= self.reset_bytes {
             if let Some(fresh) = self.purge_and_read(now) {
@@ -141,11 +144,14 @@ impl Inner {
         if total(used) >= self.reset_bytes {
             return Err(self.refuse(used, reserved, TripCause::OverThreshold));
         }
-        if let Some(remaining) = self.wait_before_change(now) {
-            return Err(self.refuse(used, reserved, TripCause::MinStateDuration { remaining }));
+        self.change(REFUSING, ACCEPTING, false, used, reserved);
+        match self.state() {
+            BreakerState::Accepting => Ok(self.usage(used, reserved)),
+            BreakerState::Refusing => {
+                let remaining = self.wait_before_change(now).unwrap_or_default();
+                Err(self.refuse(used, reserved, TripCause::MinStateDuration { remaining }))
+            }
         }
-        self.change(REFUSING, ACCEPTING, used, reserved);
-        Ok(self.usage(used, reserved))
     }
 
     /// How long until the state may change again, if it may not yet.
@@ -170,17 +176,18 @@ impl Inner {
         Some(self.read_used())
     }
 
-    /// Changes state (if no other thread did first), counts, logs once, publishes.
-    fn change(&self, from: u8, to: u8, used: u64, reserved: u64) {
+    /// Changes state `from` -> `to` unless another thread changed it first or
+    /// the last change was under `min_state_duration` ago (ignored if
+    /// `force`); on a change counts, logs once and publishes.
+    fn change(&self, from: u8, to: u8, force: bool, used: u64, reserved: u64) {
         let mut last_trip = lock(&self.transitions);
-        if self
-            .state
-            .compare_exchange(from, to, Relaxed, Relaxed)
-            .is_err()
-        {
+        // Under the lock, so two changes are never closer than the minimum.
+        let now = self.clock.now();
+        if self.state.load(Relaxed) != from || (!force && self.wait_before_change(now).is_some()) {
             return;
         }
-        self.last_change.store(stamp(self.clock.now()), Relaxed);
+        self.state.store(to, Relaxed);
+        self.last_change.store(stamp(now), Relaxed);
         let snapshot = self.snapshot(used, reserved);
         let event = if to == REFUSING {
             self.trips.fetch_add(1, Relaxed);

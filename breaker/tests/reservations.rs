@@ -189,7 +189,9 @@ fn concurrent_reservations_never_pass_the_line_and_roll_back_exactly() {
         let workers: Vec<_> = (0..THREADS)
             .map(|seed| {
                 let (process, jobs) = (&process, &jobs);
+                let done = &done;
                 scope.spawn(move || {
+                    let _stop = StopOnDrop(done);
                     let mut rng = StdRng::seed_from_u64(seed);
                     let mut held: Vec<Reservation> = Vec::new();
                     for _ in 0..20_000 {
@@ -254,7 +256,7 @@ fn concurrent_reservations_never_pass_the_line_and_roll_back_exactly() {
 /// lowest reading.
 #[test]
 fn a_moving_reading_bounds_the_overshoot() {
-    let memory = ManualSource::new(0);
+    let memory = ManualSource::new(30_000);
     let process = breaker(100_000, &memory);
     let lowest_room = process.trip_bytes() - 30_000;
     let done = AtomicBool::new(false);
@@ -267,8 +269,9 @@ fn a_moving_reading_bounds_the_overshoot() {
         });
         let workers: Vec<_> = (0..3)
             .map(|seed| {
-                let process = &process;
+                let (process, done) = (&process, &done);
                 scope.spawn(move || {
+                    let _stop = StopOnDrop(done);
                     let mut rng = StdRng::seed_from_u64(seed);
                     let mut held = Vec::new();
                     for _ in 0..20_000 {
@@ -290,4 +293,16 @@ fn a_moving_reading_bounds_the_overshoot() {
         done.store(true, SeqCst);
     });
     assert_eq!(process.reserved(), 0);
+}
+
+/// Stops the other threads when a worker panics, so a failed assertion
+/// fails the test instead of hanging it.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, SeqCst);
+        }
+    }
 }
