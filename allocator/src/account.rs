@@ -141,6 +141,27 @@ impl Account {
         }
     }
 
+    /// The innermost account entered on this thread, if any: how a library
+    /// hands the caller's account on to the threads it starts.
+    pub fn current() -> Option<Account> {
+        with_thread(|thread| {
+            let current = thread.account.current.get();
+            if current.is_null() {
+                return None;
+            }
+            // SAFETY: a non-null `current` came from `Arc::into_raw` and its
+            // strong reference is owned by the thread-local, so the core is
+            // alive; adding one strong count before `from_raw` makes the new
+            // `Arc` own a reference of its own.
+            let core = unsafe {
+                Arc::increment_strong_count(current);
+                Arc::from_raw(current)
+            };
+            Some(Account { core })
+        })
+        .flatten()
+    }
+
     /// The account's name.
     pub fn name(&self) -> &str {
         &self.core.name

@@ -192,3 +192,24 @@ fn cross_account_frees_are_charged_where_they_happen_and_reported() {
         (200_000, 0, 200_000)
     );
 }
+
+#[test]
+fn current_hands_the_entered_account_to_helper_threads() {
+    assert!(Account::current().is_none());
+    let job = Account::new("job");
+    let current = {
+        let _inside = job.enter();
+        Account::current().expect("entered")
+    };
+    assert_eq!(current.name(), "job");
+    assert!(Account::current().is_none());
+    // A library that starts its own thread passes the caller's account on.
+    let block = thread::spawn(move || {
+        let _inside = current.enter();
+        vec![0u8; 4321]
+    })
+    .join()
+    .unwrap();
+    assert_eq!(job.usage().allocated_bytes, 4321);
+    drop(block);
+}

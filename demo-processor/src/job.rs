@@ -19,6 +19,7 @@ use crate::scoring::Suggestion;
 use crate::streaming::Pipeline;
 use crate::timeline::TimelineRecorder;
 use crate::{naive, streaming};
+use heapguard_alloc::{Account, AccountUsage};
 
 /// A job that could not run (not a breaker trip: that is a partial report).
 #[derive(Debug, thiserror::Error)]
@@ -73,17 +74,20 @@ pub fn run_job(config: &JobConfig) -> Result<JobOutcome, JobError> {
 /// Everything the loop keeps while it runs.
 struct Tally {
     done: Vec<UserSuggestions>,
+    /// What each finished user's account was charged, in `done`'s order.
+    memory: Vec<AccountUsage>,
     skipped: Vec<u32>,
     seen: u32,
     stopped: bool,
 }
 
 impl Tally {
-    fn finish(&mut self, user_id: u32, suggestions: Vec<Suggestion>) {
+    fn finish(&mut self, user_id: u32, suggestions: Vec<Suggestion>, account: &Account) {
         self.done.push(UserSuggestions {
             user_id,
             suggestions,
         });
+        self.memory.push(account.usage());
         self.seen += 1;
     }
 
@@ -113,6 +117,7 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
     let mut purges = Vec::new();
     let mut tally = Tally {
         done: Vec::new(),
+        memory: Vec::new(),
         skipped: Vec::new(),
         seen: 0,
         stopped: false,
@@ -221,10 +226,13 @@ fn build_report(
     let users = tally
         .done
         .iter()
-        .map(|user| UserResult {
+        .zip(&tally.memory)
+        .map(|(user, memory)| UserResult {
             user_id: user.user_id,
             suggestions: user.suggestions.len() as u32,
             digest: digest(&user.suggestions),
+            peak_bytes: memory.peak_bytes,
+            allocated_bytes: memory.allocated_bytes,
         })
         .collect::<Vec<_>>();
     let budget_bytes = guards.budget_bytes();
@@ -281,15 +289,22 @@ fn naive_batch(
             report_progress(tally);
             continue;
         }
+        let account = user_account(user_id);
+        let inside = account.enter();
+        let profile = user_profile(seed, user_id);
         let mut between_chunks = || guards.check(Checkpoint::Chunk, Some(user_id));
-        match naive::load_contacts(
+        let contacts = naive::load_contacts(
             seed,
             user_id,
             config.contacts_per_user(),
             config.chunk_size(),
             &mut between_chunks,
-        ) {
-            Ok(contacts) => loaded.push((user_profile(seed, user_id), contacts)),
+        );
+        match contacts {
+            Ok(contacts) => {
+                drop(inside);
+                loaded.push((account, profile, contacts));
+            }
             Err(_) => {
                 tally.stopped = true;
                 tally.skip(user_id);
@@ -298,11 +313,13 @@ fn naive_batch(
         }
     }
     // Phase 2: finish the users admitted; free each one's records when done.
-    for (profile, contacts) in loaded {
+    for (account, profile, contacts) in loaded {
+        let inside = account.enter();
         let suggestions = naive::suggest(seed, &profile, &contacts, leak);
         drop(contacts);
+        drop(inside);
         log_user(profile.user_id, suggestions.len());
-        tally.finish(profile.user_id, suggestions);
+        tally.finish(profile.user_id, suggestions, &account);
         report_progress(tally);
     }
 }
@@ -328,9 +345,11 @@ fn streaming_batch(
             report_progress(tally);
             continue;
         }
+        let account = user_account(user_id);
+        let inside = account.enter();
         let profile = user_profile(seed, user_id);
         let mut between_chunks = || guards.check(Checkpoint::Chunk, Some(user_id));
-        match streaming::suggest(
+        let suggestions = streaming::suggest(
             seed,
             &profile,
             config.contacts_per_user(),
@@ -338,10 +357,13 @@ fn streaming_batch(
             cache,
             &mut between_chunks,
             leak,
-        ) {
+        );
+        drop(profile);
+        drop(inside);
+        match suggestions {
             Ok(suggestions) => {
                 log_user(user_id, suggestions.len());
-                tally.finish(user_id, suggestions);
+                tally.finish(user_id, suggestions, &account);
                 guards.quiescent();
             }
             Err(_) => {
@@ -351,6 +373,12 @@ fn streaming_batch(
         }
         report_progress(tally);
     }
+}
+
+/// Each user's work is charged to its own memory account, which follows it
+/// onto the streaming producer thread.
+fn user_account(user_id: u32) -> Account {
+    Account::new(format!("user-{user_id}"))
 }
 
 fn log_user(user_id: u32, suggestions: usize) {

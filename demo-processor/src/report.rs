@@ -64,6 +64,13 @@ pub struct UserResult {
     pub suggestions: u32,
     /// A digest of the user's suggestions, equal across modes when they agree.
     pub digest: String,
+    /// The highest live heap bytes charged to this user's memory account
+    /// (0 without the counting allocator).
+    #[serde(default)]
+    pub peak_bytes: u64,
+    /// Heap bytes allocated for this user.
+    #[serde(default)]
+    pub allocated_bytes: u64,
 }
 
 /// Everything a job reports. The fields up to `elapsed_ms` are the stable

@@ -44,7 +44,11 @@ pub(crate) fn suggest(
     let chunk_size = pipeline.chunk_size.max(1);
     thread::scope(|scope| {
         let (sender, receiver) = bounded::<Vec<ContactSignals>>(pipeline.channel_chunks.max(1));
+        // The producer works for the same user: charge it to the account
+        // entered on this thread, if any.
+        let account = heapguard_alloc::Account::current();
         scope.spawn(move || {
+            let _inside = account.as_ref().map(heapguard_alloc::Account::enter);
             let mut chunk = Vec::with_capacity(chunk_size);
             for contact in contacts(seed, user_id, count) {
                 if let Some(leak) = leak {

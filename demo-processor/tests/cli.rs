@@ -153,6 +153,18 @@ fn a_short_run_completes_and_writes_the_json_schema() {
     assert!(report["users"][0]["digest"]
         .as_str()
         .is_some_and(|d| d.len() == 16));
+    // Each user's memory account saw that user's own records (300 contacts
+    // of at least 0.5 KiB), and a peak can never pass what was allocated.
+    let users = report["users"].as_array().expect("users");
+    assert_eq!(users.len(), 4);
+    for user in users {
+        let peak = user["peak_bytes"].as_u64().expect("peak_bytes");
+        let allocated = user["allocated_bytes"].as_u64().expect("allocated_bytes");
+        assert!(peak >= 300 * 512, "{user}");
+        assert!(peak <= allocated, "{user}");
+        assert!(peak < report["peak_bytes"].as_u64().unwrap(), "{user}");
+    }
+    assert!(stdout.contains("top users by peak heap"), "{stdout}");
 
     let svg = std::fs::read_to_string(&chart).expect("a chart");
     assert!(svg.starts_with("<svg") || svg.contains("<svg"), "an SVG");

@@ -51,6 +51,18 @@ fn status(report: &JobReport) -> &'static str {
 }
 
 /// The summary `run` prints.
+/// The `n` finished users whose memory accounts peaked highest.
+fn top_users_by_peak(r: &JobReport, n: usize) -> Vec<&crate::report::UserResult> {
+    let mut users: Vec<_> = r.users.iter().collect();
+    users.sort_by(|a, b| {
+        b.peak_bytes
+            .cmp(&a.peak_bytes)
+            .then(a.user_id.cmp(&b.user_id))
+    });
+    users.truncate(n);
+    users
+}
+
 pub(crate) fn summary(r: &JobReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -90,6 +102,18 @@ pub(crate) fn summary(r: &JobReport) -> String {
             thousands(r.allocations),
             bytes(r.allocated_bytes)
         );
+    }
+    if r.counting_allocator && !r.users.is_empty() {
+        let _ = writeln!(out, "  top users by peak heap (per-user memory accounts)");
+        for user in top_users_by_peak(r, 3) {
+            let _ = writeln!(
+                out,
+                "    user {:<6} peak {:>10}  allocated {:>10}",
+                user.user_id,
+                bytes(user.peak_bytes),
+                bytes(user.allocated_bytes)
+            );
+        }
     }
     if let (Some(budget), Some(trip)) = (r.budget_bytes, r.trip_threshold_bytes) {
         let _ = writeln!(
