@@ -12,7 +12,7 @@ use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::inner::{lock, Inner};
 use crate::ledger::Ledger;
 use crate::reservation::Reservation;
-use crate::source::{CountingAllocSource, MemorySource, SourceError};
+use crate::source::{CountingAllocSource, Reader, SourceError};
 use crate::state::{BreakerState, ACCEPTING};
 use crate::usage::{Tripped, Usage};
 
@@ -37,9 +37,9 @@ impl MemoryBreaker {
     /// counting allocator, and fails with [`SourceError::CountingAllocNotInstalled`]
     /// (in [`ConfigError::Source`]) if that is not the global allocator.
     pub fn new(config: BreakerConfig) -> Result<Self, ConfigError> {
-        let source: Arc<dyn MemorySource> = match config.source.clone() {
+        let source = match config.source.clone() {
             Some(source) => source,
-            None => Arc::new(CountingAllocSource::new()?),
+            None => Reader::of(CountingAllocSource::new()?),
         };
         let clock = config
             .clock
@@ -88,7 +88,7 @@ impl MemoryBreaker {
 
     fn build(
         config: BreakerConfig,
-        source: Option<Arc<dyn MemorySource>>,
+        source: Option<Reader>,
         clock: Arc<dyn Clock>,
         purge: Option<PurgeHook>,
         parent: Option<Arc<Inner>>,
@@ -127,7 +127,10 @@ impl MemoryBreaker {
     /// the reserved bytes and compares: no lock, no clock, no allocation.
     #[inline]
     pub fn check(&self) -> Result<Usage<'_>, Tripped> {
-        self.inner.evaluate_chain()
+        match self.inner.fast_check() {
+            Some(usage) => Ok(usage),
+            None => self.inner.evaluate_chain(),
+        }
     }
 
     /// Runs `work` if [`check`](Self::check) passes.
@@ -144,7 +147,7 @@ impl MemoryBreaker {
     /// reservations are exact: each is a compare-and-swap against the room
     /// left, so together they never pass the line; only a change in the
     /// source's reading between the read and the swap (at most the memory
-    /// allocated meanwhile, plus the source's [slack](MemorySource::slack_bytes))
+    /// allocated meanwhile, plus the source's [slack](crate::MemorySource::slack_bytes))
     /// can. A refused reservation changes nothing.
     pub fn try_reserve(&self, bytes: u64) -> Result<Reservation, Tripped> {
         self.inner.reserve(bytes)?;
@@ -210,15 +213,12 @@ impl MemoryBreaker {
 
     /// Its source's name, or `None` for a child counting only reservations.
     pub fn source_name(&self) -> Option<&'static str> {
-        self.inner.source.as_ref().map(|source| source.name())
+        self.inner.source.as_ref().map(Reader::name)
     }
 
     /// How far its source's readings can be from the truth, in bytes.
     pub fn slack_bytes(&self) -> u64 {
-        self.inner
-            .source
-            .as_ref()
-            .map_or(0, |source| source.slack_bytes())
+        self.inner.source.as_ref().map_or(0, Reader::slack_bytes)
     }
 
     /// A channel of this breaker's state changes and its children's.

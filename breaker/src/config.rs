@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::budget::{Budget, BudgetError};
 use crate::clock::Clock;
 use crate::host::Host;
-use crate::source::{MemorySource, SourceError};
+use crate::source::{MemorySource, Reader, SourceError};
 
 /// Called before the breaker refuses, to give memory back (see [`BreakerConfig::purge_hook`]).
 pub type PurgeHook = Arc<dyn Fn() + Send + Sync + 'static>;
@@ -38,7 +38,7 @@ pub struct BreakerConfig {
     pub(crate) reset_percent: f64,
     pub(crate) min_state_duration: Duration,
     pub(crate) purge_interval: Duration,
-    pub(crate) source: Option<Arc<dyn MemorySource>>,
+    pub(crate) source: Option<Reader>,
     pub(crate) clock: Option<Arc<dyn Clock>>,
     pub(crate) purge: PurgeSetting,
     pub(crate) host: Host,
@@ -60,7 +60,7 @@ impl fmt::Debug for BreakerConfig {
             .field("reset_percent", &self.reset_percent)
             .field("min_state_duration", &self.min_state_duration)
             .field("purge_interval", &self.purge_interval)
-            .field("source", &self.source.as_ref().map(|source| source.name()))
+            .field("source", &self.source.as_ref().map(Reader::name))
             .field("host", &self.host)
             .finish_non_exhaustive()
     }
@@ -132,13 +132,14 @@ impl BreakerConfig {
     /// [`CountingAllocSource`](crate::CountingAllocSource) (and fails to build
     /// if the counting allocator is not installed); a child breaker defaults
     /// to counting only its own reservations.
-    pub fn source(self, source: impl MemorySource) -> Self {
-        self.shared_source(Arc::new(source))
+    pub fn source(mut self, source: impl MemorySource) -> Self {
+        self.source = Some(Reader::of(source));
+        self
     }
 
     /// [`source`](Self::source) for a source already shared.
     pub fn shared_source(mut self, source: Arc<dyn MemorySource>) -> Self {
-        self.source = Some(source);
+        self.source = Some(Reader::Other(source));
         self
     }
 

@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::config::PurgeHook;
 use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::ledger::{Ledger, Refused};
-use crate::source::MemorySource;
+use crate::source::{Reader, SourceError};
 use crate::state::{BreakerState, ACCEPTING, REFUSING};
 use crate::usage::{percent, Details, TripCause, Tripped, Usage};
 
@@ -28,7 +28,7 @@ pub(crate) struct Inner {
     pub(crate) reset_percent: f64,
     pub(crate) min_state_duration: Duration,
     pub(crate) purge_interval: Duration,
-    pub(crate) source: Option<Arc<dyn MemorySource>>,
+    pub(crate) source: Option<Reader>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) purge: Option<PurgeHook>,
     pub(crate) parent: Option<Arc<Inner>>,
@@ -67,10 +67,16 @@ impl Inner {
         match &self.source {
             Some(source) => match source.used_bytes() {
                 Ok(used) => Ok(used),
-                Err(error) => Err(self.refuse(0, self.ledger.reserved(), TripCause::Source(error))),
+                Err(error) => Err(self.source_failed(error)),
             },
             None => Ok(0),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn source_failed(&self, error: SourceError) -> Tripped {
+        self.refuse(0, self.ledger.reserved(), TripCause::Source(error))
     }
 
     /// This breaker's verdict (not its parents').
@@ -85,24 +91,49 @@ impl Inner {
         self.decide(used, reserved)
     }
 
-    /// This breaker's and every ancestor's verdict; the usage is this breaker's.
+    /// The usage if this breaker accepts on its fast path and has no
+    /// parent: one reading, two loads, one comparison.
     #[inline]
+    pub(crate) fn fast_check(&self) -> Option<Usage<'_>> {
+        let used = match &self.source {
+            Some(source) => source.used_bytes().ok()?,
+            None => 0,
+        };
+        let reserved = self.ledger.reserved();
+        let accepting = self.state.load(Relaxed) == ACCEPTING;
+        (accepting && self.parent.is_none() && used.saturating_add(reserved) < self.trip_bytes)
+            .then_some(Usage {
+                breaker: self,
+                used,
+                reserved,
+            })
+    }
+
+    /// This breaker's and every ancestor's verdict; the usage is this breaker's.
+    #[inline(never)]
     pub(crate) fn evaluate_chain(&self) -> Result<Usage<'_>, Tripped> {
         let usage = self.evaluate()?;
-        let mut ancestor = self.parent.as_deref();
-        while let Some(parent) = ancestor {
-            parent.evaluate()?;
-            ancestor = parent.parent.as_deref();
+        if let Some(parent) = &self.parent {
+            parent.evaluate_ancestors()?;
         }
         Ok(usage)
     }
 
+    #[inline(never)]
+    fn evaluate_ancestors(&self) -> Result<(), Tripped> {
+        let mut ancestor = Some(self);
+        while let Some(breaker) = ancestor {
+            breaker.evaluate()?;
+            ancestor = breaker.parent.as_deref();
+        }
+        Ok(())
+    }
+
     pub(crate) fn usage(&self, used: u64, reserved: u64) -> Usage<'_> {
         Usage {
-            breaker: &self.name,
+            breaker: self,
             used,
             reserved,
-            limit: self.limit,
         }
     }
 
@@ -244,6 +275,7 @@ impl Inner {
     }
 
     #[cold]
+    #[inline(never)]
     pub(crate) fn refuse(&self, used: u64, reserved: u64, cause: TripCause) -> Tripped {
         self.refusals.fetch_add(1, Relaxed);
         Tripped::from(Details {

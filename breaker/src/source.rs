@@ -14,6 +14,7 @@ mod counting;
 #[cfg(feature = "jemalloc")]
 mod jemalloc;
 mod manual;
+mod reader;
 mod rss;
 
 pub use cgroup::CgroupSource;
@@ -21,6 +22,7 @@ pub use counting::CountingAllocSource;
 #[cfg(feature = "jemalloc")]
 pub use jemalloc::JemallocAllocatedSource;
 pub use manual::ManualSource;
+pub(crate) use reader::Reader;
 pub use rss::RssSource;
 
 use std::path::PathBuf;

@@ -5,24 +5,25 @@ use std::time::Duration;
 
 use bytesize::ByteSize;
 
+use crate::inner::Inner;
 use crate::source::SourceError;
 
 /// A breaker's reading when it accepted: what [`check`](crate::MemoryBreaker::check) returns.
 ///
 /// Borrowed from the breaker (the name is not copied), so a check allocates
 /// nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Usage<'a> {
-    pub(crate) breaker: &'a str,
+    // Three words: the fast path returns it in registers-sized pieces.
+    pub(crate) breaker: &'a Inner,
     pub(crate) used: u64,
     pub(crate) reserved: u64,
-    pub(crate) limit: u64,
 }
 
-impl Usage<'_> {
+impl<'a> Usage<'a> {
     /// The breaker's name.
-    pub fn breaker(&self) -> &str {
-        self.breaker
+    pub fn breaker(&self) -> &'a str {
+        &self.breaker.name
     }
 
     /// Bytes in use as the breaker's source read them (0 for a child
@@ -43,14 +44,35 @@ impl Usage<'_> {
 
     /// The budget, in bytes.
     pub fn limit(&self) -> u64 {
-        self.limit
+        self.breaker.limit
     }
 
     /// `total / limit`, in percent.
     pub fn percent(&self) -> f64 {
-        percent(self.total(), self.limit)
+        percent(self.total(), self.breaker.limit)
     }
 }
+
+impl fmt::Debug for Usage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Usage")
+            .field("breaker", &self.breaker())
+            .field("used", &self.used)
+            .field("reserved", &self.reserved)
+            .field("limit", &self.limit())
+            .finish()
+    }
+}
+
+impl PartialEq for Usage<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.breaker, other.breaker)
+            && self.used == other.used
+            && self.reserved == other.reserved
+    }
+}
+
+impl Eq for Usage<'_> {}
 
 pub(crate) fn percent(bytes: u64, limit: u64) -> f64 {
     bytes as f64 * 100.0 / limit as f64

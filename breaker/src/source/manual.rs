@@ -32,6 +32,7 @@ impl ManualSource {
     }
 
     /// The current reading.
+    #[inline]
     pub fn get(&self) -> u64 {
         self.bytes.load(Relaxed)
     }
