@@ -306,3 +306,17 @@ impl Drop for StopOnDrop<'_> {
         }
     }
 }
+
+#[test]
+fn breakers_reservations_and_refusals_cross_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<MemoryBreaker>();
+    assert_send_sync::<Reservation>();
+    assert_send_sync::<heapguard_breaker::Tripped>();
+    let error: Box<dyn std::error::Error + Send + Sync> = Box::new(
+        breaker(100, &ManualSource::new(0))
+            .try_reserve(100)
+            .unwrap_err(),
+    );
+    assert!(error.to_string().contains("`process`"));
+}

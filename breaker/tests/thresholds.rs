@@ -349,3 +349,51 @@ fn logs_once_per_state_change_not_per_check() {
     });
     assert_eq!(events.load(SeqCst), 2);
 }
+
+#[test]
+fn with_the_default_lines_hovering_at_80_percent_trips_once_and_stays_tripped() {
+    let Rig {
+        breaker,
+        memory,
+        clock,
+    } = rig_with(BreakerConfig::new(Budget::Bytes(10_000)));
+    let events = breaker.subscribe();
+    for step in 0..6000u64 {
+        memory.set(if step % 2 == 0 { 7_800 } else { 8_200 });
+        let _ = breaker.check();
+        clock.advance(Duration::from_millis(10));
+    }
+    assert_eq!(breaker.trips(), 1);
+    assert_eq!(breaker.state(), BreakerState::Refusing);
+    assert_eq!(events.len(), 1, "one change in 60 s of hovering");
+}
+
+#[test]
+fn a_child_with_its_own_source_trips_by_name_and_the_parent_hears_of_it() {
+    let Rig {
+        breaker: parent,
+        clock,
+        ..
+    } = rig(1_000_000, Duration::ZERO);
+    let parent_events = parent.subscribe();
+    let job_memory = ManualSource::new(0);
+    let job = parent
+        .child(
+            BreakerConfig::new(Budget::Bytes(1_000))
+                .name("job")
+                .source(job_memory.clone()),
+        )
+        .unwrap();
+    job_memory.set(900);
+    let tripped = job.check().unwrap_err();
+    assert_eq!(tripped.breaker(), "job");
+    assert_eq!((job.trips(), parent.trips()), (1, 0));
+    assert!(parent.check().is_ok());
+    let event = parent_events.try_recv().unwrap();
+    assert!(event.is_trip());
+    assert_eq!(event.snapshot().breaker, "job");
+    // The child inherited the parent's fake clock.
+    job_memory.set(0);
+    clock.advance(Duration::from_secs(1));
+    assert!(job.check().is_ok());
+}
