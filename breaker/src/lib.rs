@@ -109,7 +109,8 @@ pub use reservation::Reservation;
 #[cfg(feature = "jemalloc")]
 pub use source::JemallocAllocatedSource;
 pub use source::{
-    CgroupSource, CountingAllocSource, ManualSource, MemorySource, RssSource, SourceError,
+    AccountSource, CgroupSource, CountingAllocSource, ManualSource, MemorySource, RssSource,
+    SourceError,
 };
 pub use state::BreakerState;
 pub use usage::{TripCause, Tripped, Usage};

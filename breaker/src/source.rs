@@ -7,8 +7,10 @@
 //! | [`RssSource`] | `/proc/self/statm` resident pages x page size | 0 | Linux `/proc` |
 //! | `JemallocAllocatedSource` | jemalloc's `stats.allocated` | 0 | feature `jemalloc`, jemalloc as the allocator |
 //! | [`ManualSource`] | whatever the test [`set`](ManualSource::set) | 0 | nothing |
+//! | [`AccountSource`] | one `heapguard_alloc::Account`'s live bytes (a per-job limit) | [`heapguard_alloc::live_bytes_error_bound`] | `CountingAlloc` installed |
 //! | [`CgroupSource`] | the cgroup's working set (`memory.current - inactive_file`) | 0 | a cgroup with the memory controller |
 
+mod account;
 mod cgroup;
 mod counting;
 #[cfg(feature = "jemalloc")]
@@ -17,6 +19,7 @@ mod manual;
 mod reader;
 mod rss;
 
+pub use account::AccountSource;
 pub use cgroup::CgroupSource;
 pub use counting::CountingAllocSource;
 #[cfg(feature = "jemalloc")]
