@@ -59,3 +59,9 @@ pub use report::{
     UserSuggestions,
 };
 pub use timeline::TimelinePoint;
+
+/// The workspace README's code examples, compiled and run as doctests so the
+/// quick starts cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
