@@ -13,22 +13,29 @@
 //! - A free is charged to the account current *at the free* (ClickHouse's
 //!   rule): memory allocated under account A and freed under B lowers B.
 //!   There is no per-allocation tag, so the counters cannot tell whose block
-//!   was freed; what they do see is an account freeing more than it ever
-//!   held. Those bytes are clamped out of its live bytes and reported in
-//!   [`AccountUsage::foreign_freed_bytes`], a lower bound of how blurred the
-//!   attribution is.
+//!   was freed; what they do see is an account that freed more than it
+//!   allocated. [`AccountUsage::foreign_freed_bytes`] reports that excess, a
+//!   lower bound of how blurred the attribution is, and `live_bytes` reads 0
+//!   rather than a negative number.
 //!
 //! # Exactness
 //! Each thread batches its charges in thread-local cells and publishes them
 //! when the guard ends (so after every poll of a scoped future) or when the
 //! batch passes [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) bytes or
 //! [`ACCOUNT_FLUSH_CALLS`] calls. Once the work's guards have ended,
-//! [`Account::usage`] is exact; while it runs, each thread inside the account
-//! can hold back at most that many bytes and calls.
+//! [`Account::usage`] is exact (counts, bytes and live bytes); while it runs,
+//! each thread inside the account can hold back at most that many bytes and
+//! calls. The peak is exact for work on one thread; across threads it is
+//! assembled from batches and can be off by one batch per thread.
+//!
+//! # Caveats
+//! - A thread that exits with a guard still alive (leaked with
+//!   `mem::forget`) publishes its batch at exit but keeps the account alive.
 
 use core::cell::Cell;
 use core::future::Future;
 use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use core::task::{Context, Poll};
@@ -75,9 +82,10 @@ pub(crate) struct AccountCore {
     reallocations: AtomicU64,
     allocated_bytes: AtomicU64,
     freed_bytes: AtomicU64,
-    live: AtomicI64,
+    /// Net bytes: allocated minus freed, signed (never clamped, so the order
+    /// in which threads publish cannot change the final figure).
+    net: AtomicI64,
     peak: AtomicI64,
-    foreign_freed_bytes: AtomicU64,
 }
 
 /// What an account was charged, summed over every thread that entered it.
@@ -94,13 +102,14 @@ pub struct AccountUsage {
     pub allocated_bytes: u64,
     /// Bytes freed, including the old size of each `realloc`.
     pub freed_bytes: u64,
-    /// Bytes the account holds: what it allocated minus what it freed, never
-    /// below zero (see `foreign_freed_bytes`).
+    /// Bytes the account holds: `allocated_bytes - freed_bytes`, or 0 when
+    /// it freed more than it allocated (see `foreign_freed_bytes`).
     pub live_bytes: u64,
-    /// The highest `live_bytes` reached.
+    /// The highest `live_bytes` reached (exact on one thread; across threads
+    /// within one batch per thread).
     pub peak_bytes: u64,
-    /// Bytes freed under this account beyond what it held at that moment:
-    /// at least this much of what it freed was allocated elsewhere.
+    /// `freed_bytes - allocated_bytes` when positive: at least this much of
+    /// what the account freed was allocated outside it.
     pub foreign_freed_bytes: u64,
 }
 
@@ -134,9 +143,8 @@ impl Account {
                 reallocations: AtomicU64::new(0),
                 allocated_bytes: AtomicU64::new(0),
                 freed_bytes: AtomicU64::new(0),
-                live: AtomicI64::new(0),
+                net: AtomicI64::new(0),
                 peak: AtomicI64::new(0),
-                foreign_freed_bytes: AtomicU64::new(0),
             }),
         }
     }
@@ -196,26 +204,29 @@ impl Account {
     /// Live bytes charged so far: one relaxed load. Lags the truth by at
     /// most one batch per thread inside the account (see the module docs).
     pub fn live_bytes(&self) -> u64 {
-        self.core.live.load(Relaxed).max(0) as u64
+        self.core.net.load(Relaxed).max(0) as u64
     }
 
-    /// Everything charged so far, including this thread's unpublished batch.
+    /// Everything charged so far, including this thread's unpublished batch
+    /// when this account or one of its children is entered here.
     pub fn usage(&self) -> AccountUsage {
         let _ = with_thread(|thread| {
-            if core::ptr::eq(thread.account.current.get(), Arc::as_ptr(&self.core)) {
+            if thread.account.charges(&self.core) {
                 thread.account.flush();
             }
         });
         let core = &self.core;
+        let allocated_bytes = core.allocated_bytes.load(Relaxed);
+        let freed_bytes = core.freed_bytes.load(Relaxed);
         AccountUsage {
             allocations: core.allocations.load(Relaxed),
             deallocations: core.deallocations.load(Relaxed),
             reallocations: core.reallocations.load(Relaxed),
-            allocated_bytes: core.allocated_bytes.load(Relaxed),
-            freed_bytes: core.freed_bytes.load(Relaxed),
-            live_bytes: core.live.load(Relaxed).max(0) as u64,
+            allocated_bytes,
+            freed_bytes,
+            live_bytes: core.net.load(Relaxed).max(0) as u64,
             peak_bytes: core.peak.load(Relaxed).max(0) as u64,
-            foreign_freed_bytes: core.foreign_freed_bytes.load(Relaxed),
+            foreign_freed_bytes: freed_bytes.saturating_sub(allocated_bytes),
         }
     }
 
@@ -254,7 +265,7 @@ impl Account {
     pub fn scope<F: Future>(&self, future: F) -> Scoped<F> {
         Scoped {
             account: self.clone(),
-            future,
+            future: ManuallyDrop::new(future),
         }
     }
 }
@@ -298,9 +309,13 @@ impl Drop for AccountGuard {
 }
 
 /// A future running inside an account: see [`Account::scope`].
+///
+/// Every poll runs inside the account, and so does dropping the future, so
+/// a task cancelled half-way frees its state under the account that
+/// allocated it.
 pub struct Scoped<F> {
     account: Account,
-    future: F,
+    future: ManuallyDrop<F>,
 }
 
 impl<F: Future> Future for Scoped<F> {
@@ -308,12 +323,22 @@ impl<F: Future> Future for Scoped<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of
-        // `Scoped`, `Scoped` has no `Drop` that could move it, and `Scoped`
-        // is `Unpin` only when `F` is. `account` is not pinned and only read.
+        // `Scoped` (our `Drop` drops it in place, which pinning allows), and
+        // `Scoped` is `Unpin` only when `F` is. `account` is not pinned and is
+        // only read.
         let this = unsafe { self.get_unchecked_mut() };
         let _inside = this.account.enter();
         // SAFETY: see above; `this.future` stays where it is.
-        unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx)
+        unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx)
+    }
+}
+
+impl<F> Drop for Scoped<F> {
+    fn drop(&mut self) {
+        let _inside = self.account.enter();
+        // SAFETY: `future` is dropped exactly once, here, in place (it may be
+        // pinned), and never touched again.
+        unsafe { ManuallyDrop::drop(&mut self.future) }
     }
 }
 
@@ -387,6 +412,25 @@ impl AccountCells {
         }
     }
 
+    /// Whether this thread's batch is charged to `core`: it is the current
+    /// account or one of its ancestors.
+    fn charges(&self, core: &AccountCore) -> bool {
+        let current = self.current.get();
+        if current.is_null() {
+            return false;
+        }
+        // SAFETY: a non-null `current` is a strong reference owned by this
+        // thread-local (see `Account::enter`), so the core is alive.
+        let mut account = Some(unsafe { &*current });
+        while let Some(charged) = account {
+            if core::ptr::eq(charged, core) {
+                return true;
+            }
+            account = charged.parent.as_ref().map(|parent| &*parent.core);
+        }
+        false
+    }
+
     /// Publishes the batch to the current account and its ancestors.
     /// Allocation-free, lock-free: safe to call from the allocator.
     #[inline(never)]
@@ -426,32 +470,10 @@ impl AccountCore {
             .fetch_add(batch.allocated_bytes.get(), Relaxed);
         self.freed_bytes.fetch_add(batch.freed_bytes.get(), Relaxed);
         let net = batch.net.get();
-        let batch_peak = batch.peak.get();
-        let mut live = self.live.load(Relaxed);
-        loop {
-            // Never below zero: a deficit is memory allocated elsewhere.
-            let wanted = live.wrapping_add(net);
-            let (next, foreign) = if wanted < 0 {
-                (0, wanted.unsigned_abs())
-            } else {
-                (wanted, 0)
-            };
-            match self
-                .live
-                .compare_exchange_weak(live, next, Relaxed, Relaxed)
-            {
-                Ok(_) => {
-                    if foreign > 0 {
-                        self.foreign_freed_bytes.fetch_add(foreign, Relaxed);
-                    }
-                    let peak = live.wrapping_add(batch_peak);
-                    if peak > self.peak.load(Relaxed) {
-                        self.peak.fetch_max(peak, Relaxed);
-                    }
-                    return;
-                }
-                Err(seen) => live = seen,
-            }
+        let before = self.net.fetch_add(net, Relaxed);
+        let peak = before.wrapping_add(batch.peak.get());
+        if peak > self.peak.load(Relaxed) {
+            self.peak.fetch_max(peak, Relaxed);
         }
     }
 }

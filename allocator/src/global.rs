@@ -12,8 +12,9 @@ use crate::event::Event;
 /// It bounds the error of [`live_bytes`](crate::live_bytes) and of the peak:
 /// each thread holding a slot can have at most this many bytes unpublished,
 /// in either direction. 64 KiB keeps small alloc/free pairs, which oscillate
-/// around zero, entirely off the shared cache line, while any allocation of
-/// 64 KiB or more is published at once.
+/// around zero, entirely off the shared cache line, while large allocations
+/// mostly publish at once (only the part that fits under the threshold, net
+/// of the thread's other unpublished bytes, can wait).
 pub const FLUSH_THRESHOLD: u64 = 64 * 1024;
 
 /// Live bytes as published by threads: exact minus the unpublished deltas.

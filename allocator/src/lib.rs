@@ -42,7 +42,7 @@
 //! | --- | --- | --- |
 //! | [`stats`] | one pass over the slots | exact when no other thread is allocating at that moment |
 //! | [`live_bytes`] | one relaxed load | within [`live_bytes_error_bound`] = threads x [`FLUSH_THRESHOLD`] |
-//! | `stats().peak_bytes` | as `stats` | may miss a spike by at most [`live_bytes_error_bound`] |
+//! | `stats().peak_bytes` | as `stats` | within [`live_bytes_error_bound`], either direction |
 //! | [`measure`] | thread-local | exact, this thread only |
 //! | [`Account::usage`] | a few atomic loads | exact once the account's guards ended; while running, one batch per thread |
 //!
@@ -68,6 +68,10 @@
 //! - [`measure`] sees only the calling thread.
 //! - Up to [`MAX_SLOTS`] threads hold a slot at once; more threads are still
 //!   counted exactly, through the slower shared fallback counters.
+//! - Per-thread slots are used on Linux with glibc and on Apple targets,
+//!   where registering a thread-local destructor (the slot's lease) does not
+//!   call the Rust allocator. Elsewhere every thread counts through the
+//!   shared fallback counters: exact, but a `fetch_add` per call.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 

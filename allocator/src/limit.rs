@@ -17,14 +17,16 @@
 //! the limit stricter by the same bound, never looser.
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use crate::event::Event;
 use crate::global;
 use crate::thread::record;
 
-static LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
-static SET: AtomicBool = AtomicBool::new(false);
+/// The limit, `UNSET` for none: one atomic, so a racing reader can never
+/// see "set" with a stale value.
+static LIMIT: AtomicU64 = AtomicU64::new(UNSET);
+const UNSET: u64 = u64::MAX;
 
 /// Sets (`Some(bytes)`) or clears (`None`) the limit on live bytes.
 ///
@@ -37,22 +39,16 @@ static SET: AtomicBool = AtomicBool::new(false);
 /// assert!(v.try_reserve(1 << 30).is_err());
 /// heapguard_alloc::set_limit(None);
 /// ```
+///
+/// A limit of `u64::MAX` bytes is the same as none.
 pub fn set_limit(limit: Option<u64>) {
-    match limit {
-        Some(bytes) => {
-            LIMIT.store(bytes, Relaxed);
-            SET.store(true, Relaxed);
-        }
-        None => {
-            SET.store(false, Relaxed);
-            LIMIT.store(u64::MAX, Relaxed);
-        }
-    }
+    LIMIT.store(limit.unwrap_or(UNSET), Relaxed);
 }
 
 /// The limit in force, if any.
 pub fn limit() -> Option<u64> {
-    SET.load(Relaxed).then(|| LIMIT.load(Relaxed))
+    let limit = LIMIT.load(Relaxed);
+    (limit != UNSET).then_some(limit)
 }
 
 /// How far live bytes can pass the limit: one
@@ -63,24 +59,23 @@ pub fn limit_slack() -> u64 {
 
 #[inline(always)]
 pub(crate) fn is_set() -> bool {
-    SET.load(Relaxed)
+    LIMIT.load(Relaxed) != UNSET
 }
 
-/// Adds `bytes` to the global live counter unless that passes the limit.
-fn reserve(bytes: u64) -> bool {
+/// Adds `bytes` to the global live counter unless that passes the limit;
+/// returns the live bytes it reserved up to. The peak is raised only once
+/// the allocation succeeded (a refused or failed one is counted nowhere).
+fn reserve(bytes: u64) -> Option<i64> {
     let live: &AtomicI64 = global::live_counter();
     let limit = LIMIT.load(Relaxed);
     let mut current = live.load(Relaxed);
     loop {
         let wanted = current.saturating_add(bytes.min(i64::MAX as u64) as i64);
         if wanted.max(0) as u64 > limit {
-            return false;
+            return None;
         }
         match live.compare_exchange_weak(current, wanted, Relaxed, Relaxed) {
-            Ok(_) => {
-                global::raise_peak(wanted);
-                return true;
-            }
+            Ok(_) => return Some(wanted),
             Err(seen) => current = seen,
         }
     }
@@ -100,9 +95,9 @@ pub(crate) unsafe fn alloc_within<A: GlobalAlloc>(
     zeroed: bool,
 ) -> *mut u8 {
     let size = layout.size() as u64;
-    if !reserve(size) {
+    let Some(reserved_to) = reserve(size) else {
         return core::ptr::null_mut();
-    }
+    };
     // SAFETY: the caller upholds `alloc`'s contract for `layout`.
     let ptr = unsafe {
         if zeroed {
@@ -114,6 +109,7 @@ pub(crate) unsafe fn alloc_within<A: GlobalAlloc>(
     if ptr.is_null() {
         unreserve(size);
     } else {
+        global::raise_peak(reserved_to);
         record(Event::Alloc(size), false);
     }
     ptr
@@ -131,14 +127,22 @@ pub(crate) unsafe fn realloc_within<A: GlobalAlloc>(
 ) -> *mut u8 {
     let (old, new) = (layout.size() as u64, new_size as u64);
     let growth = new.saturating_sub(old);
-    if growth > 0 && !reserve(growth) {
-        return core::ptr::null_mut();
-    }
+    let reserved_to = if growth > 0 {
+        match reserve(growth) {
+            Some(reserved_to) => Some(reserved_to),
+            None => return core::ptr::null_mut(),
+        }
+    } else {
+        None
+    };
     // SAFETY: the caller upholds `realloc`'s contract.
     let new_ptr = unsafe { inner.realloc(ptr, layout, new_size) };
     if new_ptr.is_null() {
         unreserve(growth);
     } else {
+        if let Some(reserved_to) = reserved_to {
+            global::raise_peak(reserved_to);
+        }
         // Growth was published by the reservation; a shrink goes through the
         // usual batching.
         record(Event::Realloc { old, new }, growth == 0);

@@ -18,8 +18,9 @@ pub struct AllocStats {
     pub live_bytes: u64,
     /// The highest live bytes seen since start or the last [`reset_peak`],
     /// at least `live_bytes`. The peak is tracked from the batched counter,
-    /// so a short spike can be under-reported by at most
-    /// [`live_bytes_error_bound`].
+    /// so it can be off by at most [`live_bytes_error_bound`] in either
+    /// direction (a short spike under-reported, or unpublished frees making
+    /// it read high).
     pub peak_bytes: u64,
     /// Bytes allocated, including the new size of each `realloc`.
     pub allocated_bytes: u64,
@@ -68,8 +69,7 @@ pub fn stats() -> AllocStats {
 /// Threads publish their net allocations in batches, so this differs from the
 /// exact [`stats`]`().live_bytes` by at most [`live_bytes_error_bound`]:
 /// [`FLUSH_THRESHOLD`] bytes per thread holding a counter slot, in either
-/// direction. Any single allocation larger than the threshold is published
-/// at once.
+/// direction (a thread never holds more than that unpublished).
 #[inline]
 pub fn live_bytes() -> u64 {
     global::published_live().max(0) as u64
@@ -120,7 +120,9 @@ static ACTIVE_STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 /// Found by allocating one block through the global allocator inside a
 /// [`measure`](crate::measure) scope, once; the answer is cached. A
 /// component that reads the counters (a breaker) calls it to refuse to start
-/// with a clear error instead of reading zeros.
+/// with a clear error instead of reading zeros. The first call's probe (one
+/// 8-byte allocation and its free) is counted like any other allocation,
+/// also in an enclosing `measure` scope or account.
 pub fn is_active() -> bool {
     match ACTIVE_STATE.load(Relaxed) {
         ACTIVE => true,

@@ -75,6 +75,8 @@ struct SlotLease;
 impl Drop for SlotLease {
     fn drop(&mut self) {
         let _ = THREAD.try_with(|thread| {
+            // A guard leaked on this thread must not take its batch along.
+            thread.account.flush();
             thread.phase.set(Phase::Detached);
             if let Some(slot) = thread.slot.take() {
                 let pending = slot.pending.load(Relaxed);
@@ -177,6 +179,13 @@ fn record_slow(thread: &ThreadState, event: Event, publish_net: bool) {
 
 /// Takes a slot for this thread, registering the lease that gives it back.
 fn attach(thread: &ThreadState) {
+    // Where std registers thread-local destructors in a list of its own
+    // (Windows, musl, ...), registering the lease would allocate from inside
+    // the allocator, re-entering that list: use the fallback counters there.
+    if !LEASE_REGISTRATION_IS_ALLOCATION_FREE {
+        thread.phase.set(Phase::Detached);
+        return;
+    }
     // Allocations made while registering (on platforms where registering a
     // TLS destructor allocates) see `Registering` and go to the fallback.
     thread.phase.set(Phase::Registering);
@@ -190,6 +199,14 @@ fn attach(thread: &ThreadState) {
     thread.slot.set(slots::claim());
     thread.phase.set(Phase::Attached);
 }
+
+/// Whether registering a thread-local destructor avoids the Rust allocator:
+/// glibc's `__cxa_thread_atexit_impl` and Apple's `_tlv_atexit` allocate with
+/// the C allocator (measured on Rust 1.95 with glibc; see DESIGN.md).
+const LEASE_REGISTRATION_IS_ALLOCATION_FREE: bool = cfg!(any(
+    all(target_os = "linux", target_env = "gnu"),
+    target_vendor = "apple"
+));
 
 /// Runs `f` with this thread's state, or returns `None` if it is unreachable.
 pub(crate) fn with_thread<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {

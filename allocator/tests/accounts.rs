@@ -213,3 +213,57 @@ fn current_hands_the_entered_account_to_helper_threads() {
     assert_eq!(job.usage().allocated_bytes, 4321);
     drop(block);
 }
+
+#[test]
+fn the_order_in_which_threads_publish_does_not_change_the_totals() {
+    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+    // Hand-offs through atomics: no channel machinery allocating meanwhile.
+    let block = AtomicPtr::<[u8; 1000]>::new(std::ptr::null_mut());
+    let go = AtomicBool::new(false);
+    let job = Account::new("job");
+    thread::scope(|s| {
+        // The allocating thread keeps its small batch unpublished until the
+        // freeing thread has published its own: a deficit, for a moment.
+        let allocator = s.spawn(job.bind(|| {
+            block.store(Box::into_raw(Box::new([0u8; 1000])), Ordering::SeqCst);
+            while !go.load(Ordering::SeqCst) {
+                thread::yield_now();
+            }
+        }));
+        s.spawn(job.bind(|| {
+            let ptr = loop {
+                let ptr = block.swap(std::ptr::null_mut(), Ordering::SeqCst);
+                if !ptr.is_null() {
+                    break ptr;
+                }
+                thread::yield_now();
+            };
+            // SAFETY: made by Box::into_raw above and taken exactly once.
+            drop(unsafe { Box::from_raw(ptr) });
+        }))
+        .join()
+        .unwrap();
+        go.store(true, Ordering::SeqCst);
+        allocator.join().unwrap();
+    });
+    let usage = job.usage();
+    assert_eq!((usage.allocations, usage.deallocations), (1, 1));
+    assert_eq!((usage.allocated_bytes, usage.freed_bytes), (1000, 1000));
+    assert_eq!((usage.live_bytes, usage.foreign_freed_bytes), (0, 0));
+}
+
+#[test]
+fn a_cancelled_scoped_future_frees_its_state_inside_the_account() {
+    let task_account = Account::new("cancelled");
+    let mut task = Box::pin(task_account.scope(async {
+        let held = vec![0u8; 3000];
+        YieldOnce(false).await;
+        held.len()
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(task.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(task_account.usage().live_bytes, 3000);
+    drop(task); // cancelled: its state is dropped inside the account
+    let usage = task_account.usage();
+    assert_eq!((usage.live_bytes, usage.freed_bytes), (0, 3000));
+}

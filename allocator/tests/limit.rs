@@ -18,6 +18,7 @@ const BLOCK: usize = 4096;
 #[test]
 fn limit_refuses_cleanly_and_bounds_racing_threads() {
     try_reserve_fails_cleanly();
+    a_failed_inner_allocation_leaves_no_peak();
     two_racing_threads_stay_within_the_slack();
     assert_eq!(limit(), None);
 }
@@ -36,6 +37,21 @@ fn try_reserve_fails_cleanly() {
     assert!(refused_growth.is_err());
     // The process lives on and can allocate again.
     assert!(v.try_reserve(64 << 20).is_ok());
+}
+
+fn a_failed_inner_allocation_leaves_no_peak() {
+    heapguard_alloc::reset_peak();
+    let base = stats();
+    // A generous limit, a request the system cannot grant (1 TiB).
+    set_limit(Some(u64::MAX - 1));
+    let mut huge: Vec<u8> = Vec::new();
+    let refused = huge.try_reserve_exact(1 << 40);
+    set_limit(None);
+    assert!(refused.is_err());
+    assert!(
+        stats().peak_bytes < base.live_bytes + (1 << 30),
+        "the refused TiB left no peak"
+    );
 }
 
 fn two_racing_threads_stay_within_the_slack() {
