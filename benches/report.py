@@ -162,7 +162,16 @@ def main():
         shown = f"{value:.2f}x" + (f" (max {worst:.2f}x)" if worst is not None else "")
         out.append(f"| {label} | {shown} | <= {target:.2f}x | {verdict(value, target)} |")
     out.append(f"| breaker `check()`, 1 thread | {fmt_time(check)} | <= 5 ns | "
-               f"{verdict(check, 5.0)} |\n")
+               f"{verdict(check, 5.0)} |")
+    for suffix in sorted({g[len("pairs_1t"):] for g in results if g.startswith("pairs_1t+")}):
+        for threads, target in (("1t", 1.10), ("2t", 1.25)):
+            feature_ratios = ratios(results, f"pairs_{threads}{suffix}")
+            value = geomean(list(feature_ratios.values()))
+            worst = max(feature_ratios.values(), default=float("nan"))
+            out.append(f"| same with features `{suffix[1:]}`, pairs, {threads} (geomean; max) | "
+                       f"{value:.2f}x (max {worst:.2f}x) | <= {target:.2f}x | "
+                       f"{verdict(value, target)} |")
+    out.append("")
 
     out.append("## Allocator (criterion, `--bench allocator`)\n")
     for group in sorted(g for g in results if not g.startswith(("breaker", "monitor"))):

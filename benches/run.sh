@@ -2,7 +2,7 @@
 # Runs the heapguard benchmark suite and writes benches/RESULTS.md.
 #
 #   benches/run.sh                # from the repository root
-#   WARM_UP=1 MEASURE=3 E2E_ROUNDS=7 benches/run.sh
+#   WARM_UP=1 MEASURE=3 E2E_ROUNDS=9 benches/run.sh   # longer, steadier
 #
 # 1. criterion, allocator bench, default features (all six allocators);
 # 2. the same bench with heapguard-alloc's histogram and limit features;
@@ -15,20 +15,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WARM_UP=${WARM_UP:-1}
-MEASURE=${MEASURE:-3}
+MEASURE=${MEASURE:-2}
 E2E_ROUNDS=${E2E_ROUNDS:-7}
 SWEEP_THREADS=${SWEEP_THREADS:-"1 2"}
 OUT=target/heapguard-benches
 mkdir -p "$OUT"
 SINCE=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-CRITERION_ARGS=(--warm-up-time "$WARM_UP" --measurement-time "$MEASURE")
+# No plots and fewer bootstrap resamples: analysis would otherwise take longer
+# than the measurement itself on a 2-core machine.
+CRITERION_ARGS=(--warm-up-time "$WARM_UP" --measurement-time "$MEASURE" --noplot --nresamples 20000)
+
+# Build everything first, so no measurement overlaps our own compiles.
+cargo bench -p heapguard-benches --no-run
+cargo bench -p heapguard-benches --no-run --features histogram,limit
+cargo build --release -p heapguard-benches --bins
 
 cargo bench -p heapguard-benches --bench allocator -- "${CRITERION_ARGS[@]}"
 cargo bench -p heapguard-benches --bench allocator --features histogram,limit -- "${CRITERION_ARGS[@]}"
 cargo bench -p heapguard-benches --bench breaker --bench monitor -- "${CRITERION_ARGS[@]}"
 
-cargo build --release -p heapguard-benches --bins
 # shellcheck disable=SC2086 # the thread counts are separate arguments
 target/release/sweep $SWEEP_THREADS >"$OUT/sweep.md"
 
