@@ -29,8 +29,15 @@ static GLOBAL: TraceRecorder<System> = TraceRecorder::new(System);
 const SIZES: [usize; 6] = [16, 64, 256, 1024, 4096, 65536];
 /// Records in the recorded churn: a few thousand allocator calls.
 const CHURN_RECORDS: usize = 1000;
+/// The name of `CountingAlloc<Jemalloc>` measured while a limit is set.
+const LIMIT_SET_NAME: &str = "CountingAlloc<Jemalloc> limit set";
 /// The allocators a features run (`--features histogram,limit`) compares.
-const FEATURE_RUN: [&str; 3] = [BASELINE, COUNTING_JEMALLOC_NAME, "CountingAlloc<System>"];
+const FEATURE_RUN: [&str; 4] = [
+    BASELINE,
+    COUNTING_JEMALLOC_NAME,
+    "CountingAlloc<System>",
+    LIMIT_SET_NAME,
+];
 
 struct Contenders<'g, 'c, 'w> {
     group: &'g mut BenchmarkGroup<'c, WallTime>,
@@ -80,7 +87,7 @@ fn compare(
             // A limit far above anything reached: the cost of checking it.
             heapguard_alloc::set_limit(Some(u64::MAX / 4));
             visitor.visit(
-                "CountingAlloc<Jemalloc> limit set",
+                LIMIT_SET_NAME,
                 &heapguard_benches::contenders::COUNTING_JEMALLOC,
             );
             heapguard_alloc::set_limit(None);
