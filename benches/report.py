@@ -129,9 +129,11 @@ def main():
     out.append(f"- Machine: {args.machine}")
     if args.notes:
         out.append(f"- Notes: {args.notes}")
-    out.append("- Figures are criterion medians (time per iteration; with two threads, per "
-               "iteration per thread while both run at once). Ratios are to bare `Jemalloc` "
-               "in the same run.\n")
+    out.append("- Figures are criterion medians of each measuring thread's CPU time "
+               "(`CLOCK_THREAD_CPUTIME_ID`, so other work on the shared machine does not "
+               "inflate them) per iteration; with two threads, per iteration per thread while "
+               "both run at once. Ratios are to bare `Jemalloc` in the same run. The end-to-end "
+               "figures are wall time of whole runs.\n")
 
     # Targets
     one = ratios(results, "pairs_1t")

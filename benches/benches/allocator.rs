@@ -21,7 +21,7 @@ use heapguard_benches::contenders::{
 };
 use heapguard_benches::mixed::{mixed_layouts, MIXED_SIZES};
 use heapguard_benches::trace::{record, Trace, TraceRecorder};
-use heapguard_benches::{per_thread_time, BlockSize, Workload};
+use heapguard_benches::{per_thread_time, BlockSize, Clock, Workload};
 
 #[global_allocator]
 static GLOBAL: TraceRecorder<System> = TraceRecorder::new(System);
@@ -54,7 +54,9 @@ impl ContenderVisitor for Contenders<'_, '_, '_> {
         let (threads, work) = (self.threads, self.work);
         self.group
             .bench_function(BenchmarkId::new(name, &self.parameter), |b| {
-                b.iter_custom(|iters| per_thread_time(threads, alloc, &work, iters))
+                b.iter_custom(|iters| {
+                    per_thread_time(threads, alloc, &work, iters, Clock::ThreadCpu)
+                })
             });
     }
 }

@@ -3,15 +3,15 @@
 //!
 //! The breaker reads its default source, the counting allocator, installed
 //! here as the global allocator; the budget is far above what the process
-//! uses, so every call takes the accepting fast path.
+//! uses, so every call takes the accepting fast path. Times are each
+//! thread's CPU time.
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
-use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use heapguard_alloc::{CountingAlloc, Jemalloc};
-use heapguard_benches::run_on_threads;
+use heapguard_benches::{run_on_threads, Clock};
 use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 
 #[global_allocator]
@@ -29,7 +29,7 @@ fn breaker_benches(c: &mut Criterion) {
         group.bench_function("check", |b| {
             b.iter_custom(|iters| {
                 run_on_threads(threads, iters, |iters| {
-                    let start = Instant::now();
+                    let start = Clock::ThreadCpu.start();
                     for _ in 0..iters {
                         let _ = black_box(black_box(&breaker).check());
                     }
@@ -40,7 +40,7 @@ fn breaker_benches(c: &mut Criterion) {
         group.bench_function("try_reserve+drop", |b| {
             b.iter_custom(|iters| {
                 run_on_threads(threads, iters, |iters| {
-                    let start = Instant::now();
+                    let start = Clock::ThreadCpu.start();
                     for _ in 0..iters {
                         drop(black_box(black_box(&breaker).try_reserve(black_box(4096))));
                     }

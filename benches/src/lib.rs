@@ -10,13 +10,13 @@
 //!
 //! ```
 //! use heapguard_benches::contenders::{COUNTING_JEMALLOC, JEMALLOC};
-//! use heapguard_benches::{per_thread_time, BlockSize, Workload};
+//! use heapguard_benches::{per_thread_time, BlockSize, Clock, Workload};
 //! use std::num::NonZeroUsize;
 //!
 //! let work = Workload::Pairs(BlockSize::new(64)?);
 //! let one = NonZeroUsize::MIN;
-//! let bare = per_thread_time(one, &JEMALLOC, &work, 10_000);
-//! let counted = per_thread_time(one, &COUNTING_JEMALLOC, &work, 10_000);
+//! let bare = per_thread_time(one, &JEMALLOC, &work, 10_000, Clock::ThreadCpu);
+//! let counted = per_thread_time(one, &COUNTING_JEMALLOC, &work, 10_000, Clock::ThreadCpu);
 //! println!("ratio {:.2}", counted.as_secs_f64() / bare.as_secs_f64());
 //! # Ok::<(), heapguard_benches::BlockSizeError>(())
 //! ```
@@ -25,6 +25,7 @@
 
 mod block;
 pub mod churn;
+mod clock;
 pub mod contenders;
 pub mod e2e;
 pub mod mixed;
@@ -34,5 +35,6 @@ pub mod trace;
 mod workload;
 
 pub use block::{BlockSize, BlockSizeError, BLOCK_ALIGN};
+pub use clock::{Clock, Stopwatch};
 pub use threads::{per_thread_time, run_on_threads};
 pub use workload::{Workload, GROWTH_FROM, GROWTH_TO};

@@ -5,6 +5,7 @@ use std::num::NonZeroUsize;
 use std::sync::Barrier;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::workload::Workload;
 
 /// Runs `timed(iters)` on each of `threads` threads at once and returns the
@@ -61,15 +62,16 @@ where
 }
 
 /// Runs `work` for `iters` iterations on each of `threads` threads at once,
-/// all on `alloc`, and returns the mean time one thread took (see
+/// all on `alloc`, and returns the mean time one thread took on `clock` (see
 /// [`run_on_threads`]).
 pub fn per_thread_time<A: GlobalAlloc + Sync>(
     threads: NonZeroUsize,
     alloc: &A,
     work: &Workload<'_>,
     iters: u64,
+    clock: Clock,
 ) -> Duration {
-    run_on_threads(threads, iters, |iters| work.timed(alloc, iters))
+    run_on_threads(threads, iters, |iters| work.timed(alloc, iters, clock))
 }
 
 #[cfg(test)]
@@ -84,7 +86,7 @@ mod tests {
         let work = Workload::Pairs(BlockSize::new(32).expect("valid"));
         let before = heapguard_alloc::stats();
         let threads = NonZeroUsize::new(3).expect("non-zero");
-        per_thread_time(threads, &COUNTING_SYSTEM, &work, 1000);
+        per_thread_time(threads, &COUNTING_SYSTEM, &work, 1000, Clock::Wall);
         let after = heapguard_alloc::stats();
         // Other tests of this binary may allocate through the counting statics
         // at the same time: a lower bound is what holds.

@@ -2,9 +2,10 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::block::{alloc_block, BlockSize};
+use crate::clock::Clock;
 use crate::mixed::MixedRing;
 use crate::trace::Trace;
 
@@ -29,14 +30,14 @@ pub enum Workload<'a> {
 }
 
 impl Workload<'_> {
-    /// Runs `iters` iterations on `alloc` and returns the time they took,
-    /// setup and teardown (filling a ring, sizing a table) excluded.
+    /// Runs `iters` iterations on `alloc` and returns the time they took on
+    /// `clock`, setup and teardown (filling a ring, sizing a table) excluded.
     #[inline(never)]
-    pub fn timed<A: GlobalAlloc>(&self, alloc: &A, iters: u64) -> Duration {
+    pub fn timed<A: GlobalAlloc>(&self, alloc: &A, iters: u64, clock: Clock) -> Duration {
         match *self {
             Workload::Pairs(block) => {
                 let layout = block.layout();
-                let start = Instant::now();
+                let start = clock.start();
                 for _ in 0..iters {
                     let ptr = black_box(alloc_block(alloc, layout));
                     // SAFETY: `ptr` was just allocated by `alloc` with `layout`.
@@ -46,12 +47,12 @@ impl Workload<'_> {
             }
             Workload::Mixed(layouts) => {
                 let mut ring = MixedRing::new(alloc, layouts);
-                let start = Instant::now();
+                let start = clock.start();
                 ring.run(iters);
                 start.elapsed()
             }
             Workload::ReallocGrowth => {
-                let start = Instant::now();
+                let start = clock.start();
                 for _ in 0..iters {
                     realloc_growth(alloc);
                 }
@@ -59,7 +60,7 @@ impl Workload<'_> {
             }
             Workload::Replay(trace) => {
                 let mut table = trace.new_table();
-                let start = Instant::now();
+                let start = clock.start();
                 for _ in 0..iters {
                     trace.replay(alloc, &mut table);
                 }
@@ -97,14 +98,16 @@ mod tests {
     #[test]
     fn pairs_and_growth_make_the_calls_they_claim() {
         let block = BlockSize::new(100).expect("valid");
-        let (_, usage) =
-            heapguard_alloc::measure(|| Workload::Pairs(block).timed(&COUNTING_SYSTEM, 50));
+        let (_, usage) = heapguard_alloc::measure(|| {
+            Workload::Pairs(block).timed(&COUNTING_SYSTEM, 50, Clock::Wall)
+        });
         assert_eq!((usage.allocations, usage.deallocations), (50, 50));
         assert_eq!(usage.allocated_bytes, 5000);
         assert_eq!(usage.net_bytes, 0);
 
-        let (_, usage) =
-            heapguard_alloc::measure(|| Workload::ReallocGrowth.timed(&COUNTING_SYSTEM, 3));
+        let (_, usage) = heapguard_alloc::measure(|| {
+            Workload::ReallocGrowth.timed(&COUNTING_SYSTEM, 3, Clock::Wall)
+        });
         assert_eq!((usage.allocations, usage.deallocations), (3, 3));
         assert_eq!(usage.reallocations, 3 * 12); // 16 B doubled 12 times is 64 KiB
         assert_eq!(usage.net_bytes, 0);

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use core::alloc::GlobalAlloc;
 use heapguard_benches::contenders::{for_each_contender, ContenderVisitor, BASELINE};
-use heapguard_benches::{per_thread_time, BlockSize, Workload};
+use heapguard_benches::{per_thread_time, BlockSize, Clock, Workload};
 
 /// Times alloc/free pairs per thread for each allocator at each thread count.
 #[derive(Parser, Debug)]
@@ -28,6 +28,9 @@ struct Args {
     /// Alloc/free pairs per thread per measurement.
     #[arg(long, default_value_t = 500_000)]
     pairs: u64,
+    /// Time with wall-clock time instead of each thread's CPU time.
+    #[arg(long)]
+    wall: bool,
     /// Rounds; the median is reported.
     #[arg(long, default_value_t = 9)]
     rounds: usize,
@@ -38,13 +41,15 @@ struct Round<'a> {
     threads: NonZeroUsize,
     work: Workload<'a>,
     pairs: u64,
+    clock: Clock,
     /// (allocator, ns per pair per thread)
     results: Vec<(&'static str, f64)>,
 }
 
 impl ContenderVisitor for Round<'_> {
     fn visit<A: GlobalAlloc + Sync + 'static>(&mut self, name: &'static str, alloc: &'static A) {
-        let elapsed: Duration = per_thread_time(self.threads, alloc, &self.work, self.pairs);
+        let elapsed: Duration =
+            per_thread_time(self.threads, alloc, &self.work, self.pairs, self.clock);
         self.results
             .push((name, elapsed.as_nanos() as f64 / self.pairs as f64));
     }
@@ -82,6 +87,11 @@ fn main() -> ExitCode {
         eprintln!("sweep: --rounds and --pairs must be at least 1");
         return ExitCode::from(2);
     }
+    let clock = if args.wall {
+        Clock::Wall
+    } else {
+        Clock::ThreadCpu
+    };
     // samples[thread index][allocator index] = ns per pair, one per round
     let mut names: Vec<&'static str> = Vec::new();
     let mut samples: Vec<Vec<Vec<f64>>> = vec![Vec::new(); args.threads.len()];
@@ -91,6 +101,7 @@ fn main() -> ExitCode {
                 threads,
                 work: Workload::Pairs(block),
                 pairs: args.pairs,
+                clock,
                 results: Vec::new(),
             };
             for_each_contender(&mut run);
@@ -112,8 +123,9 @@ fn main() -> ExitCode {
     let baseline = names.iter().position(|name| *name == BASELINE).unwrap_or(0);
 
     println!(
-        "Alloc/free pairs of {} B, ns per pair per thread (ratio to {BASELINE}), median of {} rounds of {} pairs per thread. Machine: {}.\n",
+        "Alloc/free pairs of {} B, ns of {} per pair per thread (ratio to {BASELINE}), median of {} rounds of {} pairs per thread. Machine: {}.\n",
         args.size,
+        clock.name(),
         args.rounds,
         args.pairs,
         machine()
