@@ -43,6 +43,7 @@ use std::sync::Arc;
 
 use crate::event::Event;
 use crate::global::FLUSH_THRESHOLD;
+use crate::local_counters::LocalCounters;
 use crate::thread::with_thread;
 
 /// A thread publishes its account charges after this many allocator calls,
@@ -347,32 +348,16 @@ pub(crate) struct AccountCells {
     /// The innermost entered account (a strong reference owned by this
     /// thread-local), or null.
     current: Cell<*const AccountCore>,
-    allocations: Cell<u64>,
-    deallocations: Cell<u64>,
-    reallocations: Cell<u64>,
-    allocated_bytes: Cell<u64>,
-    freed_bytes: Cell<u64>,
-    net: Cell<i64>,
-    /// The highest `net` reached in this batch.
-    peak: Cell<i64>,
+    /// The batch; `peak` is the highest `net` reached in it.
+    batch: LocalCounters,
     calls: Cell<u32>,
-}
-
-fn add(cell: &Cell<u64>, by: u64) {
-    cell.set(cell.get().wrapping_add(by));
 }
 
 impl AccountCells {
     pub(crate) const fn new() -> Self {
         Self {
             current: Cell::new(core::ptr::null()),
-            allocations: Cell::new(0),
-            deallocations: Cell::new(0),
-            reallocations: Cell::new(0),
-            allocated_bytes: Cell::new(0),
-            freed_bytes: Cell::new(0),
-            net: Cell::new(0),
-            peak: Cell::new(0),
+            batch: LocalCounters::new(),
             calls: Cell::new(0),
         }
     }
@@ -385,50 +370,30 @@ impl AccountCells {
     /// Adds one event to the batch; publishes it when it grows too large.
     #[inline]
     pub(crate) fn record(&self, event: Event) {
-        match event {
-            Event::Alloc(size) => {
-                add(&self.allocations, 1);
-                add(&self.allocated_bytes, size);
-            }
-            Event::Dealloc(size) => {
-                add(&self.deallocations, 1);
-                add(&self.freed_bytes, size);
-            }
-            Event::Realloc { old, new } => {
-                add(&self.reallocations, 1);
-                add(&self.allocated_bytes, new);
-                add(&self.freed_bytes, old);
-            }
-        }
-        let net = self.net.get().wrapping_add(event.net());
-        self.net.set(net);
-        if net > self.peak.get() {
-            self.peak.set(net);
-        }
+        self.batch.record(event);
         let calls = self.calls.get() + 1;
         self.calls.set(calls);
-        if net.unsigned_abs() > FLUSH_THRESHOLD || calls >= ACCOUNT_FLUSH_CALLS {
+        if self.batch.net.get().unsigned_abs() > FLUSH_THRESHOLD || calls >= ACCOUNT_FLUSH_CALLS {
             self.flush();
         }
     }
 
-    /// Whether this thread's batch is charged to `core`: it is the current
-    /// account or one of its ancestors.
-    fn charges(&self, core: &AccountCore) -> bool {
+    /// The current account and its ancestors, innermost first.
+    fn charged(&self) -> impl Iterator<Item = &AccountCore> {
         let current = self.current.get();
-        if current.is_null() {
-            return false;
-        }
         // SAFETY: a non-null `current` is a strong reference owned by this
-        // thread-local (see `Account::enter`), so the core is alive.
-        let mut account = Some(unsafe { &*current });
-        while let Some(charged) = account {
-            if core::ptr::eq(charged, core) {
-                return true;
-            }
-            account = charged.parent.as_ref().map(|parent| &*parent.core);
-        }
-        false
+        // thread-local (see `Account::enter`), so the core outlives this
+        // borrow of the cells: it is released only by replacing `current`,
+        // which nothing does while the iterator is in use.
+        let first = (!current.is_null()).then(|| unsafe { &*current });
+        core::iter::successors(first, |core| {
+            core.parent.as_ref().map(|parent| &*parent.core)
+        })
+    }
+
+    /// Whether this thread's batch is charged to `core`.
+    fn charges(&self, core: &AccountCore) -> bool {
+        self.charged().any(|charged| core::ptr::eq(charged, core))
     }
 
     /// Publishes the batch to the current account and its ancestors.
@@ -438,39 +403,24 @@ impl AccountCells {
         if self.calls.get() == 0 {
             return;
         }
-        let current = self.current.get();
-        if !current.is_null() {
-            // SAFETY: a non-null `current` is a strong reference owned by this
-            // thread-local (see `Account::enter`), so the core is alive.
-            let mut account = Some(unsafe { &*current });
-            while let Some(core) = account {
-                core.charge(self);
-                account = core.parent.as_ref().map(|parent| &*parent.core);
-            }
+        for core in self.charged() {
+            core.charge(&self.batch);
         }
-        self.allocations.set(0);
-        self.deallocations.set(0);
-        self.reallocations.set(0);
-        self.allocated_bytes.set(0);
-        self.freed_bytes.set(0);
-        self.net.set(0);
-        self.peak.set(0);
+        self.batch.reset();
         self.calls.set(0);
     }
 }
 
 impl AccountCore {
-    fn charge(&self, batch: &AccountCells) {
-        self.allocations.fetch_add(batch.allocations.get(), Relaxed);
-        self.deallocations
-            .fetch_add(batch.deallocations.get(), Relaxed);
-        self.reallocations
-            .fetch_add(batch.reallocations.get(), Relaxed);
+    fn charge(&self, batch: &LocalCounters) {
+        let totals = batch.totals();
+        self.allocations.fetch_add(totals.allocations, Relaxed);
+        self.deallocations.fetch_add(totals.deallocations, Relaxed);
+        self.reallocations.fetch_add(totals.reallocations, Relaxed);
         self.allocated_bytes
-            .fetch_add(batch.allocated_bytes.get(), Relaxed);
-        self.freed_bytes.fetch_add(batch.freed_bytes.get(), Relaxed);
-        let net = batch.net.get();
-        let before = self.net.fetch_add(net, Relaxed);
+            .fetch_add(totals.allocated_bytes, Relaxed);
+        self.freed_bytes.fetch_add(totals.freed_bytes, Relaxed);
+        let before = self.net.fetch_add(batch.net.get(), Relaxed);
         let peak = before.wrapping_add(batch.peak.get());
         if peak > self.peak.load(Relaxed) {
             self.peak.fetch_max(peak, Relaxed);

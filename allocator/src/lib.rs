@@ -86,6 +86,7 @@ mod histogram;
 pub mod jemalloc;
 #[cfg(feature = "limit")]
 mod limit;
+mod local_counters;
 mod scope;
 mod slots;
 mod stats;

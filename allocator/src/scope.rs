@@ -2,9 +2,11 @@
 
 use core::cell::Cell;
 
+use crate::counters::Totals;
 use crate::event::Event;
 #[cfg(feature = "histogram")]
 use crate::histogram::{SizeClasses, SIZE_CLASSES};
+use crate::local_counters::LocalCounters;
 use crate::thread::with_thread;
 
 /// What one thread allocated inside a [`measure`] scope.
@@ -39,33 +41,17 @@ pub struct Usage {
 /// Per-thread running totals, advanced only while a scope is open.
 pub(crate) struct ScopeCells {
     depth: Cell<u32>,
-    allocations: Cell<u64>,
-    deallocations: Cell<u64>,
-    reallocations: Cell<u64>,
-    allocated_bytes: Cell<u64>,
-    freed_bytes: Cell<u64>,
-    net: Cell<i64>,
-    /// The highest `net` since the innermost open scope began.
-    peak: Cell<i64>,
+    /// `peak` is the highest `net` since the innermost open scope began.
+    counters: LocalCounters,
     #[cfg(feature = "histogram")]
     classes: [Cell<u64>; SIZE_CLASSES],
-}
-
-fn add(cell: &Cell<u64>, by: u64) {
-    cell.set(cell.get().wrapping_add(by));
 }
 
 impl ScopeCells {
     pub(crate) const fn new() -> Self {
         Self {
             depth: Cell::new(0),
-            allocations: Cell::new(0),
-            deallocations: Cell::new(0),
-            reallocations: Cell::new(0),
-            allocated_bytes: Cell::new(0),
-            freed_bytes: Cell::new(0),
-            net: Cell::new(0),
-            peak: Cell::new(0),
+            counters: LocalCounters::new(),
             #[cfg(feature = "histogram")]
             classes: [const { Cell::new(0) }; SIZE_CLASSES],
         }
@@ -78,43 +64,18 @@ impl ScopeCells {
 
     #[inline]
     pub(crate) fn record(&self, event: Event) {
-        match event {
-            Event::Alloc(size) => {
-                add(&self.allocations, 1);
-                add(&self.allocated_bytes, size);
-            }
-            Event::Dealloc(size) => {
-                add(&self.deallocations, 1);
-                add(&self.freed_bytes, size);
-            }
-            Event::Realloc { old, new } => {
-                add(&self.reallocations, 1);
-                add(&self.allocated_bytes, new);
-                add(&self.freed_bytes, old);
-            }
-        }
+        self.counters.record(event);
         #[cfg(feature = "histogram")]
         if let Some(size) = event.classified_size() {
-            add(
-                &self.classes[crate::histogram::size_class(size as usize)],
-                1,
-            );
-        }
-        let net = self.net.get().wrapping_add(event.net());
-        self.net.set(net);
-        if net > self.peak.get() {
-            self.peak.set(net);
+            let class = &self.classes[crate::histogram::size_class(size as usize)];
+            class.set(class.get().wrapping_add(1));
         }
     }
 
     fn snapshot(&self) -> Snapshot {
         Snapshot {
-            allocations: self.allocations.get(),
-            deallocations: self.deallocations.get(),
-            reallocations: self.reallocations.get(),
-            allocated_bytes: self.allocated_bytes.get(),
-            freed_bytes: self.freed_bytes.get(),
-            net: self.net.get(),
+            totals: self.counters.totals(),
+            net: self.counters.net.get(),
             #[cfg(feature = "histogram")]
             classes: core::array::from_fn(|k| self.classes[k].get()),
         }
@@ -122,11 +83,7 @@ impl ScopeCells {
 }
 
 struct Snapshot {
-    allocations: u64,
-    deallocations: u64,
-    reallocations: u64,
-    allocated_bytes: u64,
-    freed_bytes: u64,
+    totals: Totals,
     net: i64,
     #[cfg(feature = "histogram")]
     classes: [u64; SIZE_CLASSES],
@@ -145,18 +102,14 @@ impl OpenScope {
         with_thread(|thread| {
             let cells = &thread.scope;
             let start = cells.snapshot();
-            let outer_peak = cells.peak.replace(start.net);
+            let outer_peak = cells.counters.peak.replace(start.net);
             cells.depth.set(cells.depth.get() + 1);
             thread.refresh_watched();
             OpenScope { start, outer_peak }
         })
         .unwrap_or_else(|| OpenScope {
             start: Snapshot {
-                allocations: 0,
-                deallocations: 0,
-                reallocations: 0,
-                allocated_bytes: 0,
-                freed_bytes: 0,
+                totals: Totals::default(),
                 net: 0,
                 #[cfg(feature = "histogram")]
                 classes: [0; SIZE_CLASSES],
@@ -175,14 +128,31 @@ impl OpenScope {
             for (k, count) in size_classes.counts_mut().iter_mut().enumerate() {
                 *count = now.classes[k].wrapping_sub(start.classes[k]);
             }
+            let (now_totals, start_totals) = (&now.totals, &start.totals);
             Usage {
-                allocations: now.allocations.wrapping_sub(start.allocations),
-                deallocations: now.deallocations.wrapping_sub(start.deallocations),
-                reallocations: now.reallocations.wrapping_sub(start.reallocations),
-                allocated_bytes: now.allocated_bytes.wrapping_sub(start.allocated_bytes),
-                freed_bytes: now.freed_bytes.wrapping_sub(start.freed_bytes),
+                allocations: now_totals
+                    .allocations
+                    .wrapping_sub(start_totals.allocations),
+                deallocations: now_totals
+                    .deallocations
+                    .wrapping_sub(start_totals.deallocations),
+                reallocations: now_totals
+                    .reallocations
+                    .wrapping_sub(start_totals.reallocations),
+                allocated_bytes: now_totals
+                    .allocated_bytes
+                    .wrapping_sub(start_totals.allocated_bytes),
+                freed_bytes: now_totals
+                    .freed_bytes
+                    .wrapping_sub(start_totals.freed_bytes),
                 net_bytes: now.net.wrapping_sub(start.net),
-                peak_bytes: thread.scope.peak.get().wrapping_sub(start.net).max(0) as u64,
+                peak_bytes: thread
+                    .scope
+                    .counters
+                    .peak
+                    .get()
+                    .wrapping_sub(start.net)
+                    .max(0) as u64,
                 #[cfg(feature = "histogram")]
                 size_classes,
             }
@@ -197,8 +167,8 @@ impl Drop for OpenScope {
             let cells = &thread.scope;
             cells.depth.set(cells.depth.get().saturating_sub(1));
             thread.refresh_watched();
-            let inner_peak = cells.peak.get();
-            cells.peak.set(inner_peak.max(self.outer_peak));
+            let inner_peak = cells.counters.peak.get();
+            cells.counters.peak.set(inner_peak.max(self.outer_peak));
         });
     }
 }
