@@ -271,6 +271,23 @@ fn build_report(
     }
 }
 
+/// Checks the breaker before a user; once it refused, every later user is
+/// skipped without asking again. Returns whether the user may start.
+fn admit(
+    guards: &mut Guards<'_>,
+    tally: &mut Tally,
+    user_id: u32,
+    report_progress: &dyn Fn(&Tally),
+) -> bool {
+    if tally.stopped || guards.check(Checkpoint::User, Some(user_id)).is_err() {
+        tally.stopped = true;
+        tally.skip(user_id);
+        report_progress(tally);
+        return false;
+    }
+    true
+}
+
 fn naive_batch(
     config: &JobConfig,
     users: std::ops::Range<u32>,
@@ -283,10 +300,7 @@ fn naive_batch(
     // Phase 1: load every admitted user of the batch in full.
     let mut loaded = Vec::new();
     for user_id in users {
-        if tally.stopped || guards.check(Checkpoint::User, Some(user_id)).is_err() {
-            tally.stopped = true;
-            tally.skip(user_id);
-            report_progress(tally);
+        if !admit(guards, tally, user_id, report_progress) {
             continue;
         }
         let account = user_account(user_id);
@@ -339,10 +353,7 @@ fn streaming_batch(
         channel_chunks: config.channel_chunks(),
     };
     for user_id in users {
-        if tally.stopped || guards.check(Checkpoint::User, Some(user_id)).is_err() {
-            tally.stopped = true;
-            tally.skip(user_id);
-            report_progress(tally);
+        if !admit(guards, tally, user_id, report_progress) {
             continue;
         }
         let account = user_account(user_id);
