@@ -6,7 +6,7 @@
 //! (`CLOCK_THREAD_CPUTIME_ID`) counts only the time it ran, cache misses and
 //! contention with the other measuring thread included; on an idle machine
 //! the two agree. Where the thread CPU clock is unavailable (not Linux, or
-//! the call fails) [`Clock::ThreadCpu`] falls back to wall time.
+//! the call fails) the CPU clocks fall back to wall time.
 
 use std::time::{Duration, Instant};
 
@@ -17,13 +17,15 @@ pub enum Clock {
     Wall,
     /// CPU time consumed by the calling thread.
     ThreadCpu,
+    /// CPU time consumed by every thread of the process.
+    ProcessCpu,
 }
 
 /// A running measurement, started by [`Clock::start`].
 #[derive(Clone, Copy, Debug)]
 pub struct Stopwatch {
     wall: Instant,
-    cpu: Option<Duration>,
+    cpu: Option<(Clock, Duration)>,
 }
 
 impl Clock {
@@ -40,11 +42,12 @@ impl Clock {
     pub fn start(self) -> Stopwatch {
         let cpu = match self {
             Clock::Wall => None,
-            Clock::ThreadCpu => thread_cpu_time(),
+            Clock::ThreadCpu => cpu_time(CpuClock::Thread),
+            Clock::ProcessCpu => cpu_time(CpuClock::Process),
         };
         Stopwatch {
             wall: Instant::now(),
-            cpu,
+            cpu: cpu.map(|start| (self, start)),
         }
     }
 
@@ -53,6 +56,7 @@ impl Clock {
         match self {
             Clock::Wall => "wall time",
             Clock::ThreadCpu => "thread CPU time",
+            Clock::ProcessCpu => "process CPU time",
         }
     }
 }
@@ -62,22 +66,37 @@ impl Stopwatch {
     /// on the thread that started it.
     #[inline]
     pub fn elapsed(&self) -> Duration {
-        match (self.cpu, thread_cpu_time()) {
-            (Some(start), Some(now)) => now.saturating_sub(start),
+        let now = match self.cpu {
+            Some((Clock::ProcessCpu, start)) => Some((start, cpu_time(CpuClock::Process))),
+            Some((_, start)) => Some((start, cpu_time(CpuClock::Thread))),
+            None => None,
+        };
+        match now {
+            Some((start, Some(now))) => now.saturating_sub(start),
             _ => self.wall.elapsed(),
         }
     }
 }
 
+#[derive(Clone, Copy)]
+enum CpuClock {
+    Thread,
+    Process,
+}
+
 #[cfg(target_os = "linux")]
-fn thread_cpu_time() -> Option<Duration> {
+fn cpu_time(which: CpuClock) -> Option<Duration> {
+    let id = match which {
+        CpuClock::Thread => libc::CLOCK_THREAD_CPUTIME_ID,
+        CpuClock::Process => libc::CLOCK_PROCESS_CPUTIME_ID,
+    };
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `now` is a valid, writable timespec; the clock id is a constant
     // Linux supports.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    let status = unsafe { libc::clock_gettime(id, &mut now) };
     if status != 0 {
         return None;
     }
@@ -88,7 +107,7 @@ fn thread_cpu_time() -> Option<Duration> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn thread_cpu_time() -> Option<Duration> {
+fn cpu_time(_: CpuClock) -> Option<Duration> {
     None
 }
 

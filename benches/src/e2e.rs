@@ -6,11 +6,12 @@
 //! (the demo job, streaming, [`DEMO_CONTACTS`] contacts for each of
 //! [`DEMO_USERS`] users) or `churn` (the [`churn`](crate::churn::churn) of
 //! [`CHURN_RECORDS`] records); each run prints one line
-//! `e2e<TAB>allocator<TAB>workload<TAB>nanoseconds`.
+//! `e2e<TAB>allocator<TAB>workload<TAB>wall ns<TAB>process CPU ns`.
 
 use std::hint::black_box;
 use std::process::ExitCode;
-use std::time::Instant;
+
+use crate::clock::Clock;
 
 /// Records in one end-to-end churn run.
 pub const CHURN_RECORDS: usize = 10_000;
@@ -95,14 +96,15 @@ fn run_once(workload: E2eWorkload) -> Result<u64, E2eError> {
 }
 
 /// Runs the workload once untimed (warm-up), then `runs` times, timed;
-/// returns nanoseconds per timed run.
-pub fn time_runs(workload: E2eWorkload, runs: u32) -> Result<Vec<u128>, E2eError> {
+/// returns (wall, process CPU) nanoseconds per timed run.
+pub fn time_runs(workload: E2eWorkload, runs: u32) -> Result<Vec<(u128, u128)>, E2eError> {
     run_once(workload)?;
     (0..runs)
         .map(|_| {
-            let start = Instant::now();
+            let wall = Clock::Wall.start();
+            let cpu = Clock::ProcessCpu.start();
             run_once(workload)?;
-            Ok(start.elapsed().as_nanos())
+            Ok((wall.elapsed().as_nanos(), cpu.elapsed().as_nanos()))
         })
         .collect()
 }
@@ -119,8 +121,8 @@ pub fn main(allocator: &str) -> ExitCode {
     };
     match time_runs(workload, runs) {
         Ok(times) => {
-            for nanos in times {
-                println!("e2e\t{allocator}\t{}\t{nanos}", workload.name());
+            for (wall, cpu) in times {
+                println!("e2e\t{allocator}\t{}\t{wall}\t{cpu}", workload.name());
             }
             ExitCode::SUCCESS
         }
