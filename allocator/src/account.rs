@@ -18,15 +18,19 @@
 //!   lower bound of how blurred the attribution is, and `live_bytes` reads 0
 //!   rather than a negative number.
 //!
-//! # Exactness
-//! Each thread batches its charges in thread-local cells and publishes them
-//! when the guard ends (so after every poll of a scoped future) or when the
-//! batch passes [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) bytes or
-//! [`ACCOUNT_FLUSH_CALLS`] calls. Once the work's guards have ended,
-//! [`Account::usage`] is exact (counts, bytes and live bytes); while it runs,
-//! each thread inside the account can hold back at most that many bytes and
-//! calls. The peak is exact for work on one thread; across threads it is
-//! assembled from batches and can be off by one batch per thread.
+//! # Cost and exactness
+//! An entered account costs nothing per allocator call. A thread charges its
+//! account the difference of its own counter slot (see the crate docs)
+//! between two publishing points: when a guard is made or ends (so after
+//! every poll of a scoped future), and whenever the slot publishes to the
+//! process total. Once the work's guards have ended, [`Account::usage`] is
+//! exact (counts, bytes and live bytes). While the work runs, an account's
+//! live bytes lag by at most 2 x [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD)
+//! per thread inside it, and its counts until the guard ends; the peak is
+//! sampled at the publishing points and can miss a spike by as much.
+//! A thread without a slot (past [`MAX_SLOTS`](crate::MAX_SLOTS) threads, or
+//! during its teardown) charges call by call, publishing every
+//! `FLUSH_THRESHOLD` bytes or [`ACCOUNT_FLUSH_CALLS`] calls.
 //!
 //! # Caveats
 //! - A thread that exits with a guard still alive (leaked with
@@ -41,13 +45,15 @@ use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use core::task::{Context, Poll};
 use std::sync::Arc;
 
+use crate::counters::Totals;
 use crate::event::Event;
 use crate::global::FLUSH_THRESHOLD;
 use crate::local_counters::LocalCounters;
+use crate::slots::Slot;
 use crate::thread::with_thread;
 
-/// A thread publishes its account charges after this many allocator calls,
-/// even if their bytes stay under the flush threshold.
+/// A thread without a counter slot publishes its account charges after this
+/// many allocator calls, even if their bytes stay under the flush threshold.
 pub const ACCOUNT_FLUSH_CALLS: u32 = 4096;
 
 /// A named memory account. Cheap to clone (an `Arc`), `Send + Sync`.
@@ -188,10 +194,12 @@ impl Account {
     /// otherwise attribution is unspecified, though always memory-safe.
     pub fn enter(&self) -> AccountGuard {
         let previous = with_thread(|thread| {
+            let slot = thread.attached_slot();
             let cells = &thread.account;
             cells.flush();
             let own = Arc::into_raw(Arc::clone(&self.core));
             let previous = cells.current.replace(own);
+            cells.begin(slot);
             thread.refresh_watched();
             previous
         })
@@ -285,9 +293,11 @@ impl Drop for AccountGuard {
     fn drop(&mut self) {
         let previous = self.previous;
         let released = with_thread(|thread| {
+            let slot = thread.attached_slot();
             let cells = &thread.account;
             cells.flush();
             let released = cells.current.replace(previous);
+            cells.begin(slot);
             thread.refresh_watched();
             released
         });
@@ -344,11 +354,22 @@ impl<F> Drop for Scoped<F> {
 }
 
 /// This thread's current account and its unpublished charges.
+///
+/// Two ways to collect charges. Normally the thread holds a counter slot and
+/// the account is charged the slot's totals since the last flush (`base`):
+/// nothing at all happens per allocator call. A thread without a slot
+/// (past `MAX_SLOTS` threads, during teardown, on targets without slots)
+/// counts every call into `batch` instead.
 pub(crate) struct AccountCells {
     /// The innermost entered account (a strong reference owned by this
     /// thread-local), or null.
     current: Cell<*const AccountCore>,
-    /// The batch; `peak` is the highest `net` reached in it.
+    /// The slot whose totals are charged, if any.
+    slot: Cell<Option<&'static Slot>>,
+    /// The slot's totals at the last flush.
+    base: Cell<Totals>,
+    /// Per-call charges when there is no slot; `peak` is the highest `net`
+    /// reached in the batch.
     batch: LocalCounters,
     calls: Cell<u32>,
 }
@@ -357,9 +378,25 @@ impl AccountCells {
     pub(crate) const fn new() -> Self {
         Self {
             current: Cell::new(core::ptr::null()),
+            slot: Cell::new(None),
+            base: Cell::new(Totals::ZERO),
             batch: LocalCounters::new(),
             calls: Cell::new(0),
         }
+    }
+
+    /// Starts collecting charges from `slot` (or call by call without one).
+    pub(crate) fn begin(&self, slot: Option<&'static Slot>) {
+        self.slot.set(slot);
+        if let Some(slot) = slot {
+            self.base.set(slot.counters.load());
+        }
+    }
+
+    /// Whether the allocator must report every call (no slot to read).
+    #[inline]
+    pub(crate) fn needs_every_call(&self) -> bool {
+        self.is_entered() && self.slot.get().is_none()
     }
 
     #[inline(always)]
@@ -400,28 +437,44 @@ impl AccountCells {
     /// Allocation-free, lock-free: safe to call from the allocator.
     #[inline(never)]
     pub(crate) fn flush(&self) {
-        if self.calls.get() == 0 {
-            return;
+        if let Some(slot) = self.slot.get() {
+            let now = slot.counters.load();
+            let since = now.since(self.base.get());
+            self.base.set(now);
+            if since != Totals::ZERO {
+                let net = since.net();
+                for core in self.charged() {
+                    core.charge(since, net, net);
+                }
+            }
         }
-        for core in self.charged() {
-            core.charge(&self.batch);
+        if self.calls.get() != 0 {
+            let (totals, net, peak) = (
+                self.batch.totals(),
+                self.batch.net.get(),
+                self.batch.peak.get(),
+            );
+            for core in self.charged() {
+                core.charge(totals, net, peak);
+            }
+            self.batch.reset();
+            self.calls.set(0);
         }
-        self.batch.reset();
-        self.calls.set(0);
     }
 }
 
 impl AccountCore {
-    fn charge(&self, batch: &LocalCounters) {
-        let totals = batch.totals();
+    /// Adds a batch: its totals, its net bytes and the highest net bytes
+    /// reached inside it (as far as the batch knows).
+    fn charge(&self, totals: Totals, net: i64, batch_peak: i64) {
         self.allocations.fetch_add(totals.allocations, Relaxed);
         self.deallocations.fetch_add(totals.deallocations, Relaxed);
         self.reallocations.fetch_add(totals.reallocations, Relaxed);
         self.allocated_bytes
             .fetch_add(totals.allocated_bytes, Relaxed);
         self.freed_bytes.fetch_add(totals.freed_bytes, Relaxed);
-        let before = self.net.fetch_add(batch.net.get(), Relaxed);
-        let peak = before.wrapping_add(batch.peak.get());
+        let before = self.net.fetch_add(net, Relaxed);
+        let peak = before.wrapping_add(batch_peak);
         if peak > self.peak.load(Relaxed) {
             self.peak.fetch_max(peak, Relaxed);
         }

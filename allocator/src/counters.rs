@@ -57,6 +57,30 @@ impl Counters {
 }
 
 impl Totals {
+    pub(crate) const ZERO: Totals = Totals {
+        allocations: 0,
+        deallocations: 0,
+        reallocations: 0,
+        allocated_bytes: 0,
+        freed_bytes: 0,
+    };
+
+    /// What happened between `earlier` and `self` (wrapping).
+    pub(crate) fn since(&self, earlier: Totals) -> Totals {
+        Totals {
+            allocations: self.allocations.wrapping_sub(earlier.allocations),
+            deallocations: self.deallocations.wrapping_sub(earlier.deallocations),
+            reallocations: self.reallocations.wrapping_sub(earlier.reallocations),
+            allocated_bytes: self.allocated_bytes.wrapping_sub(earlier.allocated_bytes),
+            freed_bytes: self.freed_bytes.wrapping_sub(earlier.freed_bytes),
+        }
+    }
+
+    /// Allocated minus freed bytes, signed.
+    pub(crate) fn net(&self) -> i64 {
+        self.allocated_bytes.wrapping_sub(self.freed_bytes) as i64
+    }
+
     /// Adds `other` with wrapping arithmetic.
     pub(crate) fn add(&mut self, other: Totals) {
         self.allocations = self.allocations.wrapping_add(other.allocations);

@@ -44,7 +44,7 @@
 //! | [`live_bytes`] | one relaxed load | within [`live_bytes_error_bound`] = threads x [`FLUSH_THRESHOLD`] |
 //! | `stats().peak_bytes` | as `stats` | within [`live_bytes_error_bound`], either direction |
 //! | [`measure`] | thread-local | exact, this thread only |
-//! | [`Account::usage`] | a few atomic loads | exact once the account's guards ended; while running, one batch per thread |
+//! | [`Account::usage`] | a few atomic loads; nothing per allocator call | exact once the account's guards ended; while running, live bytes within 2 x [`FLUSH_THRESHOLD`] per thread |
 //!
 //! A thread's own net bytes can be negative (it frees what another thread
 //! allocated); only the sum over threads means anything process-wide.

@@ -57,9 +57,18 @@ impl ThreadState {
     }
 
     /// Recomputes `watched` after a scope or an account guard changed.
+    /// An account read from this thread's slot needs no per-call work.
     pub(crate) fn refresh_watched(&self) {
         self.watched
-            .set(self.scope.is_open() || self.account.is_entered());
+            .set(self.scope.is_open() || self.account.needs_every_call());
+    }
+
+    /// The slot this thread writes, taking one first if it has none yet.
+    pub(crate) fn attached_slot(&self) -> Option<&'static Slot> {
+        if self.phase.get() == Phase::Unregistered {
+            attach(self);
+        }
+        self.slot.get()
     }
 }
 
@@ -75,8 +84,10 @@ struct SlotLease;
 impl Drop for SlotLease {
     fn drop(&mut self) {
         let _ = THREAD.try_with(|thread| {
-            // A guard leaked on this thread must not take its batch along.
+            // A guard leaked on this thread must not take its charges along;
+            // whatever it allocates from now on is charged call by call.
             thread.account.flush();
+            thread.account.begin(None);
             thread.phase.set(Phase::Detached);
             if let Some(slot) = thread.slot.take() {
                 let pending = slot.pending.load(Relaxed);
@@ -84,6 +95,7 @@ impl Drop for SlotLease {
                 global::publish(pending);
                 slots::release(slot);
             }
+            thread.refresh_watched();
         });
     }
 }
@@ -96,7 +108,7 @@ impl Drop for SlotLease {
 pub(crate) fn record(event: Event, publish_net: bool) {
     let counted = THREAD.try_with(|thread| {
         match thread.slot.get() {
-            Some(slot) => record_in_slot(slot, event, publish_net),
+            Some(slot) => record_in_slot(thread, slot, event, publish_net),
             None => record_slow(thread, event, publish_net),
         }
         if thread.watched.get() {
@@ -110,7 +122,7 @@ pub(crate) fn record(event: Event, publish_net: bool) {
 }
 
 #[inline(always)]
-fn record_in_slot(slot: &Slot, event: Event, publish_net: bool) {
+fn record_in_slot(thread: &ThreadState, slot: &Slot, event: Event, publish_net: bool) {
     let counters = &slot.counters;
     match event {
         Event::Alloc(size) => {
@@ -137,7 +149,7 @@ fn record_in_slot(slot: &Slot, event: Event, publish_net: bool) {
     if publish_net {
         let pending = slot.pending.load(Relaxed).wrapping_add(event.net());
         if pending.unsigned_abs() > FLUSH_THRESHOLD {
-            publish_pending(slot, pending);
+            publish_pending(thread, slot, pending);
         } else {
             slot.pending.store(pending, Relaxed);
         }
@@ -148,9 +160,14 @@ fn record_in_slot(slot: &Slot, event: Event, publish_net: bool) {
 /// enough to be inlined into every allocator method.
 #[cold]
 #[inline(never)]
-fn publish_pending(slot: &Slot, pending: i64) {
+fn publish_pending(thread: &ThreadState, slot: &Slot, pending: i64) {
     slot.pending.store(0, Relaxed);
     global::publish(pending);
+    // An entered account reads this slot: publish its charges at the same
+    // rhythm, which bounds how far it lags.
+    if thread.account.is_entered() {
+        thread.account.flush();
+    }
 }
 
 /// Feeds an open `measure` scope and an entered account.
@@ -172,7 +189,7 @@ fn record_slow(thread: &ThreadState, event: Event, publish_net: bool) {
         attach(thread);
     }
     match thread.slot.get() {
-        Some(slot) => record_in_slot(slot, event, publish_net),
+        Some(slot) => record_in_slot(thread, slot, event, publish_net),
         None => global::record_fallback(event, publish_net),
     }
 }

@@ -267,3 +267,40 @@ fn a_cancelled_scoped_future_frees_its_state_inside_the_account() {
     let usage = task_account.usage();
     assert_eq!((usage.live_bytes, usage.freed_bytes), (0, 3000));
 }
+
+#[test]
+fn threads_past_the_slot_registry_are_charged_call_by_call_exactly() {
+    use std::sync::Barrier;
+    // More threads alive at once than there are counter slots: the last
+    // ones count through the fallback and charge their account per call.
+    let threads = heapguard_alloc::MAX_SLOTS + 16;
+    let job = Account::new("wide");
+    let barrier = Barrier::new(threads);
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                thread::Builder::new()
+                    .stack_size(64 << 10)
+                    .spawn_scoped(s, || {
+                        barrier.wait(); // every thread alive at once
+                        let _inside = job.enter();
+                        let block = vec![0u8; 100];
+                        drop(block);
+                        vec![0u8; 10]
+                    })
+                    .expect("spawn")
+            })
+            .collect();
+        for handle in handles {
+            assert_eq!(handle.join().unwrap().len(), 10);
+        }
+    });
+    let usage = job.usage();
+    let n = threads as u64;
+    assert_eq!((usage.allocations, usage.deallocations), (2 * n, n));
+    assert_eq!(
+        (usage.allocated_bytes, usage.freed_bytes),
+        (110 * n, 100 * n)
+    );
+    assert_eq!(usage.live_bytes, 10 * n);
+}
