@@ -105,7 +105,7 @@ def load_e2e(path):
 def verdict(value, target):
     if value != value:  # NaN: not measured
         return "not measured"
-    return "met" if value <= target else f"missed by {value / target:.2f}x"
+    return "met" if value <= target else f"missed by {(value / target - 1) * 100:.1f}%"
 
 
 def main():
@@ -148,11 +148,26 @@ def main():
         return (statistics.median(t[column] for t in ours)
                 / statistics.median(t[column] for t in base))
 
+    sweep_ratios = {}
+    if args.sweep and os.path.exists(args.sweep):
+        with open(args.sweep) as f:
+            lines = [l for l in f if l.startswith("|")]
+        header = [c.strip() for c in lines[0].strip("|\n").split("|")] if lines else []
+        for line in lines[2:]:
+            cells = [c.strip() for c in line.strip("|\n").split("|")]
+            if cells and cells[0] == OURS:
+                for column, cell in zip(header[1:], cells[1:]):
+                    if "(" in cell:
+                        sweep_ratios[column] = float(cell.split("(")[1].rstrip("x)"))
+
     rows = [
         ("CountingAlloc<Jemalloc> / Jemalloc, alloc/free pairs, 1 thread (geomean of 6 sizes; max)",
          geomean(list(one.values())), max(one.values(), default=float("nan")), 1.10),
         ("same, 2 threads at once", geomean(list(two.values())),
          max(two.values(), default=float("nan")), 1.25),
+        ("sweep, 64 B pairs, alternating rounds, 1 thread (median of rounds)",
+         sweep_ratios.get("1 thr", float("nan")), None, 1.10),
+        ("sweep, same, 2 threads", sweep_ratios.get("2 thr", float("nan")), None, 1.25),
         ("churn trace replay (allocator calls only), 1 thread",
          geomean(list(churn.values())), None, 1.03),
         ("end to end: real churn (strings, vecs, maps), global allocator, process CPU time",
@@ -166,7 +181,7 @@ def main():
     out.append("| what | measured | target | verdict |")
     out.append("| --- | ---: | ---: | --- |")
     for label, value, worst, target in rows:
-        shown = f"{value:.2f}x" + (f" (max {worst:.2f}x)" if worst is not None else "")
+        shown = f"{value:.3f}x" + (f" (max {worst:.2f}x)" if worst is not None else "")
         out.append(f"| {label} | {shown} | <= {target:.2f}x | {verdict(value, target)} |")
     out.append(f"| breaker `check()`, 1 thread | {fmt_time(check)} | <= 5 ns | "
                f"{verdict(check, 5.0)} |")
@@ -176,7 +191,7 @@ def main():
             value = geomean(list(feature_ratios.values()))
             worst = max(feature_ratios.values(), default=float("nan"))
             out.append(f"| same with features `{suffix[1:]}`, pairs, {threads} (geomean; max) | "
-                       f"{value:.2f}x (max {worst:.2f}x) | <= {target:.2f}x | "
+                       f"{value:.3f}x (max {worst:.2f}x) | <= {target:.2f}x | "
                        f"{verdict(value, target)} |")
     out.append("")
 

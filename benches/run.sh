@@ -2,7 +2,7 @@
 # Runs the heapguard benchmark suite and writes benches/RESULTS.md.
 #
 #   benches/run.sh                # from the repository root
-#   WARM_UP=1 MEASURE=3 E2E_ROUNDS=9 benches/run.sh   # longer, steadier
+#   WARM_UP=1 MEASURE=3 E2E_ROUNDS=25 benches/run.sh   # longer, steadier
 #
 # 1. criterion, allocator bench, default features (all six allocators);
 # 2. the same bench with heapguard-alloc's histogram and limit features;
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 WARM_UP=${WARM_UP:-1}
 MEASURE=${MEASURE:-2}
-E2E_ROUNDS=${E2E_ROUNDS:-7}
+E2E_ROUNDS=${E2E_ROUNDS:-15}
 SWEEP_THREADS=${SWEEP_THREADS:-"1 2"}
 OUT=target/heapguard-benches
 mkdir -p "$OUT"
@@ -42,7 +42,7 @@ target/release/sweep $SWEEP_THREADS >"$OUT/sweep.md"
 for round in $(seq "$E2E_ROUNDS"); do
     for allocator in system jemalloc counting; do
         target/release/e2e_$allocator demo 1 >>"$OUT/e2e.tsv"
-        target/release/e2e_$allocator churn 3 >>"$OUT/e2e.tsv"
+        target/release/e2e_$allocator churn 5 >>"$OUT/e2e.tsv"
     done
     echo "e2e round $round of $E2E_ROUNDS done" >&2
 done
