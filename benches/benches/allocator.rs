@@ -98,6 +98,29 @@ fn compare(
     group.finish();
 }
 
+/// `CountingAlloc<Jemalloc>` with a memory account entered on the measuring
+/// thread, against none (issue: accounts within 1.05x).
+fn account_bench(c: &mut Criterion, works: &[(String, Workload<'_>)]) {
+    use heapguard_benches::contenders::COUNTING_JEMALLOC;
+    let mut group = c.benchmark_group(format!("account_1t{}", features_label()));
+    let account = heapguard_alloc::Account::new("bench");
+    for (parameter, work) in works {
+        group.bench_function(BenchmarkId::new(COUNTING_JEMALLOC_NAME, parameter), |b| {
+            b.iter_custom(|iters| work.timed(&COUNTING_JEMALLOC, iters, Clock::ThreadCpu))
+        });
+        group.bench_function(
+            BenchmarkId::new("CountingAlloc<Jemalloc> in an account", parameter),
+            |b| {
+                b.iter_custom(|iters| {
+                    let _inside = account.enter();
+                    work.timed(&COUNTING_JEMALLOC, iters, Clock::ThreadCpu)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 fn allocator_benches(c: &mut Criterion) {
     let pairs: Vec<(String, Workload<'_>)> = SIZES
         .iter()
@@ -109,6 +132,7 @@ fn allocator_benches(c: &mut Criterion) {
         Ok((_, trace)) => trace,
         Err(error) => panic!("cannot record the churn trace: {error}"),
     };
+    account_bench(c, &pairs);
     for threads in [1, 2] {
         compare(c, "pairs", "bytes=", threads, &pairs);
         compare(

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use core::alloc::GlobalAlloc;
-use heapguard_benches::contenders::{for_each_contender, ContenderVisitor, BASELINE};
-use heapguard_benches::{per_thread_time, BlockSize, Clock, Workload};
+use heapguard_benches::contenders::{
+    for_each_contender, ContenderVisitor, BASELINE, COUNTING_JEMALLOC,
+};
+use heapguard_benches::{per_thread_time, run_on_threads, BlockSize, Clock, Workload};
 
 /// Times alloc/free pairs per thread for each allocator at each thread count.
 #[derive(Parser, Debug)]
@@ -52,6 +54,23 @@ impl ContenderVisitor for Round<'_> {
             per_thread_time(self.threads, alloc, &self.work, self.pairs, self.clock);
         self.results
             .push((name, elapsed.as_nanos() as f64 / self.pairs as f64));
+    }
+}
+
+impl Round<'_> {
+    /// `CountingAlloc<Jemalloc>` again, with a memory account entered on
+    /// every measuring thread (entered outside the timed loop).
+    fn visit_in_account(&mut self) {
+        let account = heapguard_alloc::Account::new("sweep");
+        let (work, pairs, clock) = (&self.work, self.pairs, self.clock);
+        let elapsed = run_on_threads(self.threads, pairs, |iters| {
+            let _inside = account.enter();
+            work.timed(&COUNTING_JEMALLOC, iters, clock)
+        });
+        self.results.push((
+            "CountingAlloc<Jemalloc> in an account",
+            elapsed.as_nanos() as f64 / pairs as f64,
+        ));
     }
 }
 
@@ -105,6 +124,7 @@ fn main() -> ExitCode {
                 results: Vec::new(),
             };
             for_each_contender(&mut run);
+            run.visit_in_account();
             if names.is_empty() {
                 names = run.results.iter().map(|(name, _)| *name).collect();
             }
