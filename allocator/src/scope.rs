@@ -128,23 +128,13 @@ impl OpenScope {
             for (k, count) in size_classes.counts_mut().iter_mut().enumerate() {
                 *count = now.classes[k].wrapping_sub(start.classes[k]);
             }
-            let (now_totals, start_totals) = (&now.totals, &start.totals);
+            let scoped = now.totals.since(start.totals);
             Usage {
-                allocations: now_totals
-                    .allocations
-                    .wrapping_sub(start_totals.allocations),
-                deallocations: now_totals
-                    .deallocations
-                    .wrapping_sub(start_totals.deallocations),
-                reallocations: now_totals
-                    .reallocations
-                    .wrapping_sub(start_totals.reallocations),
-                allocated_bytes: now_totals
-                    .allocated_bytes
-                    .wrapping_sub(start_totals.allocated_bytes),
-                freed_bytes: now_totals
-                    .freed_bytes
-                    .wrapping_sub(start_totals.freed_bytes),
+                allocations: scoped.allocations,
+                deallocations: scoped.deallocations,
+                reallocations: scoped.reallocations,
+                allocated_bytes: scoped.allocated_bytes,
+                freed_bytes: scoped.freed_bytes,
                 net_bytes: now.net.wrapping_sub(start.net),
                 peak_bytes: thread
                     .scope
