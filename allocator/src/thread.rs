@@ -106,18 +106,28 @@ impl Drop for SlotLease {
 /// the global live counter as a reservation.
 #[inline(always)]
 pub(crate) fn record(event: Event, publish_net: bool) {
-    let counted = THREAD.try_with(|thread| {
-        match thread.slot.get() {
-            Some(slot) => record_in_slot(thread, slot, event, publish_net),
-            None => record_slow(thread, event, publish_net),
-        }
-        if thread.watched.get() {
-            record_watched(thread, event);
-        }
-    });
-    // Unreachable for a const thread-local without `Drop`, but never panic.
-    if counted.is_err() {
+    // Only the address comes out of `try_with`: a closure this small is
+    // always inlined, whatever the features add to the body below.
+    let Ok(state) = THREAD.try_with(|thread| thread as *const ThreadState) else {
+        // Unreachable for a const thread-local without `Drop`; never panic.
         global::record_fallback(event, publish_net);
+        return;
+    };
+    // SAFETY: `THREAD` is const-initialised and has no destructor, so its
+    // storage stays valid, and is never torn down, until this thread ends;
+    // the reference is used only inside this call, on this thread, and all
+    // mutation goes through `Cell`s.
+    let thread = unsafe { &*state };
+    match thread.slot.get() {
+        Some(slot) => {
+            record_in_slot(thread, slot, event, publish_net);
+            if thread.watched.get() {
+                record_watched(thread, event);
+            }
+        }
+        // One cold call for everything else, so the event is built in
+        // memory only on the paths that need it.
+        None => record_slow(thread, event, publish_net),
     }
 }
 
@@ -191,6 +201,9 @@ fn record_slow(thread: &ThreadState, event: Event, publish_net: bool) {
     match thread.slot.get() {
         Some(slot) => record_in_slot(thread, slot, event, publish_net),
         None => global::record_fallback(event, publish_net),
+    }
+    if thread.watched.get() {
+        record_watched(thread, event);
     }
 }
 
