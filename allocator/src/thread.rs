@@ -180,14 +180,15 @@ fn publish_pending(thread: &ThreadState, slot: &Slot, pending: i64) {
     }
 }
 
-/// Feeds an open `measure` scope and an entered account.
+/// Feeds an open `measure` scope, and an entered account that cannot read
+/// a slot (one that can is charged from the slot's totals, never per call).
 #[cold]
 #[inline(never)]
 fn record_watched(thread: &ThreadState, event: Event) {
     if thread.scope.is_open() {
         thread.scope.record(event);
     }
-    if thread.account.is_entered() {
+    if thread.account.needs_every_call() {
         thread.account.record(event);
     }
 }

@@ -304,3 +304,17 @@ fn threads_past_the_slot_registry_are_charged_call_by_call_exactly() {
     );
     assert_eq!(usage.live_bytes, 10 * n);
 }
+
+#[test]
+fn a_measure_scope_inside_an_account_does_not_charge_it_twice() {
+    let job = Account::new("measured");
+    let (block, usage) = {
+        let _inside = job.enter();
+        heapguard_alloc::measure(|| vec![0u8; 777])
+    };
+    assert_eq!((usage.allocations, usage.allocated_bytes), (1, 777));
+    let charged = job.usage();
+    assert_eq!((charged.allocations, charged.allocated_bytes), (1, 777));
+    assert_eq!(charged.live_bytes, 777);
+    drop(block);
+}
