@@ -193,25 +193,21 @@ impl Account {
     /// it was made. Drop them in reverse order of creation (scopes do that);
     /// otherwise attribution is unspecified, though always memory-safe.
     pub fn enter(&self) -> AccountGuard {
-        let previous = with_thread(|thread| {
-            let slot = thread.attached_slot();
-            let cells = &thread.account;
-            cells.flush();
-            let own = Arc::into_raw(Arc::clone(&self.core));
-            let previous = cells.current.replace(own);
-            cells.begin(slot);
-            thread.refresh_watched();
-            previous
-        })
-        .unwrap_or(core::ptr::null());
+        let own = Arc::into_raw(Arc::clone(&self.core));
+        let previous = switch_current(own).unwrap_or_else(|| {
+            // SAFETY: `own` was made just above and was not stored anywhere.
+            drop(unsafe { Arc::from_raw(own) });
+            core::ptr::null()
+        });
         AccountGuard {
             previous,
             _not_send: PhantomData,
         }
     }
 
-    /// Live bytes charged so far: one relaxed load. Lags the truth by at
-    /// most one batch per thread inside the account (see the module docs).
+    /// Live bytes charged so far: one relaxed load. While the work runs it
+    /// lags by at most 2 x `FLUSH_THRESHOLD` per thread inside the account
+    /// (see the module docs).
     pub fn live_bytes(&self) -> u64 {
         self.core.net.load(Relaxed).max(0) as u64
     }
@@ -279,6 +275,21 @@ impl Account {
     }
 }
 
+/// Makes `to` (a strong reference, or null) this thread's current account,
+/// after publishing what the outgoing one was charged, and returns the
+/// outgoing one's reference; `None` if this thread's state is unreachable.
+fn switch_current(to: *const AccountCore) -> Option<*const AccountCore> {
+    with_thread(|thread| {
+        let slot = thread.attached_slot();
+        let cells = &thread.account;
+        cells.flush();
+        let outgoing = cells.current.replace(to);
+        cells.begin(slot);
+        thread.refresh_watched();
+        outgoing
+    })
+}
+
 /// Keeps an account entered on this thread; dropping it restores the
 /// previous one. Not `Send`: it belongs to the thread that entered.
 #[must_use = "the account is entered only while the guard lives"]
@@ -292,16 +303,7 @@ pub struct AccountGuard {
 impl Drop for AccountGuard {
     fn drop(&mut self) {
         let previous = self.previous;
-        let released = with_thread(|thread| {
-            let slot = thread.attached_slot();
-            let cells = &thread.account;
-            cells.flush();
-            let released = cells.current.replace(previous);
-            cells.begin(slot);
-            thread.refresh_watched();
-            released
-        });
-        match released {
+        match switch_current(previous) {
             // SAFETY: every non-null pointer stored in `current` came from
             // `Arc::into_raw` and its strong reference was owned by the
             // thread-local; we took it out of `current` above, so releasing
