@@ -32,7 +32,8 @@
 //!
 //! # How it counts, and how exact each reading is
 //! Each thread writes its own cache-padded slot of a static registry, with a
-//! relaxed load and store (a single writer: no read-modify-write, no lock).
+//! relaxed load and store (a single writer: no atomic read-modify-write, no
+//! lock).
 //! Readers sum the slots. A slot returns to the registry when its thread
 //! exits and the next thread continues its totals, so the sum stays exact
 //! across any thread churn. Allocations made after a thread's thread-locals

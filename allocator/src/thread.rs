@@ -217,8 +217,8 @@ fn attach(thread: &ThreadState) {
         thread.phase.set(Phase::Detached);
         return;
     }
-    // Allocations made while registering (on platforms where registering a
-    // TLS destructor allocates) see `Registering` and go to the fallback.
+    // Should registering ever call the allocator (it does not on the targets
+    // above), that call sees `Registering` and goes to the fallback.
     thread.phase.set(Phase::Registering);
     // The lease first: a thread already tearing down must never take a slot
     // it could not give back.
