@@ -311,45 +311,6 @@ fn events_reach_every_live_subscriber_and_never_block() {
     assert_eq!(idle.len(), SUBSCRIBER_CAPACITY);
 }
 
-/// Counts `tracing` events, to show a state change logs once.
-struct CountEvents(Arc<AtomicUsize>);
-
-impl tracing::Subscriber for CountEvents {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, _: &tracing::Event<'_>) {
-        self.0.fetch_add(1, SeqCst);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-#[test]
-fn logs_once_per_state_change_not_per_check() {
-    let events = Arc::new(AtomicUsize::new(0));
-    let Rig {
-        breaker, memory, ..
-    } = rig(1000, Duration::ZERO);
-    tracing::subscriber::with_default(CountEvents(events.clone()), || {
-        memory.set(900);
-        for _ in 0..100 {
-            assert!(breaker.check().is_err());
-        }
-        assert_eq!(events.load(SeqCst), 1);
-        memory.set(0);
-        for _ in 0..100 {
-            assert!(breaker.check().is_ok());
-        }
-    });
-    assert_eq!(events.load(SeqCst), 2);
-}
-
 #[test]
 fn with_the_default_lines_hovering_at_80_percent_trips_once_and_stays_tripped() {
     let Rig {
