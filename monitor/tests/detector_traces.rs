@@ -292,14 +292,15 @@ fn summary(latencies: &[Option<f64>]) -> LatencySummary {
     }
 }
 
-fn check_leak(mb_per_min: f64, median_limit_min: Option<f64>) {
+fn check_leak(mb_per_min: f64, median_limit_min: Option<f64>) -> LatencySummary {
     let (trend, growth) = leak_latencies(mb_per_min, LEAK_START_MIN, true);
+    let marked = summary(&trend);
     let LatencySummary {
         found,
         median,
         worst,
         ..
-    } = summary(&trend);
+    } = marked;
     let seed_rule = summary(&growth);
     println!(
         "leak {mb_per_min} MB/min: trend found {found}/{LEAK_RUNS}, median {median:?} min, max {worst:?} min; seed rule found {}/{LEAK_RUNS}, median {:?} min",
@@ -313,11 +314,15 @@ fn check_leak(mb_per_min: f64, median_limit_min: Option<f64>) {
         let median = median.unwrap();
         assert!(median <= limit, "median latency {median} min > {limit} min");
     }
+    marked
 }
 
 #[test]
-fn leak_half_mb_per_min_is_reported() {
-    check_leak(0.5, None);
+fn leak_half_mb_per_min_is_found_in_most_runs() {
+    // At the minimum slope (0.48 MiB/min against 0.5): found late or not at
+    // all, 39 of 40 runs within 12 h.
+    let marked = check_leak(0.5, None);
+    assert!(marked.found >= 39, "{marked:?}");
 }
 
 #[test]
