@@ -10,6 +10,12 @@ use crate::report::JobReport;
 use crate::timeline::TimelinePoint;
 
 const MIB: f64 = 1024.0 * 1024.0;
+/// Where a trip's label starts, in pixels from its marker: above and to the
+/// right, clear of the peak the trip sits under.
+const TRIP_LABEL_OFFSET: (i32, i32) = (12, -22);
+/// Where a leak alert's label starts: below and to the right, clear of the
+/// rising line the alert sits on.
+const LEAK_LABEL_OFFSET: (i32, i32) = (12, 8);
 
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -166,33 +172,28 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
         };
         if let Some(trip) = &report.trip {
             let at = (trip.t_ms as f64 / 1000.0, trip.used_bytes as f64 / MIB);
-            chart
-                .draw_series([
-                    Cross::new(at, 8, line_color.stroke_width(3)).into_dyn(),
-                    Text::new(
-                        format!("{} trip: stopped", report.mode),
-                        (at.0, at.1),
-                        ("sans-serif", 14).into_font().color(&line_color),
-                    )
-                    .into_dyn(),
-                ])
-                .map_err(|e| failed(&e))?;
+            // The label sits beside the marker, in pixels, so it never
+            // covers the point it names.
+            let marker = EmptyElement::at(at)
+                + Cross::new((0, 0), 8, line_color.stroke_width(3))
+                + Text::new(
+                    format!("{} trip: stopped", report.mode),
+                    TRIP_LABEL_OFFSET,
+                    ("sans-serif", 14).into_font().color(&line_color),
+                );
+            chart.draw_series([marker]).map_err(|e| failed(&e))?;
         }
         for leak in &report.leaks {
             let at = (leak.t_ms as f64 / 1000.0, level_at(leak.t_ms));
-            chart
-                .draw_series([
-                    TriangleMarker::new(at, 8, RGBColor(148, 103, 189).filled()).into_dyn(),
-                    Text::new(
-                        "leak alert",
-                        at,
-                        ("sans-serif", 14)
-                            .into_font()
-                            .color(&RGBColor(148, 103, 189)),
-                    )
-                    .into_dyn(),
-                ])
-                .map_err(|e| failed(&e))?;
+            let alert = RGBColor(148, 103, 189);
+            let marker = EmptyElement::at(at)
+                + TriangleMarker::new((0, 0), 8, alert.filled())
+                + Text::new(
+                    "leak alert",
+                    LEAK_LABEL_OFFSET,
+                    ("sans-serif", 14).into_font().color(&alert),
+                );
+            chart.draw_series([marker]).map_err(|e| failed(&e))?;
         }
     }
     chart
