@@ -106,6 +106,21 @@ fn min_state_duration_holds_both_states_but_not_past_the_whole_budget() {
     assert_eq!(breaker.trips(), 2);
 }
 
+/// Every state change of 60 s of hovering, in ms on the manual clock. The
+/// readings repeat every 6 steps of 10 ms: 78%, 82%, 79%, 81%, 78.5%, 81.5%.
+/// The first trip is at once (10 ms); after that each change waits out the
+/// 1 s minimum and then for the next reading across the line: a reset for a
+/// reading under 79% (steps 0 and 4 of the 6), a trip for one at 80% or over
+/// (steps 1, 3 and 5). From 4050 ms on that is 1030 ms to a reset, 1010 ms to
+/// the next trip.
+const HOVERING_CHANGES_MS: [u64; 59] = [
+    10, 1020, 2030, 3040, 4050, 5080, 6090, 7120, 8130, 9160, 10170, 11200, 12210, 13240, 14250,
+    15280, 16290, 17320, 18330, 19360, 20370, 21400, 22410, 23440, 24450, 25480, 26490, 27520,
+    28530, 29560, 30570, 31600, 32610, 33640, 34650, 35680, 36690, 37720, 38730, 39760, 40770,
+    41800, 42810, 43840, 44850, 45880, 46890, 47920, 48930, 49960, 50970, 52000, 53010, 54040,
+    55050, 56080, 57090, 58120, 59130,
+];
+
 #[test]
 fn usage_hovering_at_the_line_changes_state_at_most_once_per_min_duration() {
     let min_state = Duration::from_secs(1);
@@ -128,17 +143,26 @@ fn usage_hovering_at_the_line_changes_state_at_most_once_per_min_duration() {
         let _ = breaker.check();
         if breaker.state() != last {
             last = breaker.state();
-            changes.push(clock_now(&clock));
+            changes.push((clock_now(&clock), last));
         }
         clock.advance(Duration::from_millis(10));
     }
-    assert!(
-        changes.len() >= 2,
-        "it should still trip and reset: {changes:?}"
-    );
-    assert!(changes.len() <= 61, "{} changes in 60 s", changes.len());
+    let expected: Vec<(Duration, BreakerState)> = HOVERING_CHANGES_MS
+        .iter()
+        .enumerate()
+        .map(|(index, &ms)| {
+            let state = if index % 2 == 0 {
+                BreakerState::Refusing
+            } else {
+                BreakerState::Accepting
+            };
+            (Duration::from_millis(ms), state)
+        })
+        .collect();
+    assert_eq!(changes, expected);
+    assert_eq!(breaker.trips(), 30);
     for pair in changes.windows(2) {
-        assert!(pair[1] - pair[0] >= min_state, "changes at {pair:?}");
+        assert!(pair[1].0 - pair[0].0 >= min_state, "changes at {pair:?}");
     }
 }
 
