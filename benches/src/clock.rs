@@ -33,10 +33,14 @@ impl Clock {
     ///
     /// ```
     /// use heapguard_benches::Clock;
+    /// use std::hint::black_box;
+    ///
     /// let watch = Clock::ThreadCpu.start();
-    /// let sum: u64 = (0..100_000u64).map(std::hint::black_box).sum();
-    /// assert!(sum > 0);
-    /// assert!(watch.elapsed() > std::time::Duration::ZERO);
+    /// let sum: u64 = (0..100_000u64).map(black_box).sum();
+    /// let spent = watch.elapsed();
+    /// assert_eq!(sum, 4_999_950_000);
+    /// // A stopwatch never runs backwards.
+    /// assert!(watch.elapsed() >= spent);
     /// ```
     #[inline]
     pub fn start(self) -> Stopwatch {
@@ -115,14 +119,111 @@ fn cpu_time(_: CpuClock) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    /// Reads a CPU clock straight from the kernel, independently of the code
+    /// under test.
+    #[cfg(target_os = "linux")]
+    fn read(id: libc::clockid_t) -> Duration {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid, writable timespec; `id` is one of the CPU
+        // clock constants Linux supports.
+        let status = unsafe { libc::clock_gettime(id, &mut now) };
+        assert_eq!(status, 0, "clock_gettime({id})");
+        Duration::new(
+            u64::try_from(now.tv_sec).expect("non-negative"),
+            u32::try_from(now.tv_nsec).expect("below 1e9"),
+        )
+    }
+
+    /// Spins on a thread of its own until that thread's CPU clock has
+    /// advanced by `cpu`, then lets it exit.
+    #[cfg(target_os = "linux")]
+    fn burn_on_other_thread(cpu: Duration) {
+        std::thread::spawn(move || {
+            let start = read(libc::CLOCK_THREAD_CPUTIME_ID);
+            while read(libc::CLOCK_THREAD_CPUTIME_ID) - start < cpu {
+                std::hint::spin_loop();
+            }
+        })
+        .join()
+        .expect("the burning thread does not panic");
+    }
+
     #[test]
-    fn cpu_time_ignores_sleeping_and_wall_time_does_not() {
-        let cpu = Clock::ThreadCpu.start();
-        let wall = Clock::Wall.start();
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(wall.elapsed() >= Duration::from_millis(30));
-        if cfg!(target_os = "linux") {
-            assert!(cpu.elapsed() < Duration::from_millis(20));
+    fn names_are_the_reported_ones() {
+        assert_eq!(Clock::Wall.name(), "wall time");
+        assert_eq!(Clock::ThreadCpu.name(), "thread CPU time");
+        assert_eq!(Clock::ProcessCpu.name(), "process CPU time");
+    }
+
+    #[test]
+    fn every_clock_is_monotonic() {
+        for clock in [Clock::Wall, Clock::ThreadCpu, Clock::ProcessCpu] {
+            let watch = clock.start();
+            let mut last = Duration::ZERO;
+            for _ in 0..1000 {
+                let now = watch.elapsed();
+                assert!(now >= last, "{}: {now:?} after {last:?}", clock.name());
+                last = now;
+            }
         }
+    }
+
+    #[test]
+    fn wall_time_lies_within_instant_readings_around_it() {
+        let outer = Instant::now();
+        let watch = Clock::Wall.start();
+        let inner = Instant::now();
+        let mut black_hole = 0u64;
+        for i in 0..10_000u64 {
+            black_hole = black_hole.wrapping_add(std::hint::black_box(i));
+        }
+        let before = inner.elapsed();
+        let elapsed = watch.elapsed();
+        let after = outer.elapsed();
+        assert_eq!(black_hole, 49_995_000);
+        assert!(
+            before <= elapsed && elapsed <= after,
+            "{before:?} <= {elapsed:?} <= {after:?}"
+        );
+    }
+
+    /// The calling thread's CPU clock: bounded by direct readings of
+    /// `CLOCK_THREAD_CPUTIME_ID` taken around the stopwatch, while another
+    /// thread of the process burns 20 ms of CPU that a process clock (or wall
+    /// time, the fallback) would include.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn thread_cpu_time_counts_only_the_calling_thread() {
+        let outer = read(libc::CLOCK_THREAD_CPUTIME_ID);
+        let watch = Clock::ThreadCpu.start();
+        let inner = read(libc::CLOCK_THREAD_CPUTIME_ID);
+        burn_on_other_thread(Duration::from_millis(20));
+        let before = read(libc::CLOCK_THREAD_CPUTIME_ID) - inner;
+        let elapsed = watch.elapsed();
+        let after = read(libc::CLOCK_THREAD_CPUTIME_ID) - outer;
+        assert!(
+            before <= elapsed && elapsed <= after,
+            "{before:?} <= {elapsed:?} <= {after:?}"
+        );
+    }
+
+    /// The process's CPU clock includes what other threads (here one that has
+    /// already exited) spent.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn process_cpu_time_counts_every_thread() {
+        let burned = Duration::from_millis(20);
+        let outer = read(libc::CLOCK_PROCESS_CPUTIME_ID);
+        let watch = Clock::ProcessCpu.start();
+        burn_on_other_thread(burned);
+        let elapsed = watch.elapsed();
+        let after = read(libc::CLOCK_PROCESS_CPUTIME_ID) - outer;
+        assert!(
+            burned <= elapsed && elapsed <= after,
+            "{burned:?} <= {elapsed:?} <= {after:?}"
+        );
     }
 }

@@ -13,23 +13,27 @@ use crate::workload::Workload;
 ///
 /// `timed` runs `iters` iterations and returns how long the timed part took;
 /// divided by `iters`, the result is the time per iteration per thread while
-/// all threads run together. The threads start at a barrier; one thread runs
-/// on the caller.
+/// all threads run together. The threads start at a barrier; with one
+/// thread, `timed` runs on the caller and no thread is spawned.
 ///
 /// ```
 /// use heapguard_benches::run_on_threads;
 /// use std::num::NonZeroUsize;
-/// use std::time::{Duration, Instant};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::time::Duration;
 ///
 /// let two = NonZeroUsize::new(2).unwrap();
+/// let done = AtomicU64::new(0);
 /// let mean = run_on_threads(two, 1000, |iters| {
-///     let start = Instant::now();
-///     for i in 0..iters {
-///         std::hint::black_box(i);
+///     for _ in 0..iters {
+///         done.fetch_add(1, Ordering::Relaxed);
 ///     }
-///     start.elapsed()
+///     // A bench returns what its clock read (see `Clock`); a fixed 1 µs
+///     // per iteration keeps this example exact.
+///     Duration::from_micros(iters)
 /// });
-/// assert!(mean < Duration::from_secs(1));
+/// assert_eq!(done.load(Ordering::Relaxed), 2 * 1000);
+/// assert_eq!(mean, Duration::from_millis(1));
 /// ```
 pub fn run_on_threads<F>(threads: NonZeroUsize, iters: u64, timed: F) -> Duration
 where
@@ -92,6 +96,19 @@ mod tests {
         // at the same time: a lower bound is what holds.
         assert!(after.allocations - before.allocations >= 3000);
         assert!(after.deallocations - before.deallocations >= 3000);
+    }
+
+    #[test]
+    fn one_thread_runs_on_the_caller_and_returns_its_duration() {
+        let caller = std::thread::current().id();
+        let calls = AtomicU64::new(0);
+        let mean = run_on_threads(NonZeroUsize::MIN, 5, |iters| {
+            assert_eq!(std::thread::current().id(), caller);
+            calls.fetch_add(1, Ordering::Relaxed);
+            Duration::from_nanos(iters * 3)
+        });
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        assert_eq!(mean, Duration::from_nanos(15));
     }
 
     #[test]
