@@ -16,7 +16,14 @@
 //! let work = Workload::Pairs(BlockSize::new(64)?);
 //! let one = NonZeroUsize::MIN;
 //! let bare = per_thread_time(one, &JEMALLOC, &work, 10_000, Clock::ThreadCpu);
-//! let counted = per_thread_time(one, &COUNTING_JEMALLOC, &work, 10_000, Clock::ThreadCpu);
+//! let (counted, usage) = heapguard_alloc::measure(|| {
+//!     per_thread_time(one, &COUNTING_JEMALLOC, &work, 10_000, Clock::ThreadCpu)
+//! });
+//! // One thread runs on the caller, so `measure` saw every call, exactly.
+//! assert_eq!((usage.allocations, usage.deallocations), (10_000, 10_000));
+//! assert_eq!(usage.allocated_bytes, 10_000 * 64);
+//! assert_eq!(usage.net_bytes, 0);
+//! // Times are what benches report, never what tests assert.
 //! println!("ratio {:.2}", counted.as_secs_f64() / bare.as_secs_f64());
 //! # Ok::<(), heapguard_benches::BlockSizeError>(())
 //! ```
