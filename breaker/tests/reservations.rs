@@ -1,7 +1,7 @@
 //! Reservations: exact under concurrency, rolled back on refusal and on
 //! panic, and counted up a hierarchy of breakers.
 
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use heapguard_breaker::{
@@ -159,7 +159,9 @@ fn dropping_a_child_returns_its_reservations_to_the_parent() {
 
 /// Random reservations, growths, shrinks and drops from four threads, while
 /// a watcher samples the reserved bytes: they never pass the room left, the
-/// books balance at the end, nothing goes negative.
+/// books balance at the end, nothing goes negative. Each worker waits halfway
+/// for a whole sample, so the watcher sampled while reservations were in
+/// flight however the threads were scheduled.
 #[test]
 fn concurrent_reservations_never_pass_the_line_and_roll_back_exactly() {
     const THREADS: u64 = 4;
@@ -172,29 +174,36 @@ fn concurrent_reservations_never_pass_the_line_and_roll_back_exactly() {
     let room = process.trip_bytes() - USED; // grants keep reserved below this
     let job_room = jobs[0].trip_bytes();
     let done = AtomicBool::new(false);
+    let samples = AtomicU64::new(0);
 
     std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
-            let mut samples = 0u64;
-            while !done.load(SeqCst) {
+            let _stop = StopOnDrop(&done);
+            loop {
                 let reserved = process.reserved();
                 assert!(reserved < room, "{reserved} reserved, room {room}");
                 for job in &jobs {
                     assert!(job.reserved() < job_room);
                 }
-                samples += 1;
+                samples.fetch_add(1, SeqCst);
+                if done.load(SeqCst) {
+                    break;
+                }
             }
-            samples
         });
         let workers: Vec<_> = (0..THREADS)
             .map(|seed| {
                 let (process, jobs) = (&process, &jobs);
-                let done = &done;
+                let (done, samples) = (&done, &samples);
                 scope.spawn(move || {
                     let _stop = StopOnDrop(done);
                     let mut rng = StdRng::seed_from_u64(seed);
                     let mut held: Vec<Reservation> = Vec::new();
-                    for _ in 0..20_000 {
+                    let mut watched = false;
+                    for step in 0..20_000 {
+                        if step == 10_000 {
+                            watched = wait_for_a_whole_iteration(samples, done);
+                        }
                         let target = match rng.random_range(0..3) {
                             0 => process,
                             index => &jobs[index - 1],
@@ -222,16 +231,23 @@ fn concurrent_reservations_never_pass_the_line_and_roll_back_exactly() {
                             _ => {}
                         }
                     }
-                    held
+                    (held, watched)
                 })
             })
             .collect();
-        let held: Vec<Reservation> = workers
+        let (held, watched): (Vec<_>, Vec<_>) = workers
             .into_iter()
-            .flat_map(|worker| worker.join().unwrap())
-            .collect();
+            .map(|worker| worker.join().unwrap())
+            .unzip();
+        let samples_while_working = samples.load(SeqCst);
         done.store(true, SeqCst);
-        assert!(watcher.join().unwrap() > 0);
+        watcher.join().unwrap(); // first, so its own failure is the one reported
+        assert_eq!(watched, [true; THREADS as usize], "sampled while halfway");
+        assert!(
+            samples_while_working >= 2,
+            "{samples_while_working} samples"
+        );
+        let held: Vec<Reservation> = held.into_iter().flatten().collect();
 
         // Quiescent: the books balance exactly.
         let total: u64 = held.iter().map(Reservation::bytes).sum();
@@ -253,28 +269,39 @@ fn concurrent_reservations_never_pass_the_line_and_roll_back_exactly() {
 
 /// With the reading moving under the reservations, the overshoot is bounded
 /// by what the reading moved: reserved bytes stay below the room left at the
-/// lowest reading.
+/// lowest reading. Each worker waits halfway for a whole move of the reading,
+/// so it reserves under more than one reading however the threads were
+/// scheduled.
 #[test]
 fn a_moving_reading_bounds_the_overshoot() {
     let memory = ManualSource::new(30_000);
     let process = breaker(100_000, &memory);
     let lowest_room = process.trip_bytes() - 30_000;
     let done = AtomicBool::new(false);
+    let moves = AtomicU64::new(0);
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let mut rng = StdRng::seed_from_u64(99);
-            while !done.load(SeqCst) {
+            loop {
                 memory.set(rng.random_range(30_000..50_000));
+                moves.fetch_add(1, SeqCst);
+                if done.load(SeqCst) {
+                    break;
+                }
             }
         });
         let workers: Vec<_> = (0..3)
             .map(|seed| {
-                let (process, done) = (&process, &done);
+                let (process, done, moves) = (&process, &done, &moves);
                 scope.spawn(move || {
                     let _stop = StopOnDrop(done);
                     let mut rng = StdRng::seed_from_u64(seed);
                     let mut held = Vec::new();
-                    for _ in 0..20_000 {
+                    let mut moved = false;
+                    for step in 0..20_000 {
+                        if step == 10_000 {
+                            moved = wait_for_a_whole_iteration(moves, done);
+                        }
                         if rng.random_bool(0.6) {
                             if let Ok(r) = process.try_reserve(rng.random_range(1..5_000)) {
                                 held.push(r);
@@ -284,15 +311,34 @@ fn a_moving_reading_bounds_the_overshoot() {
                         }
                         assert!(process.reserved() < lowest_room);
                     }
+                    moved
                 })
             })
             .collect();
         for worker in workers {
-            worker.join().unwrap();
+            let moved = worker.join().unwrap();
+            assert!(moved, "the reading moved while this worker was halfway");
         }
+        let moves_while_working = moves.load(SeqCst);
         done.store(true, SeqCst);
+        assert!(moves_while_working >= 2, "{moves_while_working} moves");
     });
     assert_eq!(process.reserved(), 0);
+}
+
+/// Waits until a helper thread that bumps `iterations` after each iteration
+/// has run one whole iteration after this call began (two bumps: the first
+/// may end one already under way). False if `done` was set first, which only
+/// a panicking thread does before the workers finish.
+fn wait_for_a_whole_iteration(iterations: &AtomicU64, done: &AtomicBool) -> bool {
+    let start = iterations.load(SeqCst);
+    while iterations.load(SeqCst) < start + 2 {
+        if done.load(SeqCst) {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
 }
 
 /// Stops the other threads when a worker panics, so a failed assertion
