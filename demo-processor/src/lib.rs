@@ -65,3 +65,9 @@ pub use timeline::TimelinePoint;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// This package's README's code examples, compiled and run as doctests for
+/// the same reason.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct DemoReadmeDoctests;
