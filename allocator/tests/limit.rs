@@ -2,7 +2,7 @@
 //! threads never pass the limit by more than the documented slack.
 #![cfg(feature = "limit")]
 
-use std::alloc::System;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Barrier;
 use std::thread;
 
@@ -10,6 +10,22 @@ use heapguard_alloc::{limit, limit_slack, set_limit, stats, CountingAlloc};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
+
+/// Refuses every allocation: an inner allocator that fails, on any host (a
+/// 1 TiB request to `System` succeeds where memory is overcommitted).
+struct Refuses;
+
+// SAFETY: never hands out memory, so there is nothing to uphold; `dealloc`
+// is never reached because no pointer is ever returned.
+unsafe impl GlobalAlloc for Refuses {
+    unsafe fn alloc(&self, _: Layout) -> *mut u8 {
+        std::ptr::null_mut()
+    }
+    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+}
+
+/// Shares the global accounting domain with `GLOBAL`, like every value.
+static REFUSING: CountingAlloc<Refuses> = CountingAlloc::new(Refuses);
 
 const HEADROOM: u64 = 8 << 20;
 const BLOCK: usize = 4096;
@@ -42,20 +58,29 @@ fn try_reserve_fails_cleanly() {
 fn a_failed_inner_allocation_leaves_no_peak() {
     heapguard_alloc::reset_peak();
     let base = stats();
-    // A generous limit, a request the system cannot grant (1 TiB).
+    // A generous limit, a request the inner allocator refuses: the limit
+    // reserves the TiB first, then must give it back without a trace.
     set_limit(Some(u64::MAX - 1));
-    let mut huge: Vec<u8> = Vec::new();
-    let refused = huge.try_reserve_exact(1 << 40);
+    let layout = Layout::from_size_align(1 << 40, 8).unwrap();
+    // SAFETY: a valid, non-zero-sized layout; nothing is returned to free.
+    let refused = unsafe { REFUSING.alloc(layout) };
     set_limit(None);
-    assert!(refused.is_err());
+    assert!(refused.is_null());
+    let after = stats();
     assert!(
-        stats().peak_bytes < base.live_bytes + (1 << 30),
+        after.peak_bytes < base.live_bytes + (1 << 30),
         "the refused TiB left no peak"
+    );
+    assert!(
+        after.live_bytes < base.live_bytes + (1 << 30),
+        "nor any live bytes"
     );
 }
 
 fn two_racing_threads_stay_within_the_slack() {
-    let barrier = Barrier::new(2);
+    // Three parties: the racers start only once the limit is set, however
+    // late the main thread gets to set it.
+    let barrier = Barrier::new(3);
     let limit_bytes = stats().live_bytes + HEADROOM;
     let peak_live = thread::scope(|scope| {
         let racers: Vec<_> = (0..2)
@@ -76,6 +101,7 @@ fn two_racing_threads_stay_within_the_slack() {
             })
             .collect();
         set_limit(Some(limit_bytes));
+        barrier.wait();
         let held: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
         let live = stats().live_bytes;
         set_limit(None);

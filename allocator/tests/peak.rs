@@ -1,5 +1,7 @@
 //! The process-wide peak and `reset_peak`, and the bound of `live_bytes()`.
-//! One test function: the peak is process-wide, so nothing may run beside it.
+//! Runs without libtest's harness (see Cargo.toml): the peak is process-wide
+//! and `peak == live` right after a reset is exact, so no other thread may
+//! free anything between the reset and the reading.
 
 use std::alloc::System;
 
@@ -12,7 +14,11 @@ static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
 const BIG: u64 = 32 << 20;
 
-#[test]
+fn main() {
+    peak_follows_the_high_water_and_reset_restarts_it();
+    println!("test peak_follows_the_high_water_and_reset_restarts_it ... ok");
+}
+
 fn peak_follows_the_high_water_and_reset_restarts_it() {
     reset_peak();
     let base = stats();
