@@ -1,7 +1,7 @@
 //! Acceptance 2: the sampler thread, subscribers and breaker events, on a
 //! settable source (no global allocator here).
 
-use crossbeam_channel::{RecvTimeoutError, TryRecvError};
+use crossbeam_channel::TryRecvError;
 use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
 use heapguard_monitor::detect::GrowthRule;
 use heapguard_monitor::{
@@ -9,7 +9,7 @@ use heapguard_monitor::{
     RecoveredFrom,
 };
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -43,7 +43,9 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn the_thread_samples_into_a_bounded_window() {
-    let heap = ManualSource::new(0);
+    // The source reads 4242 from the start, so every sample the thread
+    // takes, however the threads are scheduled, reads it.
+    let heap = ManualSource::new(4242);
     let config = MonitorConfig {
         interval: Duration::from_millis(1),
         window: 5,
@@ -51,15 +53,25 @@ fn the_thread_samples_into_a_bounded_window() {
     };
     let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap.clone())).unwrap();
     assert_eq!(monitor.source_name(), "manual");
-    heap.set(4242);
     eventually("20 samples", || monitor.samples_taken() >= 20);
     let samples = monitor.samples();
     assert_eq!(samples.len(), 5);
     assert!(samples
         .windows(2)
         .all(|pair| pair[0].t_secs <= pair[1].t_secs));
-    assert_eq!(samples[4].live_bytes, 4242);
-    assert!(!samples[4].quiescent);
+    assert!(samples
+        .iter()
+        .all(|sample| sample.live_bytes == 4242 && !sample.quiescent));
+    // A new reading shows up: at most one sample counted after `taken` read
+    // the source before the change (the one under way), so the newest
+    // sample once 2 more are counted reads the new value.
+    heap.set(77);
+    let taken = monitor.samples_taken();
+    eventually("2 samples after the change", || {
+        monitor.samples_taken() >= taken + 2
+    });
+    assert_eq!(monitor.latest().unwrap().live_bytes, 77);
+    assert_eq!(monitor.samples().len(), 5);
 }
 
 #[test]
@@ -234,30 +246,41 @@ fn a_leak_is_published_with_its_evidence() {
     assert_eq!(events.try_recv(), Err(TryRecvError::Empty));
 }
 
-#[test]
-fn watched_breaker_trips_and_resets_become_events() {
-    let (monitor, _heap) = quiet_monitor(MonitorConfig::default());
-    let events = monitor.subscribe();
+/// A breaker over its own manual source, free to change state at once.
+fn breaker_named(name: &str) -> (MemoryBreaker, ManualSource) {
     let memory = ManualSource::new(0);
     let breaker = MemoryBreaker::new(
         BreakerConfig::new(Budget::Bytes(1000))
-            .name("jobs")
+            .name(name)
             .min_state_duration(Duration::ZERO)
             .source(memory.clone())
             .no_purge(),
     )
     .unwrap();
+    (breaker, memory)
+}
+
+#[test]
+fn watched_breaker_trips_and_resets_become_events() {
+    let before_start = SystemTime::now();
+    let (monitor, _heap) = quiet_monitor(MonitorConfig::default());
+    let events = monitor.subscribe();
+    let (breaker, memory) = breaker_named("jobs");
     monitor.watch_breaker(breaker.subscribe());
     memory.set(850);
     assert!(breaker.check().is_err());
     memory.set(100);
     assert!(breaker.check().is_ok());
     let tripped = events.recv_timeout(Duration::from_secs(30)).unwrap();
+    // The trip happened between the monitor's start and now, and its time
+    // counts from the start.
+    let since_start = before_start.elapsed().unwrap().as_secs_f64();
     let MemoryEvent::BreakerTripped {
         breaker: name,
         used_bytes,
         limit_bytes,
         percent,
+        t_secs,
         ..
     } = &tripped
     else {
@@ -268,17 +291,46 @@ fn watched_breaker_trips_and_resets_become_events() {
         ("jobs", 850, 1000)
     );
     assert!((percent - 85.0).abs() < 1e-9);
-    assert!(tripped.t_secs() >= 0.0);
+    assert!(
+        (0.0..=since_start).contains(t_secs),
+        "trip at {t_secs} s, {since_start} s after the start"
+    );
     let reset = events.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(matches!(
         reset,
         MemoryEvent::Recovered { from: RecoveredFrom::Breaker(ref name), .. } if name == "jobs"
     ));
-    // A dropped breaker is forgotten; the monitor goes on.
+    assert!(reset.t_secs() >= *t_secs);
+    // A dropped breaker is forgotten; the thread goes on forwarding the
+    // others. Several rounds, so the thread sees the disconnection while it
+    // still has events of the second breaker to forward.
     drop(breaker);
-    assert_eq!(
-        events.recv_timeout(Duration::from_millis(50)),
-        Err(RecvTimeoutError::Timeout)
-    );
-    monitor.sample_now().unwrap();
+    let (second, memory) = breaker_named("cache");
+    monitor.watch_breaker(second.subscribe());
+    for round in 0..5 {
+        memory.set(900);
+        assert!(second.check().is_err());
+        memory.set(0);
+        assert!(second.check().is_ok());
+        for expected in ["trip", "reset"] {
+            let event = events
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|error| panic!("round {round}: no {expected}: {error}"));
+            let from_cache = match &event {
+                MemoryEvent::BreakerTripped { breaker, .. } => {
+                    expected == "trip" && breaker == "cache"
+                }
+                MemoryEvent::Recovered {
+                    from: RecoveredFrom::Breaker(name),
+                    ..
+                } => expected == "reset" && name == "cache",
+                _ => false,
+            };
+            assert!(
+                from_cache,
+                "round {round}: expected a {expected}, got {event:?}"
+            );
+        }
+    }
+    assert_eq!(events.try_recv(), Err(TryRecvError::Empty));
 }
