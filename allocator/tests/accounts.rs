@@ -5,11 +5,13 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use heapguard_alloc::{Account, CountingAlloc};
+
+mod common;
+use common::Gate;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
@@ -283,6 +285,7 @@ fn threads_past_the_slot_registry_are_charged_call_by_call_exactly() {
     let gate = Gate::default();
     let arrived = AtomicUsize::new(0);
     thread::scope(|s| {
+        let _guard = gate.send_home_on_exit();
         let mut handles = Vec::with_capacity(threads);
         for _ in 0..threads {
             let spawned = thread::Builder::new()
@@ -303,9 +306,7 @@ fn threads_past_the_slot_registry_are_charged_call_by_call_exactly() {
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(error) => {
-                    // Let the threads already waiting go, or the scope
-                    // would wait for them forever.
-                    gate.set(false);
+                    // The guard lets the threads already waiting go.
                     panic!("spawning thread {} failed: {error}", handles.len());
                 }
             }
@@ -331,32 +332,6 @@ fn threads_past_the_slot_registry_are_charged_call_by_call_exactly() {
         (110 * n, 100 * n)
     );
     assert_eq!(usage.live_bytes, 10 * n);
-}
-
-/// Holds threads until it is opened (true) or they are sent home (false).
-/// Unlike a `Barrier`, it can release the threads already waiting when a
-/// later one fails to start.
-#[derive(Default)]
-struct Gate {
-    state: Mutex<Option<bool>>,
-    changed: Condvar,
-}
-
-impl Gate {
-    fn set(&self, open: bool) {
-        *self.state.lock().unwrap() = Some(open);
-        self.changed.notify_all();
-    }
-
-    fn wait_open(&self) -> bool {
-        let mut state = self.state.lock().unwrap();
-        loop {
-            match *state {
-                Some(open) => return open,
-                None => state = self.changed.wait(state).unwrap(),
-            }
-        }
-    }
 }
 
 #[test]
