@@ -347,3 +347,58 @@ fn a_measure_scope_inside_an_account_does_not_charge_it_twice() {
     assert_eq!(charged.live_bytes, 777);
     drop(block);
 }
+
+#[test]
+fn while_the_work_runs_live_bytes_lag_by_at_most_two_flush_thresholds() {
+    use heapguard_alloc::FLUSH_THRESHOLD;
+    const STEPS: usize = 300;
+    let job = Account::new("running");
+    let bound = 2 * FLUSH_THRESHOLD as i128;
+    // Room for every block, made outside the account: inside it only the
+    // blocks themselves are allocated and freed.
+    let mut held: Vec<Vec<u8>> = Vec::with_capacity(STEPS * 64);
+    let mut live = 0u64;
+    let mut seed = 0x2545_f491_u64;
+    let mut next = move |below: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % below
+    };
+    let mut lagged = 0;
+    let inside = job.enter();
+    for step in 1..=STEPS {
+        for _ in 0..10 + next(40) {
+            // Mostly small blocks that stay batched, now and then one past
+            // the threshold that publishes at once.
+            let size = if next(50) == 0 {
+                100_000
+            } else {
+                1 + next(2000)
+            } as usize;
+            held.push(vec![1u8; size]);
+            live += size as u64;
+        }
+        for _ in 0..next(30) {
+            let Some(block) = held.pop() else { break };
+            live -= block.len() as u64;
+            drop(block);
+        }
+        // The one-load reading, as any thread sees it, lags within the
+        // bound; `usage` adds this thread's unpublished batch and is exact.
+        let cheap = job.live_bytes();
+        assert!(
+            (cheap as i128 - live as i128).abs() <= bound,
+            "step {step}: truth {live}, live_bytes {cheap}, bound {bound}"
+        );
+        assert_eq!(job.usage().live_bytes, live, "step {step}");
+        lagged += usize::from(cheap != live);
+    }
+    drop(inside);
+    assert!(
+        lagged > STEPS / 2,
+        "the reading is batched: {lagged} lagged"
+    );
+    assert_eq!(job.live_bytes(), live, "exact once the guard ended");
+    drop(held);
+}
