@@ -4,14 +4,13 @@ use std::alloc::System;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use heapguard_alloc::{Account, CountingAlloc};
 
 mod common;
-use common::Gate;
+use common::{spawn_all_alive, Gate};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
@@ -283,37 +282,15 @@ fn threads_past_the_slot_registry_are_charged_call_by_call_exactly() {
     let threads = heapguard_alloc::MAX_SLOTS + 16;
     let job = Account::new("wide");
     let gate = Gate::default();
-    let arrived = AtomicUsize::new(0);
+    let work = || {
+        let _inside = job.enter();
+        let block = vec![0u8; 100];
+        drop(block);
+        vec![0u8; 10]
+    };
     thread::scope(|s| {
         let _guard = gate.send_home_on_exit();
-        let mut handles = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            let spawned = thread::Builder::new()
-                .stack_size(64 << 10)
-                .spawn_scoped(s, || {
-                    // A counted allocation first: it takes this thread's
-                    // slot, or finds none left, while every thread is alive.
-                    drop(std::hint::black_box(Box::new(0u8)));
-                    arrived.fetch_add(1, SeqCst);
-                    if !gate.wait_open() {
-                        return None;
-                    }
-                    let _inside = job.enter();
-                    let block = vec![0u8; 100];
-                    drop(block);
-                    Some(vec![0u8; 10])
-                });
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(error) => {
-                    // The guard lets the threads already waiting go.
-                    panic!("spawning thread {} failed: {error}", handles.len());
-                }
-            }
-        }
-        while arrived.load(SeqCst) < threads {
-            thread::yield_now();
-        }
+        let handles = spawn_all_alive(s, threads, &gate, &work);
         let slots = heapguard_alloc::slot_usage();
         assert_eq!(
             slots.in_use, slots.capacity,

@@ -3,13 +3,12 @@
 //! stay exact to the byte.
 
 use std::alloc::System;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
 use heapguard_alloc::{slot_usage, stats, CountingAlloc, MAX_SLOTS};
 
 mod common;
-use common::Gate;
+use common::{spawn_all_alive, Gate};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
@@ -17,55 +16,29 @@ static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 const THREADS: usize = MAX_SLOTS + 16;
 const HELD: usize = 1000;
 
-fn wait_for(count: &AtomicUsize, target: usize) {
-    while count.load(SeqCst) < target {
-        thread::yield_now();
-    }
-}
-
 fn threads_past_the_registry_are_counted_to_the_byte() {
     // Warm std's lazily initialised thread machinery.
     thread::spawn(|| ()).join().unwrap();
     let before = stats();
     let (start, finish) = (Gate::default(), Gate::default());
-    let (arrived, holding) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let work = || {
+        let block = vec![1u8; HELD];
+        finish.arrive_and_wait().then_some(block)
+    };
     thread::scope(|s| {
         let _start_guard = start.send_home_on_exit();
         let _finish_guard = finish.send_home_on_exit();
-        let mut handles = Vec::with_capacity(THREADS);
-        for _ in 0..THREADS {
-            let spawned = thread::Builder::new()
-                .stack_size(64 << 10)
-                .spawn_scoped(s, || {
-                    // A counted allocation takes this thread's slot, or
-                    // finds none left.
-                    drop(std::hint::black_box(Box::new(0u8)));
-                    arrived.fetch_add(1, SeqCst);
-                    if !start.wait_open() {
-                        return None;
-                    }
-                    let block = vec![1u8; HELD];
-                    holding.fetch_add(1, SeqCst);
-                    finish.wait_open().then_some(block)
-                });
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(error) => {
-                    panic!("spawning thread {} failed: {error}", handles.len());
-                }
-            }
-        }
-        wait_for(&arrived, THREADS);
+        let handles = spawn_all_alive(s, THREADS, &start, &work);
         let slots = slot_usage();
         assert_eq!(
             slots.in_use, slots.capacity,
             "every slot is held, so at least 16 threads have none: {slots:?}"
         );
-        // Nothing but the blocks is allocated from here to `holding`: the
-        // gates and the counters wait without allocating.
+        // Nothing but the blocks is allocated from here until every thread
+        // waits at `finish`: the gates wait without allocating.
         let gathered = stats();
         start.set(true);
-        wait_for(&holding, THREADS);
+        finish.wait_for_arrivals(THREADS);
         let held = stats();
         let n = THREADS as u64;
         assert_eq!(held.allocations - gathered.allocations, n);
@@ -77,7 +50,10 @@ fn threads_past_the_registry_are_counted_to_the_byte() {
         assert_eq!(held.deallocations, gathered.deallocations);
         finish.set(true);
         for handle in handles {
-            assert_eq!(handle.join().unwrap().map(|b| b.len()), Some(HELD));
+            assert_eq!(
+                handle.join().unwrap().flatten().map(|b| b.len()),
+                Some(HELD)
+            );
         }
     });
     let after = stats();
