@@ -11,7 +11,41 @@ pub(crate) enum Event {
     Realloc { old: u64, new: u64 },
 }
 
+/// Which call an [`Event`] reports, for [`Event::into_parts`].
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Alloc,
+    Dealloc,
+    Realloc,
+}
+
 impl Event {
+    /// The event as scalars. A cold function that takes these receives them
+    /// in registers; one that took the 24-byte enum would receive a pointer,
+    /// and the fast path would store the event to the stack on every call
+    /// just in case.
+    #[inline(always)]
+    pub(crate) fn into_parts(self) -> (Kind, u64, u64) {
+        match self {
+            Event::Alloc(size) => (Kind::Alloc, size, 0),
+            Event::Dealloc(size) => (Kind::Dealloc, size, 0),
+            Event::Realloc { old, new } => (Kind::Realloc, old, new),
+        }
+    }
+
+    /// The inverse of [`into_parts`](Self::into_parts).
+    #[inline(always)]
+    pub(crate) fn from_parts(kind: Kind, first: u64, second: u64) -> Self {
+        match kind {
+            Kind::Alloc => Event::Alloc(first),
+            Kind::Dealloc => Event::Dealloc(first),
+            Kind::Realloc => Event::Realloc {
+                old: first,
+                new: second,
+            },
+        }
+    }
+
     /// The change in live bytes.
     #[inline(always)]
     pub(crate) fn net(self) -> i64 {

@@ -21,7 +21,7 @@ use core::sync::atomic::Ordering::Relaxed;
 
 use crate::account::AccountCells;
 use crate::counters::bump;
-use crate::event::Event;
+use crate::event::{Event, Kind};
 use crate::global::{self, FLUSH_THRESHOLD};
 use crate::scope::ScopeCells;
 use crate::slots::{self, Slot};
@@ -35,11 +35,15 @@ enum Phase {
 }
 
 pub(crate) struct ThreadState {
-    /// The slot this thread writes; `None` means "take the slow path".
+    /// The slot this thread writes, if it holds one.
     slot: Cell<Option<&'static Slot>>,
+    /// `slot` while nothing else needs to see each call; `None` sends every
+    /// call to the slow path. The fast path reads only this: one load and
+    /// one branch decide everything.
+    fast_slot: Cell<Option<&'static Slot>>,
     phase: Cell<Phase>,
-    /// True while a `measure` scope is open or an account is entered: one
-    /// flag, so the fast path pays one predictable branch for both.
+    /// True while a `measure` scope is open, or an account is entered that
+    /// cannot read a slot: every call must then be reported to them.
     watched: Cell<bool>,
     pub(crate) scope: ScopeCells,
     pub(crate) account: AccountCells,
@@ -49,6 +53,7 @@ impl ThreadState {
     const fn new() -> Self {
         Self {
             slot: Cell::new(None),
+            fast_slot: Cell::new(None),
             phase: Cell::new(Phase::Unregistered),
             watched: Cell::new(false),
             scope: ScopeCells::new(),
@@ -59,8 +64,10 @@ impl ThreadState {
     /// Recomputes `watched` after a scope or an account guard changed.
     /// An account read from this thread's slot needs no per-call work.
     pub(crate) fn refresh_watched(&self) {
-        self.watched
-            .set(self.scope.is_open() || self.account.needs_every_call());
+        let watched = self.scope.is_open() || self.account.needs_every_call();
+        self.watched.set(watched);
+        self.fast_slot
+            .set(if watched { None } else { self.slot.get() });
     }
 
     /// The slot this thread writes, taking one first if it has none yet.
@@ -84,6 +91,9 @@ struct SlotLease;
 impl Drop for SlotLease {
     fn drop(&mut self) {
         let _ = THREAD.try_with(|thread| {
+            // From here on every call takes the slow path, which sees the
+            // slot go.
+            thread.fast_slot.set(None);
             // A guard leaked on this thread must not take its charges along;
             // whatever it allocates from now on is charged call by call.
             thread.account.flush();
@@ -118,16 +128,14 @@ pub(crate) fn record(event: Event, publish_net: bool) {
     // the reference is used only inside this call, on this thread, and all
     // mutation goes through `Cell`s.
     let thread = unsafe { &*state };
-    match thread.slot.get() {
-        Some(slot) => {
-            record_in_slot(thread, slot, event, publish_net);
-            if thread.watched.get() {
-                record_watched(thread, event);
-            }
+    match thread.fast_slot.get() {
+        Some(slot) => record_in_slot(thread, slot, event, publish_net),
+        // One cold call for everything else (no slot yet, or a scope or an
+        // account to feed); the event goes to it as scalars, in registers.
+        None => {
+            let (kind, first, second) = event.into_parts();
+            record_slow(thread, kind, first, second, publish_net);
         }
-        // One cold call for everything else, so the event is built in
-        // memory only on the paths that need it.
-        None => record_slow(thread, event, publish_net),
     }
 }
 
@@ -195,7 +203,8 @@ fn record_watched(thread: &ThreadState, event: Event) {
 
 #[cold]
 #[inline(never)]
-fn record_slow(thread: &ThreadState, event: Event, publish_net: bool) {
+fn record_slow(thread: &ThreadState, kind: Kind, first: u64, second: u64, publish_net: bool) {
+    let event = Event::from_parts(kind, first, second);
     if thread.phase.get() == Phase::Unregistered {
         attach(thread);
     }
@@ -229,6 +238,7 @@ fn attach(thread: &ThreadState) {
     // Past MAX_SLOTS threads `claim` fails; the thread stays on the fallback.
     thread.slot.set(slots::claim());
     thread.phase.set(Phase::Attached);
+    thread.refresh_watched();
 }
 
 /// Whether registering a thread-local destructor avoids the Rust allocator:
