@@ -8,17 +8,9 @@ use heapguard_alloc::{measure, CountingAlloc, Usage};
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
-/// Refuses every allocation.
-struct Refuses;
-
-// SAFETY: never hands out memory, so there is nothing to uphold; `dealloc`
-// is never reached because no pointer is ever returned.
-unsafe impl GlobalAlloc for Refuses {
-    unsafe fn alloc(&self, _: Layout) -> *mut u8 {
-        std::ptr::null_mut()
-    }
-    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
-}
+#[path = "common/refuses.rs"]
+mod refuses;
+use refuses::Refuses;
 
 /// Allocates through `System` but refuses to grow or shrink.
 struct RefusesRealloc;

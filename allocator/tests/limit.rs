@@ -11,18 +11,9 @@ use heapguard_alloc::{limit, limit_slack, set_limit, stats, CountingAlloc};
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
-/// Refuses every allocation: an inner allocator that fails, on any host (a
-/// 1 TiB request to `System` succeeds where memory is overcommitted).
-struct Refuses;
-
-// SAFETY: never hands out memory, so there is nothing to uphold; `dealloc`
-// is never reached because no pointer is ever returned.
-unsafe impl GlobalAlloc for Refuses {
-    unsafe fn alloc(&self, _: Layout) -> *mut u8 {
-        std::ptr::null_mut()
-    }
-    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
-}
+#[path = "common/refuses.rs"]
+mod refuses;
+use refuses::Refuses;
 
 /// Shares the global accounting domain with `GLOBAL`, like every value.
 static REFUSING: CountingAlloc<Refuses> = CountingAlloc::new(Refuses);
