@@ -285,7 +285,7 @@ fn switch_current(to: *const AccountCore) -> Option<*const AccountCore> {
         cells.flush();
         let outgoing = cells.current.replace(to);
         cells.begin(slot);
-        thread.refresh_watched();
+        thread.refresh_fast_path();
         outgoing
     })
 }

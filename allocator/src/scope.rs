@@ -104,7 +104,7 @@ impl OpenScope {
             let start = cells.snapshot();
             let outer_peak = cells.counters.peak.replace(start.net);
             cells.depth.set(cells.depth.get() + 1);
-            thread.refresh_watched();
+            thread.refresh_fast_path();
             OpenScope { start, outer_peak }
         })
         .unwrap_or_else(|| OpenScope {
@@ -156,7 +156,7 @@ impl Drop for OpenScope {
         let _ = with_thread(|thread| {
             let cells = &thread.scope;
             cells.depth.set(cells.depth.get().saturating_sub(1));
-            thread.refresh_watched();
+            thread.refresh_fast_path();
             let inner_peak = cells.counters.peak.get();
             cells.counters.peak.set(inner_peak.max(self.outer_peak));
         });

@@ -42,9 +42,6 @@ pub(crate) struct ThreadState {
     /// one branch decide everything.
     fast_slot: Cell<Option<&'static Slot>>,
     phase: Cell<Phase>,
-    /// True while a `measure` scope is open, or an account is entered that
-    /// cannot read a slot: every call must then be reported to them.
-    watched: Cell<bool>,
     pub(crate) scope: ScopeCells,
     pub(crate) account: AccountCells,
 }
@@ -55,19 +52,19 @@ impl ThreadState {
             slot: Cell::new(None),
             fast_slot: Cell::new(None),
             phase: Cell::new(Phase::Unregistered),
-            watched: Cell::new(false),
             scope: ScopeCells::new(),
             account: AccountCells::new(),
         }
     }
 
-    /// Recomputes `watched` after a scope or an account guard changed.
-    /// An account read from this thread's slot needs no per-call work.
-    pub(crate) fn refresh_watched(&self) {
-        let watched = self.scope.is_open() || self.account.needs_every_call();
-        self.watched.set(watched);
+    /// Recomputes `fast_slot` after the slot, a scope or an account guard
+    /// changed: calls take the fast path unless a `measure` scope is open or
+    /// an entered account cannot read the slot (one that can is charged from
+    /// the slot's totals and needs no per-call work).
+    pub(crate) fn refresh_fast_path(&self) {
+        let every_call = self.scope.is_open() || self.account.needs_every_call();
         self.fast_slot
-            .set(if watched { None } else { self.slot.get() });
+            .set(if every_call { None } else { self.slot.get() });
     }
 
     /// The slot this thread writes, taking one first if it has none yet.
@@ -105,7 +102,7 @@ impl Drop for SlotLease {
                 global::publish(pending);
                 slots::release(slot);
             }
-            thread.refresh_watched();
+            thread.refresh_fast_path();
         });
     }
 }
@@ -188,19 +185,6 @@ fn publish_pending(thread: &ThreadState, slot: &Slot, pending: i64) {
     }
 }
 
-/// Feeds an open `measure` scope, and an entered account that cannot read
-/// a slot (one that can is charged from the slot's totals, never per call).
-#[cold]
-#[inline(never)]
-fn record_watched(thread: &ThreadState, event: Event) {
-    if thread.scope.is_open() {
-        thread.scope.record(event);
-    }
-    if thread.account.needs_every_call() {
-        thread.account.record(event);
-    }
-}
-
 #[cold]
 #[inline(never)]
 fn record_slow(thread: &ThreadState, kind: Kind, first: u64, second: u64, publish_net: bool) {
@@ -212,8 +196,13 @@ fn record_slow(thread: &ThreadState, kind: Kind, first: u64, second: u64, publis
         Some(slot) => record_in_slot(thread, slot, event, publish_net),
         None => global::record_fallback(event, publish_net),
     }
-    if thread.watched.get() {
-        record_watched(thread, event);
+    // Feed an open `measure` scope, and an entered account that cannot read
+    // a slot (one that can is charged from the slot's totals, never per call).
+    if thread.scope.is_open() {
+        thread.scope.record(event);
+    }
+    if thread.account.needs_every_call() {
+        thread.account.record(event);
     }
 }
 
@@ -238,7 +227,7 @@ fn attach(thread: &ThreadState) {
     // Past MAX_SLOTS threads `claim` fails; the thread stays on the fallback.
     thread.slot.set(slots::claim());
     thread.phase.set(Phase::Attached);
-    thread.refresh_watched();
+    thread.refresh_fast_path();
 }
 
 /// Whether registering a thread-local destructor avoids the Rust allocator:
