@@ -73,6 +73,12 @@
 //! Each state change is logged once with `tracing` and sent to every
 //! [`subscribe`](MemoryBreaker::subscribe)r as a [`BreakerEvent`].
 //!
+//! # In a service (feature `tower`)
+//! [`service::MemoryShedLayer`] sheds requests in a tower stack (axum,
+//! tonic): each request reserves an estimate of its memory, and one that
+//! does not fit is refused at once (HTTP 503 with `Retry-After`, or 413 for
+//! one that never could; gRPC `RESOURCE_EXHAUSTED`).
+//!
 //! # Caveats
 //! - It never refuses inside the allocator (a null from a global allocator
 //!   aborts a Rust process): it is a check at operation boundaries, and work
@@ -94,6 +100,8 @@ mod host;
 mod inner;
 mod ledger;
 mod reservation;
+#[cfg(feature = "tower")]
+pub mod service;
 mod source;
 mod state;
 mod usage;

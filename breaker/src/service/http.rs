@@ -1,0 +1,127 @@
+//! Refusals as HTTP responses (feature `http`): 503 with `Retry-After`, or 413.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::header::{HeaderValue, RETRY_AFTER};
+use http::{Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::error::{RefusalKind, Refused};
+use super::future::Admitted;
+use super::layer::{Bypass, Estimate, Http, MemoryShed};
+
+impl<S, E, B, ReqBody, ResBody> Service<Request<ReqBody>> for MemoryShed<S, E, B, Http>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    E: Estimate<Request<ReqBody>>,
+    B: Bypass<Request<ReqBody>>,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = HttpResponseFuture<S::Future, ResBody>;
+
+    /// The inner service's readiness; never waits on memory.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        match self.policy.decide(&request) {
+            Ok(admission) => HttpResponseFuture {
+                state: State::Admitted {
+                    future: Admitted::call(&mut self.inner, request, admission),
+                },
+            },
+            Err(refused) => HttpResponseFuture {
+                state: State::Refused {
+                    response: Some(refusal_response(&refused)),
+                },
+            },
+        }
+    }
+}
+
+/// 503 with `Retry-After` in whole seconds (rounded up, at least 1), or 413.
+fn refusal_response<B: Default>(refused: &Refused) -> Response<B> {
+    let mut response = Response::new(B::default());
+    match refused.kind() {
+        RefusalKind::Overloaded => {
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            let seconds = retry_after_seconds(refused.retry_after().unwrap_or_default());
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        RefusalKind::TooLarge => *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE,
+    }
+    response
+}
+
+/// `Retry-After` is whole seconds (RFC 9110 §10.2.3): round up, never 0.
+fn retry_after_seconds(retry_after: Duration) -> u64 {
+    let whole = retry_after.as_secs();
+    let seconds = if retry_after.subsec_nanos() > 0 {
+        whole.saturating_add(1)
+    } else {
+        whole
+    };
+    seconds.max(1)
+}
+
+pin_project! {
+    /// The response future of [`MemoryShed`] with [`Http`] refusals.
+    pub struct HttpResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProjection]
+    enum State<F, B> {
+        Refused { response: Option<Response<B>> },
+        Admitted { #[pin] future: Admitted<F> },
+    }
+}
+
+impl<F, B, E> Future for HttpResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProjection::Refused { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("HttpResponseFuture polled after it completed"),
+            },
+            StateProjection::Admitted { future } => future.poll(cx),
+        }
+    }
+}
+
+impl<F, B> std::fmt::Debug for HttpResponseFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponseFuture").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_is_never_zero() {
+        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_secs(1)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1001)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_secs(30)), 30);
+    }
+}

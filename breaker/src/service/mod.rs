@@ -1,0 +1,114 @@
+//! A tower [`Layer`](tower_layer::Layer) that sheds requests under memory
+//! pressure (feature `tower`; HTTP responses with feature `http`).
+//!
+//! [`MemoryShedLayer`] decides in `call`, never in `poll_ready`: its
+//! `poll_ready` passes the inner service's readiness through and never
+//! waits on memory, so a server answers a refusal at once instead of
+//! queueing the request. For each request it:
+//!
+//! 1. lets it through untouched when the [bypass](MemoryShedLayer::bypass)
+//!    predicate says so (health checks, metrics scrapes: never shed);
+//! 2. asks the [estimator](MemoryShedLayer::estimate) how many bytes the
+//!    request will need; an estimate at or above the breaker's trip line
+//!    could never be granted, even with nothing else running, and is refused
+//!    at once as [`RefusalKind::TooLarge`] (HTTP 413);
+//! 3. reserves the estimate in the breaker ([`MemoryBreaker::try_reserve`]),
+//!    or, for an estimate of 0, runs [`MemoryBreaker::check`]; a refusal is
+//!    [`RefusalKind::Overloaded`] (HTTP 503 with `Retry-After`, gRPC
+//!    `RESOURCE_EXHAUSTED`);
+//! 4. calls the inner service and holds the reservation until the response
+//!    future completes or is dropped (a response body streamed after that
+//!    is not covered); with
+//!    [`request_accounts`](MemoryShedLayer::request_accounts) the call and
+//!    every poll of the response future run inside the request's own
+//!    [`Account`], which the handler reads with [`Account::current`] (to
+//!    hand it to the threads that do its work, for instance).
+//!
+//! Estimate, then break: admission by a reading alone cannot keep a budget
+//! when forty requests arrive together while usage is still low; each
+//! reservation is a compare-and-swap against the room left, so together the
+//! admitted estimates never pass the trip line.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use heapguard_breaker::service::{BoxError, MemoryShedLayer, RefusalKind, Refused};
+//! use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+//! use tower_layer::Layer;
+//! use tower_service::Service;
+//!
+//! # #[derive(Clone)] struct Echo;
+//! # impl Service<u64> for Echo {
+//! #     type Response = u64;
+//! #     type Error = std::convert::Infallible;
+//! #     type Future = std::future::Ready<Result<u64, std::convert::Infallible>>;
+//! #     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+//! #         std::task::Poll::Ready(Ok(()))
+//! #     }
+//! #     fn call(&mut self, bytes: u64) -> Self::Future { std::future::ready(Ok(bytes)) }
+//! # }
+//! // A 1000-byte budget: the trip line is at 800 bytes.
+//! let breaker = Arc::new(MemoryBreaker::new(
+//!     BreakerConfig::new(Budget::Bytes(1000)).source(ManualSource::new(0)),
+//! )?);
+//! // Each request (here a number) is estimated to need that many bytes.
+//! let mut service = MemoryShedLayer::new(breaker.clone())
+//!     .estimate(|bytes: &u64| *bytes)
+//!     .layer(Echo);
+//!
+//! let held = service.call(500); // admitted: 500 bytes reserved until it completes
+//! assert_eq!(breaker.reserved(), 500);
+//! let shed = service.call(400); // 900 would pass the trip line
+//! let too_large = service.call(5000); // could never fit
+//! # fn block<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+//! #         std::task::Poll::Ready(out) => out,
+//! #         std::task::Poll::Pending => unreachable!(),
+//! #     }
+//! # }
+//! let refusal = |result: Result<u64, BoxError>| result.unwrap_err().downcast::<Refused>().unwrap();
+//! assert_eq!(refusal(block(shed)).kind(), RefusalKind::Overloaded);
+//! assert_eq!(refusal(block(too_large)).kind(), RefusalKind::TooLarge);
+//! assert_eq!(block(held).unwrap(), 500);
+//! assert_eq!(breaker.reserved(), 0, "released when the response completed");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Errors and responses
+//! By default the service's error is a [`BoxError`] and a refusal is a
+//! [`Refused`] inside it: downcast it, answer
+//! [`Refused::grpc_code`] (`RESOURCE_EXHAUSTED`) from a gRPC service, or
+//! [`Refused::http_status`] from anything else. With the `http` feature,
+//! [`MemoryShedLayer::http`] makes a service over `http::Request` that
+//! answers refusals itself: 503 with `Retry-After` (whole seconds, rounded
+//! up), or 413, with an empty body; its error is the inner service's, so it
+//! fits axum's `Router::layer`.
+//!
+//! # What it counts
+//! [`ShedStats`] (from [`MemoryShedLayer::stats`]) counts admitted, shed,
+//! too-large and bypassed requests across every clone of the layer and the
+//! services it built.
+
+mod error;
+mod future;
+#[cfg(feature = "http")]
+mod http;
+mod layer;
+mod stats;
+
+pub use error::{BoxError, RefusalKind, Refused, GRPC_RESOURCE_EXHAUSTED};
+pub use future::ResponseFuture;
+#[cfg(feature = "http")]
+pub use http::HttpResponseFuture;
+#[cfg(feature = "http")]
+pub use layer::Http;
+pub use layer::{
+    Bypass, Errors, Estimate, MemoryShed, MemoryShedLayer, NoBypass, NoEstimate,
+    DEFAULT_RETRY_AFTER,
+};
+pub use stats::ShedStats;
+
+#[allow(unused_imports)] // for the docs
+use crate::MemoryBreaker;
+#[allow(unused_imports)] // for the docs
+use heapguard_alloc::Account;

@@ -1,0 +1,58 @@
+//! Counts of what the layer decided, shared by every service it built.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// What a [`MemoryShedLayer`](super::MemoryShedLayer) and the services it
+/// built decided, since the layer was made. Cheap to clone (an `Arc`);
+/// every clone reads the same counters.
+#[derive(Debug, Clone, Default)]
+pub struct ShedStats {
+    counters: Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    admitted: AtomicU64,
+    shed: AtomicU64,
+    too_large: AtomicU64,
+    bypassed: AtomicU64,
+}
+
+impl ShedStats {
+    /// Requests passed to the inner service after the breaker admitted them.
+    pub fn admitted(&self) -> u64 {
+        self.counters.admitted.load(Relaxed)
+    }
+
+    /// Requests refused as overloaded (HTTP 503).
+    pub fn shed(&self) -> u64 {
+        self.counters.shed.load(Relaxed)
+    }
+
+    /// Requests refused as too large to ever fit (HTTP 413).
+    pub fn too_large(&self) -> u64 {
+        self.counters.too_large.load(Relaxed)
+    }
+
+    /// Requests the bypass predicate let through without asking the breaker.
+    pub fn bypassed(&self) -> u64 {
+        self.counters.bypassed.load(Relaxed)
+    }
+
+    pub(crate) fn count_admitted(&self) {
+        self.counters.admitted.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_shed(&self) {
+        self.counters.shed.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_too_large(&self) {
+        self.counters.too_large.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_bypassed(&self) {
+        self.counters.bypassed.fetch_add(1, Relaxed);
+    }
+}
