@@ -271,6 +271,7 @@ mod tests {
                     live_bytes: t << 17,
                 })
                 .collect(),
+            peak_rss_bytes: Some(8 << 20),
         }
     }
 

@@ -41,6 +41,9 @@ pub struct Progress {
     pub users_done: u32,
 }
 
+/// Takes a finished user's result and suggestions (see [`JobHooks::on_user`]).
+pub type OnUser<'a> = &'a dyn Fn(&UserResult, &[Suggestion]);
+
 /// What watches a job; every part is optional.
 #[derive(Default)]
 pub struct JobHooks<'a> {
@@ -53,6 +56,11 @@ pub struct JobHooks<'a> {
     pub monitor: Option<&'a MonitorHandle>,
     /// Called after each user is finished or skipped.
     pub progress: Option<&'a dyn Fn(Progress)>,
+    /// Given each finished user's result and suggestions as soon as the user
+    /// is done. When set, the job keeps neither: the outcome's `suggestions`
+    /// and the report's `users` stay empty, so the job's heap does not grow
+    /// with the number of users (a caller streams them into its output).
+    pub on_user: Option<OnUser<'a>>,
 }
 
 impl std::fmt::Debug for JobHooks<'_> {
@@ -61,6 +69,7 @@ impl std::fmt::Debug for JobHooks<'_> {
             .field("breaker", &self.breaker.map(MemoryBreaker::name))
             .field("monitor", &self.monitor.is_some())
             .field("progress", &self.progress.is_some())
+            .field("on_user", &self.on_user.is_some())
             .finish()
     }
 }
@@ -72,22 +81,42 @@ pub fn run_job(config: &JobConfig) -> Result<JobOutcome, JobError> {
 }
 
 /// Everything the loop keeps while it runs.
-struct Tally {
+struct Tally<'a> {
+    /// Finished users' suggestions, kept only without an `on_user` hook.
     done: Vec<UserSuggestions>,
-    /// What each finished user's account was charged, in `done`'s order.
-    memory: Vec<AccountUsage>,
+    /// Finished users' results, kept only without an `on_user` hook.
+    users: Vec<UserResult>,
+    /// Where finished users go instead, if anywhere.
+    on_user: Option<OnUser<'a>>,
+    users_done: u32,
+    suggestions: u64,
     skipped: Vec<u32>,
     seen: u32,
     stopped: bool,
 }
 
-impl Tally {
+impl Tally<'_> {
     fn finish(&mut self, user_id: u32, suggestions: Vec<Suggestion>, account: &Account) {
-        self.done.push(UserSuggestions {
+        let usage: AccountUsage = account.usage();
+        let result = UserResult {
             user_id,
-            suggestions,
-        });
-        self.memory.push(account.usage());
+            suggestions: suggestions.len() as u32,
+            digest: digest(&suggestions),
+            peak_bytes: usage.peak_bytes,
+            allocated_bytes: usage.allocated_bytes,
+        };
+        self.users_done += 1;
+        self.suggestions += u64::from(result.suggestions);
+        match self.on_user {
+            Some(on_user) => on_user(&result, &suggestions),
+            None => {
+                self.users.push(result);
+                self.done.push(UserSuggestions {
+                    user_id,
+                    suggestions,
+                });
+            }
+        }
         self.seen += 1;
     }
 
@@ -117,17 +146,20 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
     let mut purges = Vec::new();
     let mut tally = Tally {
         done: Vec::new(),
-        memory: Vec::new(),
+        users: Vec::new(),
+        on_user: hooks.on_user,
+        users_done: 0,
+        suggestions: 0,
         skipped: Vec::new(),
         seen: 0,
         stopped: false,
     };
-    let report_progress = |tally: &Tally| {
+    let report_progress = |tally: &Tally<'_>| {
         if let Some(progress) = hooks.progress {
             progress(Progress {
                 users_seen: tally.seen,
                 users_total: config.users(),
-                users_done: tally.done.len() as u32,
+                users_done: tally.users_done,
             });
         }
     };
@@ -176,7 +208,7 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
     let timeline = timeline.map(TimelineRecorder::finish).unwrap_or_default();
     tracing::info!(
         mode = %config.mode(),
-        users_done = tally.done.len(),
+        users_done = tally.users_done,
         users_skipped = tally.skipped.len(),
         peak_bytes = after.peak_bytes,
         elapsed_ms = elapsed.as_millis() as u64,
@@ -192,7 +224,7 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         purges,
         timeline,
     };
-    let report = build_report(config, &tally, guards, measured);
+    let report = build_report(config, &mut tally, guards, measured);
     Ok(JobOutcome {
         report,
         suggestions: tally.done,
@@ -211,7 +243,7 @@ struct Measured {
 
 fn build_report(
     config: &JobConfig,
-    tally: &Tally,
+    tally: &mut Tally<'_>,
     guards: Guards<'_>,
     measured: Measured,
 ) -> JobReport {
@@ -223,18 +255,6 @@ fn build_report(
         purges,
         timeline,
     } = measured;
-    let users = tally
-        .done
-        .iter()
-        .zip(&tally.memory)
-        .map(|(user, memory)| UserResult {
-            user_id: user.user_id,
-            suggestions: user.suggestions.len() as u32,
-            digest: digest(&user.suggestions),
-            peak_bytes: memory.peak_bytes,
-            allocated_bytes: memory.allocated_bytes,
-        })
-        .collect::<Vec<_>>();
     let budget_bytes = guards.budget_bytes();
     let trip_threshold_bytes = guards.trip_threshold_bytes();
     let (breaker_trips, trip, leaks) = guards.finish();
@@ -247,9 +267,9 @@ fn build_report(
         mode: config.mode(),
         contacts_per_user: config.contacts_per_user(),
         users_total: config.users(),
-        users_done: tally.done.len() as u32,
+        users_done: tally.users_done,
         users_skipped: tally.skipped.len() as u32,
-        suggestions: users.iter().map(|u| u64::from(u.suggestions)).sum(),
+        suggestions: tally.suggestions,
         status,
         peak_bytes: if counting { after.peak_bytes } else { 0 },
         allocations: after.allocations.saturating_sub(before.allocations),
@@ -266,8 +286,9 @@ fn build_report(
         trip,
         leaks,
         purges,
-        users,
+        users: std::mem::take(&mut tally.users),
         timeline,
+        peak_rss_bytes: crate::rss::peak_resident_bytes(),
     }
 }
 
@@ -275,9 +296,9 @@ fn build_report(
 /// skipped without asking again. Returns whether the user may start.
 fn admit(
     guards: &mut Guards<'_>,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
     user_id: u32,
-    report_progress: &dyn Fn(&Tally),
+    report_progress: &dyn Fn(&Tally<'_>),
 ) -> bool {
     if tally.stopped || guards.check(Checkpoint::User, Some(user_id)).is_err() {
         tally.stopped = true;
@@ -292,9 +313,9 @@ fn naive_batch(
     config: &JobConfig,
     users: std::ops::Range<u32>,
     guards: &mut Guards<'_>,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
     leak: Option<&UnboundedRecordCache>,
-    report_progress: &dyn Fn(&Tally),
+    report_progress: &dyn Fn(&Tally<'_>),
 ) {
     let seed = config.seed();
     // Phase 1: load every admitted user of the batch in full.
@@ -342,10 +363,10 @@ fn streaming_batch(
     config: &JobConfig,
     users: std::ops::Range<u32>,
     guards: &mut Guards<'_>,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
     cache: &mut CompanyCache,
     leak: Option<&UnboundedRecordCache>,
-    report_progress: &dyn Fn(&Tally),
+    report_progress: &dyn Fn(&Tally<'_>),
 ) {
     let seed = config.seed();
     let pipeline = Pipeline {

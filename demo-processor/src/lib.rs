@@ -52,13 +52,13 @@ pub use config::{
     ConfigError, JobConfig, Mode, DEFAULT_BATCH_SIZE, DEFAULT_TOTAL_CONTACTS,
     MAX_CONTACTS_PER_USER, MAX_USERS,
 };
-pub use job::{run_job, run_job_with, JobError, JobHooks, Progress};
+pub use job::{run_job, run_job_with, JobError, JobHooks, OnUser, Progress};
 pub use leak::UnboundedRecordCache;
 pub use report::{
     digest, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TripRecord, UserResult,
     UserSuggestions,
 };
-pub use timeline::TimelinePoint;
+pub use timeline::{TimelinePoint, MAX_TIMELINE_POINTS};
 
 /// The workspace README's code examples, compiled and run as doctests so the
 /// quick starts cannot rot.

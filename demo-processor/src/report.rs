@@ -123,8 +123,15 @@ pub struct JobReport {
     pub purges: Vec<PurgeRecord>,
     /// The users finished, in order.
     pub users: Vec<UserResult>,
-    /// Live bytes over time (empty unless recorded).
+    /// Live bytes over time (empty unless recorded), at most
+    /// [`MAX_TIMELINE_POINTS`](crate::MAX_TIMELINE_POINTS) points.
     pub timeline: Vec<TimelinePoint>,
+    /// The process's peak resident set size when the job ended (`VmHWM` of
+    /// `/proc/self/status`: the most physical memory the process ever held,
+    /// since it started), or `None` where it cannot be read. Heap is what
+    /// the breaker bounds; resident memory is what an OOM killer sees.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// The suggestions of one finished user.

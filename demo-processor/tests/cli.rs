@@ -143,6 +143,13 @@ fn a_short_run_completes_and_writes_the_json_schema() {
         "the counting allocator saw the batch"
     );
     assert!(report["allocations"].as_u64().unwrap() > 300 * 4);
+    // The process's resident peak holds its code and stacks besides the heap.
+    let peak_rss = report["peak_rss_bytes"].as_u64().expect("peak_rss_bytes");
+    assert!(
+        peak_rss > report["peak_bytes"].as_u64().unwrap(),
+        "{report}"
+    );
+    assert!(stdout.contains("peak RSS"), "{stdout}");
     assert_eq!(report["counting_allocator"], true);
     assert_eq!(
         report["purges"].as_array().map(Vec::len),

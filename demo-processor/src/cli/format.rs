@@ -96,6 +96,11 @@ pub(crate) fn summary(r: &JobReport) -> String {
     );
     if r.counting_allocator {
         let _ = writeln!(out, "  peak heap      {}", bytes(r.peak_bytes));
+    }
+    if let Some(rss) = r.peak_rss_bytes {
+        let _ = writeln!(out, "  peak RSS       {} (process)", bytes(rss));
+    }
+    if r.counting_allocator {
         let _ = writeln!(
             out,
             "  allocations    {} ({} allocated)",

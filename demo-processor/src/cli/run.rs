@@ -114,6 +114,7 @@ pub(crate) fn execute(args: &WorkloadArgs, mode: Mode) -> Result<JobReport, CliE
         breaker: breaker.as_ref(),
         monitor: Some(&monitor),
         progress: Some(&on_progress),
+        on_user: None,
     };
     let outcome = run_job_with(&config, hooks).map_err(|e| CliError::Internal(e.to_string()))?;
     if let Some(bar) = bar {
