@@ -11,8 +11,13 @@ use crate::config::{BreakerConfig, ConfigError, PurgeHook, PurgeSetting};
 use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::inner::{lock, Inner};
 use crate::ledger::Ledger;
+use crate::lines::Lines;
+use crate::purge::default_purge;
+use crate::reading::{
+    Action, Budget, Cgroup, CountingAllocSource, Reader, Refresher, Resolution, SourceError, Tick,
+};
+use crate::refresh::RefreshAction;
 use crate::reservation::Reservation;
-use crate::source::{CountingAllocSource, Reader, SourceError};
 use crate::state::{BreakerState, ACCEPTING};
 use crate::usage::{Tripped, Usage};
 
@@ -28,6 +33,10 @@ pub const SUBSCRIBER_CAPACITY: usize = 1024;
 /// parent at once.
 pub struct MemoryBreaker {
     inner: Arc<Inner>,
+    /// The refresher this breaker's readings or budget come from, if any.
+    refresher: Option<Arc<Refresher>>,
+    /// Re-resolves a budget read from the host; the refresher holds it weakly.
+    _budget_watch: Option<Arc<Action>>,
 }
 
 impl MemoryBreaker {
@@ -37,16 +46,39 @@ impl MemoryBreaker {
     /// counting allocator, and fails with [`SourceError::CountingAllocNotInstalled`]
     /// (in [`ConfigError::Source`]) if that is not the global allocator.
     pub fn new(config: BreakerConfig) -> Result<Self, ConfigError> {
-        let source = match config.source.clone() {
-            Some(source) => source,
-            None => Reader::of(CountingAllocSource::new()?),
+        let (valid, resolution) = config.resolve(true)?;
+        let mut source = match config.source.clone() {
+            Some(source) => source.into_reader()?,
+            None => {
+                CountingAllocSource::new()?;
+                Reader::CountingAlloc
+            }
         };
+        if config
+            .cgroup_working_set
+            .unwrap_or_else(|| resolution.is_from_cgroup())
+            && !matches!(source, Reader::Cgroup(_))
+        {
+            let cgroup = match resolution.cgroup_limits() {
+                Some(limits) => limits.cgroup().clone(),
+                None => Cgroup::detect(&config.host)?,
+            };
+            source = source.worst_of(Refresher::for_cgroup(&cgroup)?);
+        }
         let clock = config
             .clock
             .clone()
             .unwrap_or_else(|| Arc::new(SystemClock::new()));
         let purge = default_purge(&config.purge);
-        Self::build(config, Some(source), clock, purge, None)
+        Ok(Self::build(
+            config,
+            valid.limit,
+            resolution,
+            Some(source),
+            clock,
+            purge,
+            None,
+        ))
     }
 
     /// A child breaker with its own budget and lines under this one (per job,
@@ -78,46 +110,83 @@ impl MemoryBreaker {
             .clock
             .clone()
             .unwrap_or_else(|| self.inner.clock.clone());
-        let source = config.source.clone();
+        let (valid, resolution) = config.resolve(false)?;
+        let mut source = match config.source.clone() {
+            Some(source) => Some(source.into_reader()?),
+            None => None,
+        };
+        if config.cgroup_working_set == Some(true) {
+            let refresher = Refresher::for_cgroup(&Cgroup::detect(&config.host)?)?;
+            source = Some(match source {
+                Some(source) => source.worst_of(refresher),
+                None => Reader::Cgroup(refresher),
+            });
+        }
         let purge = match &config.purge {
             PurgeSetting::Hook(hook) => Some(hook.clone()),
             PurgeSetting::Default | PurgeSetting::None => None,
         };
-        Self::build(config, source, clock, purge, Some(self.inner.clone()))
+        Ok(Self::build(
+            config,
+            valid.limit,
+            resolution,
+            source,
+            clock,
+            purge,
+            Some(self.inner.clone()),
+        ))
     }
 
     fn build(
         config: BreakerConfig,
+        limit: u64,
+        resolution: Resolution,
         source: Option<Reader>,
         clock: Arc<dyn Clock>,
         purge: Option<PurgeHook>,
         parent: Option<Arc<Inner>>,
-    ) -> Result<Self, ConfigError> {
-        let valid = config.validate()?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                name: config.name,
-                limit: valid.limit,
-                trip_bytes: valid.trip_bytes,
-                reset_bytes: valid.reset_bytes,
-                trip_percent: config.trip_percent,
-                reset_percent: config.reset_percent,
-                min_state_duration: config.min_state_duration,
-                purge_interval: config.purge_interval,
-                source,
-                clock,
-                purge,
-                parent,
-                state: AtomicU8::new(ACCEPTING),
-                ledger: Ledger::default(),
-                last_change: AtomicU64::new(0),
-                last_purge: AtomicU64::new(0),
-                trips: AtomicU64::new(0),
-                refusals: AtomicU64::new(0),
-                transitions: Mutex::new(None),
-                subscribers: Mutex::new(Vec::new()),
-            }),
-        })
+    ) -> Self {
+        let refresher = source.as_ref().and_then(Reader::refresher).cloned();
+        let inner = Arc::new(Inner {
+            lines: Lines::new(
+                config.name,
+                config.trip_percent,
+                config.reset_percent,
+                limit,
+            ),
+            resolution: Mutex::new(resolution),
+            min_state_duration: config.min_state_duration,
+            purge_interval: config.purge_interval,
+            source,
+            clock,
+            purge,
+            parent,
+            state: AtomicU8::new(ACCEPTING),
+            ledger: Ledger::default(),
+            last_change: AtomicU64::new(0),
+            last_purge: AtomicU64::new(0),
+            trips: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
+            transitions: Mutex::new(None),
+            subscribers: Mutex::new(Vec::new()),
+        });
+        // A budget read from the host follows the host: re-resolved on the
+        // refresher's limits period (a cgroup limit can change while the
+        // process runs). Physical memory does not change.
+        let (refresher, budget_watch) = match &config.budget {
+            Budget::Bytes(_) | Budget::SystemMemory => (refresher, None),
+            budget => {
+                let refresher = refresher.unwrap_or_else(Refresher::plain);
+                let watch = budget_watch(&inner, budget.clone(), config.host.clone());
+                refresher.add_action(&watch);
+                (Some(refresher), Some(watch))
+            }
+        };
+        Self {
+            inner,
+            refresher,
+            _budget_watch: budget_watch,
+        }
     }
 
     /// Whether new work may start: the usage if so, [`Tripped`] if this
@@ -159,11 +228,7 @@ impl MemoryBreaker {
 
     /// The current usage without deciding anything (no state change, no purge).
     pub fn usage(&self) -> Result<Usage<'_>, SourceError> {
-        let used = match &self.inner.source {
-            Some(source) => source.used_bytes()?,
-            None => 0,
-        };
-        Ok(self.inner.usage(used, self.inner.ledger.reserved()))
+        self.inner.current_usage()
     }
 
     /// Accepting or refusing, as of the last check.
@@ -191,24 +256,70 @@ impl MemoryBreaker {
         self.inner.ledger.reserved()
     }
 
-    /// The budget, in bytes.
+    /// The budget, in bytes (it follows a changed cgroup limit; see
+    /// [`resolution`](Self::resolution)).
     pub fn limit(&self) -> u64 {
-        self.inner.limit
+        self.inner.lines.limit()
     }
 
     /// Usage at or above this many bytes trips it.
     pub fn trip_bytes(&self) -> u64 {
-        self.inner.trip_bytes
+        self.inner.lines.trip_bytes()
     }
 
     /// Usage below this many bytes resets it.
     pub fn reset_bytes(&self) -> u64 {
-        self.inner.reset_bytes
+        self.inner.lines.reset_bytes()
+    }
+
+    /// The budget as last resolved: bytes, where they came from, what was skipped.
+    pub fn resolution(&self) -> Resolution {
+        lock(&self.inner.resolution).clone()
+    }
+
+    /// Runs `action` on the breaker's refresher thread after each refresh
+    /// (every [`REFRESH_PERIOD`](crate::REFRESH_PERIOD)) with the usage a
+    /// check would see then, until the returned [`RefreshAction`] is dropped.
+    ///
+    /// The refresher is the one its cgroup readings come from (shared by
+    /// every breaker of the process on that cgroup), or the process's plain
+    /// refresher when it reads no cgroup. Keep the action short: every
+    /// action on a refresher delays its next reading. It is not run while
+    /// the source cannot be read (the breaker refuses then).
+    ///
+    /// ```
+    /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+    /// use std::sync::mpsc;
+    /// let memory = ManualSource::new(900);
+    /// let breaker = MemoryBreaker::new(
+    ///     BreakerConfig::new(Budget::Bytes(1000)).source(memory.clone()),
+    /// )?;
+    /// let (sender, receiver) = mpsc::channel();
+    /// let action = breaker.on_refresh(move |usage| {
+    ///     let _ = sender.send(usage.percent());
+    /// });
+    /// let percent = receiver.recv_timeout(std::time::Duration::from_secs(10))?;
+    /// assert_eq!(percent, 90.0);
+    /// drop(action); // stops the action
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_refresh(&self, action: impl Fn(&Usage<'_>) + Send + Sync + 'static) -> RefreshAction {
+        let refresher = self.refresher.clone().unwrap_or_else(Refresher::plain);
+        let breaker = Arc::downgrade(&self.inner);
+        let action: Arc<Action> = Arc::new(move |_: &Tick| {
+            if let Some(inner) = breaker.upgrade() {
+                if let Ok(usage) = inner.current_usage() {
+                    action(&usage);
+                }
+            }
+        });
+        refresher.add_action(&action);
+        RefreshAction::new(action, refresher)
     }
 
     /// Its name.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.lines.name
     }
 
     /// Its source's name, or `None` for a child counting only reservations.
@@ -247,10 +358,10 @@ impl Drop for MemoryBreaker {
 impl fmt::Debug for MemoryBreaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryBreaker")
-            .field("name", &self.inner.name)
-            .field("limit", &self.inner.limit)
-            .field("trip_bytes", &self.inner.trip_bytes)
-            .field("reset_bytes", &self.inner.reset_bytes)
+            .field("name", &self.name())
+            .field("limit", &self.limit())
+            .field("trip_bytes", &self.trip_bytes())
+            .field("reset_bytes", &self.reset_bytes())
             .field("state", &self.state())
             .field("reserved", &self.reserved())
             .field("source", &self.source_name())
@@ -258,17 +369,48 @@ impl fmt::Debug for MemoryBreaker {
     }
 }
 
-fn default_purge(setting: &PurgeSetting) -> Option<PurgeHook> {
-    match setting {
-        PurgeSetting::Hook(hook) => Some(hook.clone()),
-        PurgeSetting::None => None,
-        #[cfg(feature = "jemalloc")]
-        PurgeSetting::Default => Some(Arc::new(|| {
-            if let Err(error) = heapguard_alloc::jemalloc::purge() {
-                tracing::debug!(%error, "jemalloc purge failed");
+/// The action that re-resolves a host-derived budget on the refresher's
+/// limits period, and logs a change.
+fn budget_watch(inner: &Arc<Inner>, budget: Budget, host: crate::reading::Host) -> Arc<Action> {
+    let breaker = Arc::downgrade(inner);
+    let last_error = Mutex::new(None::<String>);
+    Arc::new(move |tick: &Tick| {
+        if !tick.limits_refreshed {
+            return;
+        }
+        let Some(inner) = breaker.upgrade() else {
+            return;
+        };
+        match budget.resolution_quietly(&host) {
+            Ok(resolution) => {
+                *lock(&last_error) = None;
+                let old = inner.lines.limit();
+                if resolution.bytes() != old {
+                    inner.lines.set_limit(resolution.bytes());
+                    tracing::warn!(
+                        breaker = %inner.lines.name,
+                        old,
+                        new = resolution.bytes(),
+                        "memory budget changed: now {resolution}"
+                    );
+                    for warning in resolution.warnings() {
+                        tracing::warn!(breaker = %inner.lines.name, "{warning}");
+                    }
+                }
+                *lock(&inner.resolution) = resolution;
             }
-        })),
-        #[cfg(not(feature = "jemalloc"))]
-        PurgeSetting::Default => None,
-    }
+            Err(error) => {
+                let message = error.to_string();
+                let mut last = lock(&last_error);
+                if last.as_deref() != Some(message.as_str()) {
+                    tracing::warn!(
+                        breaker = %inner.lines.name,
+                        limit = inner.lines.limit(),
+                        "cannot re-resolve the memory budget ({message}); keeping the last one"
+                    );
+                    *last = Some(message);
+                }
+            }
+        }
+    })
 }

@@ -4,10 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::budget::{Budget, BudgetError};
 use crate::clock::Clock;
-use crate::host::Host;
-use crate::source::{MemorySource, Reader, SourceError};
+use crate::lines::share_of;
+use crate::reading::{
+    Budget, BudgetError, Configured, Host, MemorySource, Reader, Resolution, SourceError,
+};
 
 /// Called before the breaker refuses, to give memory back (see [`BreakerConfig::purge_hook`]).
 pub type PurgeHook = Arc<dyn Fn() + Send + Sync + 'static>;
@@ -38,10 +39,11 @@ pub struct BreakerConfig {
     pub(crate) reset_percent: f64,
     pub(crate) min_state_duration: Duration,
     pub(crate) purge_interval: Duration,
-    pub(crate) source: Option<Reader>,
+    pub(crate) source: Option<Configured>,
     pub(crate) clock: Option<Arc<dyn Clock>>,
     pub(crate) purge: PurgeSetting,
     pub(crate) host: Host,
+    pub(crate) cgroup_working_set: Option<bool>,
 }
 
 #[derive(Clone)]
@@ -60,8 +62,9 @@ impl fmt::Debug for BreakerConfig {
             .field("reset_percent", &self.reset_percent)
             .field("min_state_duration", &self.min_state_duration)
             .field("purge_interval", &self.purge_interval)
-            .field("source", &self.source.as_ref().map(Reader::name))
+            .field("source", &self.source.as_ref().map(Configured::name))
             .field("host", &self.host)
+            .field("cgroup_working_set", &self.cgroup_working_set)
             .finish_non_exhaustive()
     }
 }
@@ -78,8 +81,10 @@ impl BreakerConfig {
 
     /// A configuration over `budget` with the defaults: name `"memory"`, trip
     /// at 80%, reset below 70%, 1 s minimum in a state, the counting
-    /// allocator as source (for a root breaker), the real clock, and
-    /// jemalloc's purge as purge hook when the `jemalloc` feature is on.
+    /// allocator as source (for a root breaker; the worst of it and the
+    /// cgroup's working set when the budget comes from a cgroup), the real
+    /// clock, and the default purge hook (`malloc_trim(0)` on glibc, and
+    /// jemalloc's purge when the `jemalloc` feature is on).
     pub fn new(budget: Budget) -> Self {
         Self {
             budget,
@@ -92,6 +97,7 @@ impl BreakerConfig {
             clock: None,
             purge: PurgeSetting::Default,
             host: Host::current(),
+            cgroup_working_set: None,
         }
     }
 
@@ -132,14 +138,27 @@ impl BreakerConfig {
     /// [`CountingAllocSource`](crate::CountingAllocSource) (and fails to build
     /// if the counting allocator is not installed); a child breaker defaults
     /// to counting only its own reservations.
+    ///
+    /// A [`CgroupSource`](crate::CgroupSource) is read by the cgroup's shared
+    /// refresher thread, never on `check()`.
     pub fn source(mut self, source: impl MemorySource) -> Self {
-        self.source = Some(Reader::of(source));
+        self.source = Some(Configured::of(source));
         self
     }
 
     /// [`source`](Self::source) for a source already shared.
     pub fn shared_source(mut self, source: Arc<dyn MemorySource>) -> Self {
-        self.source = Some(Reader::Other(source));
+        self.source = Some(Configured::Reader(Reader::Other(source)));
+        self
+    }
+
+    /// Whether a root breaker decides on the worst of its source and its
+    /// cgroup's working set (each level's usage against that level's limit,
+    /// the worst ratio binding; see [`MemoryBreaker`](crate::MemoryBreaker)).
+    /// Default: on when the budget comes from a cgroup limit, off otherwise.
+    /// On, building fails when no cgroup can be read.
+    pub fn cgroup_working_set(mut self, on: bool) -> Self {
+        self.cgroup_working_set = Some(on);
         self
     }
 
@@ -174,8 +193,28 @@ impl BreakerConfig {
         &self.budget
     }
 
-    /// Checks the thresholds and resolves the budget, without building a breaker.
+    /// Checks the thresholds and resolves the budget, without building a
+    /// breaker (and without logging).
     pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        self.check_lines()?;
+        let resolution = self.budget.resolution_quietly(&self.host)?;
+        Ok(ValidConfig::new(resolution.bytes(), self))
+    }
+
+    /// Checks the thresholds and resolves the budget; `log` logs the
+    /// resolution's warnings (a fixed budget above the effective limit, an
+    /// unreadable cgroup file).
+    pub(crate) fn resolve(&self, log: bool) -> Result<(ValidConfig, Resolution), ConfigError> {
+        self.check_lines()?;
+        let resolution = if log {
+            self.budget.resolution_on(&self.host)?
+        } else {
+            self.budget.resolution_quietly(&self.host)?
+        };
+        Ok((ValidConfig::new(resolution.bytes(), self), resolution))
+    }
+
+    fn check_lines(&self) -> Result<(), ConfigError> {
         let in_range = |percent: f64| percent > 0.0 && percent <= 100.0;
         if !in_range(self.trip_percent) {
             return Err(ConfigError::TripPercent {
@@ -196,12 +235,7 @@ impl BreakerConfig {
         if self.name.is_empty() {
             return Err(ConfigError::EmptyName);
         }
-        let limit = self.budget.resolve_on(&self.host)?;
-        Ok(ValidConfig {
-            limit,
-            trip_bytes: share_of(limit, self.trip_percent),
-            reset_bytes: share_of(limit, self.reset_percent),
-        })
+        Ok(())
     }
 }
 
@@ -217,12 +251,14 @@ pub struct ValidConfig {
     pub reset_bytes: u64,
 }
 
-/// `ceil(limit * percent / 100)`, exact for percentages with up to two
-/// decimals (computed in hundredths of a percent, in 128 bits); at least 1.
-fn share_of(limit: u64, percent: f64) -> u64 {
-    let hundredths = (percent * 100.0).round() as u128;
-    let bytes = (u128::from(limit) * hundredths).div_ceil(10_000);
-    u64::try_from(bytes).unwrap_or(u64::MAX).max(1)
+impl ValidConfig {
+    fn new(limit: u64, config: &BreakerConfig) -> Self {
+        Self {
+            limit,
+            trip_bytes: share_of(limit, config.trip_percent),
+            reset_bytes: share_of(limit, config.reset_percent),
+        }
+    }
 }
 
 /// Why a breaker cannot be built.

@@ -15,17 +15,15 @@ use crate::clock::Clock;
 use crate::config::PurgeHook;
 use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::ledger::{Ledger, Refused};
-use crate::source::{Reader, SourceError};
+use crate::lines::{percent, Lines};
+use crate::reading::{Reader, Resolution, SourceError};
 use crate::state::{BreakerState, ACCEPTING, REFUSING};
-use crate::usage::{percent, Details, TripCause, Tripped, Usage};
+use crate::usage::{Details, TripCause, Tripped, Usage};
 
 pub(crate) struct Inner {
-    pub(crate) name: String,
-    pub(crate) limit: u64,
-    pub(crate) trip_bytes: u64,
-    pub(crate) reset_bytes: u64,
-    pub(crate) trip_percent: f64,
-    pub(crate) reset_percent: f64,
+    pub(crate) lines: Lines,
+    /// The budget as last resolved.
+    pub(crate) resolution: Mutex<Resolution>,
     pub(crate) min_state_duration: Duration,
     pub(crate) purge_interval: Duration,
     pub(crate) source: Option<Reader>,
@@ -84,7 +82,8 @@ impl Inner {
     pub(crate) fn evaluate(&self) -> Result<Usage<'_>, Tripped> {
         let used = self.read_used()?;
         let reserved = self.ledger.reserved();
-        if self.state.load(Relaxed) == ACCEPTING && used.saturating_add(reserved) < self.trip_bytes
+        if self.state.load(Relaxed) == ACCEPTING
+            && used.saturating_add(reserved) < self.lines.trip_bytes()
         {
             return Ok(self.usage(used, reserved));
         }
@@ -101,12 +100,14 @@ impl Inner {
         };
         let reserved = self.ledger.reserved();
         let accepting = self.state.load(Relaxed) == ACCEPTING;
-        (accepting && self.parent.is_none() && used.saturating_add(reserved) < self.trip_bytes)
-            .then_some(Usage {
-                breaker: self,
-                used,
-                reserved,
-            })
+        (accepting
+            && self.parent.is_none()
+            && used.saturating_add(reserved) < self.lines.trip_bytes())
+        .then_some(Usage {
+            lines: &self.lines,
+            used,
+            reserved,
+        })
     }
 
     /// This breaker's and every ancestor's verdict; the usage is this breaker's.
@@ -129,9 +130,18 @@ impl Inner {
         Ok(())
     }
 
+    /// The usage now, without deciding anything.
+    pub(crate) fn current_usage(&self) -> Result<Usage<'_>, SourceError> {
+        let used = match &self.source {
+            Some(source) => source.used_bytes()?,
+            None => 0,
+        };
+        Ok(self.usage(used, self.ledger.reserved()))
+    }
+
     pub(crate) fn usage(&self, used: u64, reserved: u64) -> Usage<'_> {
         Usage {
-            breaker: self,
+            lines: &self.lines,
             used,
             reserved,
         }
@@ -147,18 +157,19 @@ impl Inner {
     fn decide(&self, mut used: u64, reserved: u64) -> Result<Usage<'_>, Tripped> {
         let now = self.clock.now();
         let total = |used: u64| used.saturating_add(reserved);
+        let (trip_bytes, reset_bytes) = (self.lines.trip_bytes(), self.lines.reset_bytes());
         if self.state.load(Relaxed) == ACCEPTING {
-            if total(used) < self.trip_bytes {
+            if total(used) < trip_bytes {
                 return Ok(self.usage(used, reserved));
             }
             if let Some(fresh) = self.purge_and_read(now) {
                 used = fresh?;
-                if total(used) < self.trip_bytes {
+                if total(used) < trip_bytes {
                     return Ok(self.usage(used, reserved));
                 }
             }
             // Too soon after a reset, this holds, unless the whole budget is gone.
-            let whole_budget = total(used) >= self.limit;
+            let whole_budget = total(used) >= self.lines.limit();
             self.change(ACCEPTING, REFUSING, whole_budget, used, reserved);
             return match self.state() {
                 BreakerState::Refusing => {
@@ -167,12 +178,12 @@ impl Inner {
                 BreakerState::Accepting => Ok(self.usage(used, reserved)),
             };
         }
-        if total(used) >= self.reset_bytes {
+        if total(used) >= reset_bytes {
             if let Some(fresh) = self.purge_and_read(now) {
                 used = fresh?;
             }
         }
-        if total(used) >= self.reset_bytes {
+        if total(used) >= reset_bytes {
             return Err(self.refuse(used, reserved, TripCause::OverThreshold));
         }
         self.change(REFUSING, ACCEPTING, false, used, reserved);
@@ -224,23 +235,23 @@ impl Inner {
             self.trips.fetch_add(1, Relaxed);
             *last_trip = Some(snapshot.clone());
             tracing::warn!(
-                breaker = %self.name,
+                breaker = %self.lines.name,
                 used,
                 reserved,
-                limit = self.limit,
+                limit = snapshot.limit,
                 percent = snapshot.percent,
-                trip_percent = self.trip_percent,
+                trip_percent = self.lines.trip_percent,
                 "memory breaker tripped: refusing new work"
             );
             BreakerEvent::Tripped(snapshot)
         } else {
             tracing::info!(
-                breaker = %self.name,
+                breaker = %self.lines.name,
                 used,
                 reserved,
-                limit = self.limit,
+                limit = snapshot.limit,
                 percent = snapshot.percent,
-                reset_percent = self.reset_percent,
+                reset_percent = self.lines.reset_percent,
                 "memory breaker reset: accepting work again"
             );
             BreakerEvent::Reset(snapshot)
@@ -264,12 +275,13 @@ impl Inner {
     }
 
     pub(crate) fn snapshot(&self, used: u64, reserved: u64) -> BreakerSnapshot {
+        let limit = self.lines.limit();
         BreakerSnapshot {
-            breaker: self.name.clone(),
+            breaker: self.lines.name.clone(),
             used,
             reserved,
-            limit: self.limit,
-            percent: percent(used.saturating_add(reserved), self.limit),
+            limit,
+            percent: percent(used.saturating_add(reserved), limit),
             time: SystemTime::now(),
         }
     }
@@ -279,12 +291,12 @@ impl Inner {
     pub(crate) fn refuse(&self, used: u64, reserved: u64, cause: TripCause) -> Tripped {
         self.refusals.fetch_add(1, Relaxed);
         Tripped::from(Details {
-            breaker: self.name.clone(),
+            breaker: self.lines.name.clone(),
             used,
             reserved,
-            limit: self.limit,
-            trip_percent: self.trip_percent,
-            reset_percent: self.reset_percent,
+            limit: self.lines.limit(),
+            trip_percent: self.lines.trip_percent,
+            reset_percent: self.lines.reset_percent,
             cause,
         })
     }
@@ -309,7 +321,7 @@ impl Inner {
         loop {
             match self
                 .ledger
-                .try_add(bytes, self.trip_bytes.saturating_sub(used))
+                .try_add(bytes, self.lines.trip_bytes().saturating_sub(used))
             {
                 Ok(()) => return Ok(()),
                 Err(Refused::Released) => {

@@ -48,15 +48,75 @@
 //! default: live bytes from `heapguard_alloc`, one atomic load; building a
 //! breaker fails with a clear error if the counting allocator is not
 //! installed), [`RssSource`], [`CgroupSource`], `JemallocAllocatedSource`
-//! (feature `jemalloc`), or [`ManualSource`] for tests.
+//! (feature `jemalloc`), [`AccountSource`], or [`ManualSource`] for tests.
 //!
-//! # Budget and lines
+//! The allocator's live bytes under-read what the kernel charges: stacks,
+//! mmaps, page cache and other processes in the cgroup count there too. So
+//! **when the budget comes from a cgroup limit, a root breaker decides on
+//! the worst of its source and the cgroup's working set** (usage minus
+//! inactive file pages), by default
+//! ([`BreakerConfig::cgroup_working_set`] turns it on or off). Where the
+//! binding limit sits on an ancestor, the kernel counts the siblings there
+//! too: each level's working set is compared with that level's own limit,
+//! and the worst ratio binds (expressed in bytes of the smallest limit).
+//!
+//! Cgroup files are never read on [`check`](MemoryBreaker::check): one
+//! refresher thread per process and cgroup reads `memory.current` every
+//! [`REFRESH_PERIOD`] (25 ms), `memory.stat` every [`STAT_PERIOD`] (250 ms)
+//! and the limit files every [`LIMITS_PERIOD`] (1 s), and publishes atomics
+//! that checks load. **Staleness bound**: the working set a check sees is
+//! at most 25 ms behind `memory.current` and 250 ms behind the inactive
+//! file pages, and the budget at most 1 s behind the limit files, plus any
+//! time the refresher waits for a CPU. A file that cannot be read makes the
+//! breaker refuse with the reason (fail closed).
+//! [`MemoryBreaker::on_refresh`] runs an action on that thread after each
+//! refresh (a watcher acting at a line).
+//!
+//! # Budget
 //! The [`Budget`] is bytes, the cgroup limit, physical memory, or the
-//! smallest known (`auto`); human sizes parse (`"512MiB"`, `"2GB"`, `"80%"`).
-//! The breaker trips when `used + reserved` reaches 80% of it and resets
-//! below 70% ([`BreakerConfig`]), and stays in a state at least
+//! smallest known (`auto`); human sizes parse (`"512MiB"`, `"1.5GiB"`,
+//! `"2GB"`, `"80%"`), and sizes of 16 EiB or more are refused.
+//!
+//! The cgroup limit is the one the kernel applies, read through a [`Host`]
+//! (every file under one root, so any machine replays from a copy of its
+//! files): the memory controller's mount from `/proc/self/mountinfo` (v1
+//! `memory`, or `cgroup2`; on a hybrid host the v1 controller when it is
+//! mounted), the process's path from `/proc/self/cgroup` mapped through the
+//! mount's root (a path outside it is unknown, never the mount root), and
+//! the minimum over the cgroup and every ancestor visible under the mount:
+//! v2 `memory.max`; v1 `hierarchical_memory_limit` and `limit_in_bytes`,
+//! ancestors only while their `memory.use_hierarchy` is 1. `max` and values
+//! at or above 2^62 (the page-aligned `i64::MAX` of any page size,
+//! `u64::MAX`) mean no limit; a directory without the controller's files is
+//! walked past.
+//!
+//! v2 `memory.high` is where the kernel throttles and reclaims hard, so a
+//! service should shed work before it: `auto` takes the smallest of
+//! `memory.high`, the hard limit and physical memory; `cgroup` stays the
+//! hard limit. The v1 soft limit only orders reclaim: it is reported in the
+//! [`Resolution`], never used.
+//!
+//! Nothing falls back silently: [`Budget::resolution_on`] and
+//! [`MemoryBreaker::resolution`] say where the bytes came from and why each
+//! other file was skipped, and a fallback to physical memory because a
+//! cgroup file could not be read is logged as a `tracing` warning naming the
+//! file and the reason, as is a fixed budget above the effective limit.
+//! A budget read from the host is re-resolved every [`LIMITS_PERIOD`] (a
+//! limit changed in place applies while the process runs), and a change is
+//! logged.
+//!
+//! # Lines
+//! The breaker trips when `used + reserved` reaches 80% of the budget and
+//! resets below 70% ([`BreakerConfig`]), and stays in a state at least
 //! `min_state_duration` (1 s) so usage hovering at a line cannot make it
 //! flap; a reading at 100% of the budget trips at once regardless.
+//!
+//! # Purge
+//! Before refusing (at most once per `purge_interval`), the default purge
+//! hook gives freed memory back to the operating system and the source is
+//! read again: `malloc_trim(0)` on glibc, and jemalloc's purge when the
+//! `jemalloc` feature is on (the installed allocator cannot be inferred from
+//! the features a build has, so both run where they apply).
 //!
 //! # Reservations
 //! [`MemoryBreaker::try_reserve`] holds bytes a job is about to allocate
@@ -91,34 +151,34 @@
 #![warn(missing_docs)]
 
 mod breaker;
-mod budget;
-mod cgroup;
 mod clock;
 mod config;
 mod event;
-mod host;
 mod inner;
 mod ledger;
+mod lines;
+mod purge;
+mod reading;
+mod refresh;
 mod reservation;
 #[cfg(feature = "tower")]
 pub mod service;
-mod source;
 mod state;
 mod usage;
 
 pub use breaker::{MemoryBreaker, SUBSCRIBER_CAPACITY};
-pub use budget::{Budget, BudgetError};
-pub use cgroup::{Cgroup, CgroupVersion};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{BreakerConfig, ConfigError, PurgeHook, ValidConfig};
 pub use event::{BreakerEvent, BreakerSnapshot};
-pub use host::Host;
-pub use reservation::Reservation;
 #[cfg(feature = "jemalloc")]
-pub use source::JemallocAllocatedSource;
-pub use source::{
-    AccountSource, CgroupSource, CountingAllocSource, ManualSource, MemorySource, RssSource,
-    SourceError,
+pub use reading::JemallocAllocatedSource;
+pub use reading::{
+    AccountSource, Budget, BudgetError, Candidate, Cgroup, CgroupLimits, CgroupSource,
+    CgroupVersion, CountingAllocSource, Finding, Host, Limit, LimitKind, ManualSource,
+    MemorySource, Origin, Resolution, RssSource, SourceError, LIMITS_PERIOD, REFRESH_PERIOD,
+    STAT_PERIOD,
 };
+pub use refresh::RefreshAction;
+pub use reservation::Reservation;
 pub use state::BreakerState;
 pub use usage::{TripCause, Tripped, Usage};

@@ -43,7 +43,7 @@ impl Reservation {
 
     /// The name of the breaker it was taken from.
     pub fn breaker(&self) -> &str {
-        &self.breaker.name
+        &self.breaker.lines.name
     }
 
     /// Reserves `more` bytes on top, or fails and leaves the reservation as it was.
@@ -84,7 +84,7 @@ impl Drop for Reservation {
 impl fmt::Debug for Reservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reservation")
-            .field("breaker", &self.breaker.name)
+            .field("breaker", &self.breaker.lines.name)
             .field("bytes", &self.bytes)
             .finish()
     }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use bytesize::ByteSize;
 
-use crate::inner::Inner;
-use crate::source::SourceError;
+use crate::lines::{percent, Lines};
+use crate::reading::SourceError;
 
 /// A breaker's reading when it accepted: what [`check`](crate::MemoryBreaker::check) returns.
 ///
@@ -15,7 +15,7 @@ use crate::source::SourceError;
 #[derive(Clone, Copy)]
 pub struct Usage<'a> {
     // Three words: the fast path returns it in registers-sized pieces.
-    pub(crate) breaker: &'a Inner,
+    pub(crate) lines: &'a Lines,
     pub(crate) used: u64,
     pub(crate) reserved: u64,
 }
@@ -23,7 +23,7 @@ pub struct Usage<'a> {
 impl<'a> Usage<'a> {
     /// The breaker's name.
     pub fn breaker(&self) -> &'a str {
-        &self.breaker.name
+        &self.lines.name
     }
 
     /// Bytes in use as the breaker's source read them (0 for a child
@@ -44,12 +44,12 @@ impl<'a> Usage<'a> {
 
     /// The budget, in bytes.
     pub fn limit(&self) -> u64 {
-        self.breaker.limit
+        self.lines.limit()
     }
 
     /// `total / limit`, in percent.
     pub fn percent(&self) -> f64 {
-        percent(self.total(), self.breaker.limit)
+        percent(self.total(), self.limit())
     }
 }
 
@@ -66,17 +66,13 @@ impl fmt::Debug for Usage<'_> {
 
 impl PartialEq for Usage<'_> {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.breaker, other.breaker)
+        std::ptr::eq(self.lines, other.lines)
             && self.used == other.used
             && self.reserved == other.reserved
     }
 }
 
 impl Eq for Usage<'_> {}
-
-pub(crate) fn percent(bytes: u64, limit: u64) -> f64 {
-    bytes as f64 * 100.0 / limit as f64
-}
 
 /// Why a breaker refused.
 #[derive(Debug)]

@@ -40,10 +40,7 @@ impl RssSource {
 
 impl MemorySource for RssSource {
     fn used_bytes(&self) -> Result<u64, SourceError> {
-        let io_error = |source| SourceError::Io {
-            path: self.path.clone(),
-            source,
-        };
+        let io_error = |source| SourceError::io(&self.path, source);
         // A stack buffer: reading RSS allocates nothing on the heap.
         let mut buffer = [0u8; 256];
         let mut file = File::open(&self.path).map_err(io_error)?;
