@@ -78,6 +78,14 @@ impl Analyzer {
                     t_secs: point.t_secs,
                     from: RecoveredFrom::Leak,
                 }),
+                Some(TrendChange::LevelShift(shift)) => events.push(MemoryEvent::LevelShift {
+                    t_secs: point.t_secs,
+                    shift,
+                }),
+                Some(TrendChange::Saturating(curve)) => events.push(MemoryEvent::Saturating {
+                    t_secs: point.t_secs,
+                    curve,
+                }),
                 None => {}
             }
         }

@@ -1,4 +1,4 @@
-use crate::detect::{GrowthVerdict, LeakVerdict};
+use crate::detect::{GrowthVerdict, LeakVerdict, LevelShiftVerdict, SaturationVerdict};
 use heapguard_breaker::BreakerEvent;
 use serde::Serialize;
 use std::time::SystemTime;
@@ -28,6 +28,22 @@ pub enum MemoryEvent {
         t_secs: f64,
         /// What the detector saw.
         evidence: LeakEvidence,
+    },
+    /// Informational: growth that is a level shift (a jump to a new level,
+    /// flat after it), not a leak. Reported once per episode of growth.
+    LevelShift {
+        /// Seconds since the monitor started.
+        t_secs: f64,
+        /// Where and how large.
+        shift: LevelShiftVerdict,
+    },
+    /// Informational: growth that slows down or stopped (a cache filling
+    /// up), not a leak. Reported once per episode of growth.
+    Saturating {
+        /// Seconds since the monitor started.
+        t_secs: f64,
+        /// The slopes before and after.
+        curve: SaturationVerdict,
     },
     /// A watched breaker started refusing work.
     BreakerTripped {
@@ -81,17 +97,22 @@ impl MemoryEvent {
         match self {
             MemoryEvent::HighUsage { t_secs, .. }
             | MemoryEvent::LeakSuspected { t_secs, .. }
+            | MemoryEvent::LevelShift { t_secs, .. }
+            | MemoryEvent::Saturating { t_secs, .. }
             | MemoryEvent::BreakerTripped { t_secs, .. }
             | MemoryEvent::Recovered { t_secs, .. } => *t_secs,
         }
     }
 
-    /// The event's tag: `"high_usage"`, `"leak_suspected"`,
-    /// `"breaker_tripped"` or `"recovered"`.
+    /// The event's tag: `"high_usage"`, `"leak_suspected"`, `"level_shift"`,
+    /// `"saturating"`, `"breaker_tripped"`, `"recovered"` or
+    /// `"source_failed"`.
     pub fn kind(&self) -> &'static str {
         match self {
             MemoryEvent::HighUsage { .. } => "high_usage",
             MemoryEvent::LeakSuspected { .. } => "leak_suspected",
+            MemoryEvent::LevelShift { .. } => "level_shift",
+            MemoryEvent::Saturating { .. } => "saturating",
             MemoryEvent::BreakerTripped { .. } => "breaker_tripped",
             MemoryEvent::Recovered { .. } => "recovered",
         }

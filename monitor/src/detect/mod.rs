@@ -2,8 +2,10 @@
 //! sampler thread (offline, in tests, in `heapguard-replay`).
 //!
 //! - [`TrendDetector`] (the default): a Mann-Kendall trend test and a
-//!   Theil-Sen slope over quiescent points (or block minima), with a minimum
-//!   slope, a minimum growth, a warm-up grace and persistence.
+//!   Theil-Sen slope over quiescent points (or block minima), change points
+//!   and a deceleration test that tell a leak from a level shift or a
+//!   saturating curve ([`classify_growth`]), a warm-up that lasts until
+//!   growth stops, and persistence.
 //! - [`GrowthRule`]: the seed's rule (last / first >= 1.5 over a full
 //!   window), kept for compatibility and off by default.
 //! - [`mann_kendall`] and [`theil_sen`]: the two statistics on their own.
@@ -12,6 +14,7 @@ mod growth;
 mod mann_kendall;
 mod normal;
 mod point;
+mod segment;
 mod theil_sen;
 mod trend;
 mod trend_config;
@@ -21,6 +24,6 @@ pub use growth::{GrowthRule, GrowthVerdict};
 pub use mann_kendall::{mann_kendall, MannKendall};
 pub use point::SeriesPoint;
 pub use theil_sen::{theil_sen, TheilSen};
-pub use trend::{evaluate_trend, TrendChange, TrendDetector};
+pub use trend::{classify_growth, evaluate_trend, Growth, TrendChange, TrendDetector};
 pub use trend_config::{DetectorConfigError, TrendConfig};
-pub use verdict::LeakVerdict;
+pub use verdict::{LeakVerdict, LevelShiftVerdict, SaturationVerdict};

@@ -9,6 +9,21 @@ pub(crate) fn upper_tail(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
 }
 
+/// The `z` with `P(Z > z) = p` for `p` in (0, 1), by bisection on
+/// [`upper_tail`] (to about 1e-9); clamped to +-40 outside.
+pub(crate) fn upper_quantile(p: f64) -> f64 {
+    let (mut low, mut high) = (-40.0, 40.0);
+    for _ in 0..100 {
+        let middle = (low + high) / 2.0;
+        if upper_tail(middle) > p {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    (low + high) / 2.0
+}
+
 fn erfc(x: f64) -> f64 {
     if x < 0.0 {
         return 2.0 - erfc(-x);
@@ -28,7 +43,13 @@ fn erfc(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::upper_tail;
+    use super::{upper_quantile, upper_tail};
+
+    #[test]
+    fn quantiles_invert_the_tail() {
+        assert!((upper_quantile(0.01) - 2.326_348).abs() < 1e-5);
+        assert!(upper_quantile(0.5).abs() < 1e-6);
+    }
 
     #[test]
     fn matches_known_quantiles() {

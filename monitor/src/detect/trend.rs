@@ -1,20 +1,16 @@
 use super::mann_kendall::{mann_kendall, variance_term, MannKendall};
+use super::normal::upper_quantile;
+use super::segment::{change_points, deceleration, ChangePoint};
 use super::theil_sen::theil_sen_with;
-use super::{DetectorConfigError, LeakVerdict, SeriesPoint, TrendConfig};
+use super::{
+    DetectorConfigError, LeakVerdict, LevelShiftVerdict, SaturationVerdict, SeriesPoint,
+    TrendConfig,
+};
 use std::collections::VecDeque;
 
-/// Tests one window of effective points (already quiescent samples or
-/// minima) for a leak, without warm-up grace or persistence.
-///
-/// Takes the newest [`window`](TrendConfig::window) points and tests them,
-/// then their newest half, quarter and eighth (each when it holds at least
-/// [`min_points`](TrendConfig::min_points)). A scale is a leak when the
-/// Mann-Kendall confidence reaches [`confidence`](TrendConfig::confidence),
-/// the Theil-Sen slope reaches
-/// [`min_slope_bytes_per_min`](TrendConfig::min_slope_bytes_per_min) and the
-/// slope over the tested span reaches
-/// [`min_growth_bytes`](TrendConfig::min_growth_bytes). The verdict of the
-/// longest such scale is returned.
+/// Tests a series of effective points (quiescent samples or minima) for a
+/// leak, without warm-up or persistence: [`classify_growth`] when it finds
+/// a leak.
 ///
 /// ```
 /// use heapguard_monitor::detect::{evaluate_trend, SeriesPoint, TrendConfig};
@@ -27,33 +23,258 @@ use std::collections::VecDeque;
 /// assert!((verdict.slope_bytes_per_min / MIB as f64 - 2.0).abs() < 0.2);
 /// assert!(verdict.confidence > 0.999);
 /// assert!(verdict.time_to_budget_secs.unwrap() > 0.0);
+///
+/// // A step of 100 MiB, flat after it, is no leak.
+/// let step: Vec<SeriesPoint> = (0..60u64)
+///     .map(|m| SeriesPoint::quiescent(m as f64 * 60.0, 300 * MIB + (m >= 40) as u64 * 100 * MIB + (m * 7919 % 5) * MIB))
+///     .collect();
+/// assert_eq!(evaluate_trend(&step, &TrendConfig::default(), None), None);
 /// ```
 pub fn evaluate_trend(
     points: &[SeriesPoint],
     config: &TrendConfig,
     budget_bytes: Option<u64>,
 ) -> Option<LeakVerdict> {
-    evaluate_with(points, config, budget_bytes, &mut Vec::new())
+    match classify_growth(points, config, budget_bytes)? {
+        Growth::Leak(verdict) => Some(verdict),
+        Growth::LevelShift(_) | Growth::Saturating(_) => None,
+    }
 }
 
-/// The scales tested: the newest `window / d` points for each `d`.
-const SCALE_DIVISORS: [usize; 4] = [1, 2, 4, 8];
+/// What growth in a series is, when there is any.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Growth {
+    /// Growth that goes on after the newest change point and does not slow
+    /// down.
+    Leak(LeakVerdict),
+    /// A jump to a new level, flat after it.
+    LevelShift(LevelShiftVerdict),
+    /// Growth that slows down or stopped: a cache filling up.
+    Saturating(SaturationVerdict),
+}
 
-fn evaluate_with(
+/// Classifies the growth in `points` (effective points, oldest first), as
+/// the [`TrendDetector`] does at each point but without warm-up or
+/// persistence. `None` when no scale of the newest
+/// [`window`](TrendConfig::window) points grows, or when the points after
+/// the newest change point are too few to tell.
+///
+/// 1. **Growth**: the newest `window` points, and their newest half,
+///    quarter and eighth (each when it holds at least
+///    [`min_points`](TrendConfig::min_points)), are tested with the
+///    Mann-Kendall test (Mann 1945, Kendall 1975) at
+///    [`confidence`](TrendConfig::confidence) and a Theil-Sen slope (Theil
+///    1950, Sen 1968) of at least
+///    [`min_slope_bytes_per_min`](TrendConfig::min_slope_bytes_per_min)
+///    giving at least [`min_growth_bytes`](TrendConfig::min_growth_bytes)
+///    over the scale's span.
+/// 2. **Change points** among the newest [`history`](TrendConfig::history)
+///    points: binary segmentation of a two-phase regression with Schwarz's
+///    criterion (see [the algorithm](crate#leak-detection)). The scales are
+///    cut at the newest change point and tested again: growth that does not
+///    go on after it is a [`Growth::LevelShift`] (flat before) or a
+///    [`Growth::Saturating`] curve (growth before, none after).
+/// 3. **Deceleration**: when growth goes on after the newest change point,
+///    the slopes of the older and newer halves of those points are
+///    compared; a newer slope lower by the `confidence` quantile of the
+///    normal distribution in standard errors is a [`Growth::Saturating`]
+///    curve; otherwise it is a [`Growth::Leak`], whose verdict comes from
+///    the points after the change point alone.
+pub fn classify_growth(
     points: &[SeriesPoint],
     config: &TrendConfig,
     budget_bytes: Option<u64>,
-    scratch: &mut Vec<f64>,
-) -> Option<LeakVerdict> {
+) -> Option<Growth> {
+    let mut scratch = Vec::new();
     let window = &points[points.len().saturating_sub(config.window)..];
     let mut values = Vec::with_capacity(window.len());
-    SCALE_DIVISORS.iter().find_map(|divisor| {
+    let growth = SCALE_DIVISORS.iter().find_map(|divisor| {
         let scale = &window[window.len() - window.len() / divisor..];
         values.clear();
         values.extend(scale.iter().map(|p| p.bytes));
         let mk = mann_kendall(&values)?;
-        judge_scale(scale, mk, config, budget_bytes, scratch)
+        judge_scale(scale, mk, config, budget_bytes, &mut scratch)
+    })?;
+    let history = &points[points.len().saturating_sub(config.kept_points())..];
+    let z = upper_quantile(1.0 - config.confidence);
+    classify(history, growth, config, budget_bytes, z, &mut scratch)
+}
+
+/// A change point whose lines jump by at least this many standard errors
+/// is a level shift, whatever the confidence setting: a leak that starts
+/// between two samples leaves a small jump of a few standard errors.
+const JUMP_Z: f64 = 4.0;
+
+/// A curve saturates when its newer half grows at most this share of its
+/// older half's slope (and significantly less): a cache slows down towards
+/// zero, a leak on a cache that is nearly full towards the leak's slope.
+const SLOWDOWN_RATIO: f64 = 0.8;
+
+/// The scales tested: the newest `window / d` points for each `d`.
+const SCALE_DIVISORS: [usize; 4] = [1, 2, 4, 8];
+
+/// Step 2 and 3 of [`classify_growth`], given growth on the unsplit scales.
+fn classify(
+    history: &[SeriesPoint],
+    growth: LeakVerdict,
+    config: &TrendConfig,
+    budget_bytes: Option<u64>,
+    z_critical: f64,
+    scratch: &mut Vec<f64>,
+) -> Option<Growth> {
+    let changes = change_points(history);
+    // Points after a recent change point that do not rise clearly may be a
+    // step: too few to tell yet.
+    if let Some(newest) = changes.last() {
+        let recent = history.len() - newest.index < 2 * config.min_points;
+        let rising = newest.slope_after >= config.min_slope_bytes_per_min
+            && newest.slope_after_z >= z_critical;
+        if recent && !rising {
+            return None;
+        }
+    }
+    // A jump is significant, large enough to matter (a third of the minimum
+    // growth) and after a level known from `min_points` points: noise and
+    // the bends of a curve leave smaller or less certain ones.
+    let min_jump = config.min_growth_bytes / 3.0;
+    let is_jump = |change: &ChangePoint| {
+        change.jump_z.abs() >= JUMP_Z
+            && change.jump_bytes.abs() >= min_jump
+            && change.points_before >= config.min_points
+    };
+    // Only a jump up starts a new curve: two lines fitted to a curve that
+    // slows down meet with the newer one below the older.
+    let is_step_up = |change: &ChangePoint| is_jump(change) && change.jump_bytes > 0.0;
+    // A jump or a significant slowdown splits the scales: growth must go on
+    // after the newest one. Growth that speeds up with no jump (a leak
+    // starting) is tested on the unsplit scales.
+    let split = changes
+        .iter()
+        .rev()
+        .find(|change| is_jump(change) || change.slowdown_z >= z_critical)
+        .copied();
+    let split_at = split.map_or(0, |change| change.index);
+    // Deceleration is tested from the newest jump on: a curve that slows
+    // down shows it across its slowdowns.
+    let curve_from = changes
+        .iter()
+        .rev()
+        .find(|change| is_step_up(change))
+        .map_or(0, |change| change.index);
+    let window_start = history.len().saturating_sub(config.window);
+    let leak = if split_at <= window_start {
+        Some(growth)
+    } else {
+        let window_len = history.len() - window_start;
+        let mut values = Vec::new();
+        SCALE_DIVISORS.iter().find_map(|divisor| {
+            let start = (history.len() - window_len / divisor).max(split_at);
+            let scale = &history[start..];
+            values.clear();
+            values.extend(scale.iter().map(|p| p.bytes));
+            let mk = mann_kendall(&values)?;
+            judge_scale(scale, mk, config, budget_bytes, scratch)
+        })
+    };
+    let regime = &history[split_at..];
+    let curve = &history[curve_from..];
+    let newest = history.last()?;
+    let Some(leak) = leak else {
+        let change = split?;
+        let still_growing = mann_kendall(&regime.iter().map(|p| p.bytes).collect::<Vec<_>>())
+            .is_some_and(|mk| grows(regime, mk, config, scratch));
+        if regime.len() < config.min_points || still_growing {
+            return None; // too few points after the change to tell, or not yet
+        }
+        return Some(stopped_after(change, regime, newest.t_secs, config));
+    };
+    let tested = curve.len() >= 2 * config.min_points;
+    match deceleration(curve).filter(|_| tested) {
+        Some(slowing)
+            if slowing.z >= z_critical
+                && slowing.slope_older > 0.0
+                && slowing.slope_newer <= SLOWDOWN_RATIO * slowing.slope_older =>
+        {
+            Some(Growth::Saturating(SaturationVerdict {
+                t_secs: newest.t_secs,
+                slope_older_bytes_per_min: slowing.slope_older,
+                slope_newer_bytes_per_min: slowing.slope_newer,
+                deceleration_z: slowing.z,
+                points: curve.len(),
+            }))
+        }
+        _ => {
+            // The slope and level are those of the points after the newest
+            // change point when they make the case on their own: a scale
+            // reaching back before a leak started understates it.
+            let since = changes.last().map_or(0, |change| change.index);
+            let newest_regime = &history[since.max(history.len().saturating_sub(config.window))..];
+            let own = mann_kendall(&newest_regime.iter().map(|p| p.bytes).collect::<Vec<_>>())
+                .and_then(|mk| judge_scale(newest_regime, mk, config, budget_bytes, scratch))
+                .or_else(|| refit(newest_regime, leak, budget_bytes, scratch));
+            Some(Growth::Leak(own.unwrap_or(leak)))
+        }
+    }
+}
+
+/// `verdict` with the slope, level and span of a Theil-Sen line through
+/// `points` (too few for a test of their own, at least 3), when it rises
+/// faster than the verdict's.
+fn refit(
+    points: &[SeriesPoint],
+    verdict: LeakVerdict,
+    budget_bytes: Option<u64>,
+    scratch: &mut Vec<f64>,
+) -> Option<LeakVerdict> {
+    if points.len() < 3 {
+        return None;
+    }
+    let fit = theil_sen_with(points, scratch)?;
+    if fit.slope_per_min() <= verdict.slope_bytes_per_min {
+        return None;
+    }
+    let level = fit.level_at_end.max(0.0);
+    let last = points.last()?;
+    Some(LeakVerdict {
+        t_secs: last.t_secs,
+        slope_bytes_per_min: fit.slope_per_min(),
+        level_bytes: level as u64,
+        points: points.len(),
+        span_secs: last.t_secs - points[0].t_secs,
+        time_to_budget_secs: budget_bytes
+            .map(|budget| ((budget as f64 - level) / fit.slope_per_sec).max(0.0)),
+        ..verdict
     })
+}
+
+/// Growth that stopped at `change`: a level shift when the series was flat
+/// before it, else a saturating curve.
+fn stopped_after(
+    change: ChangePoint,
+    regime: &[SeriesPoint],
+    t_secs: f64,
+    config: &TrendConfig,
+) -> Growth {
+    if change.slope_before < config.min_slope_bytes_per_min && change.jump_bytes > 0.0 {
+        let mut bytes: Vec<u64> = regime.iter().map(|p| p.bytes).collect();
+        let middle = bytes.len() / 2;
+        let (_, median, _) = bytes.select_nth_unstable(middle);
+        Growth::LevelShift(LevelShiftVerdict {
+            t_secs,
+            at_secs: regime[0].t_secs,
+            shift_bytes: change.jump_bytes,
+            level_bytes: *median,
+            points_after: regime.len(),
+        })
+    } else {
+        Growth::Saturating(SaturationVerdict {
+            t_secs,
+            slope_older_bytes_per_min: change.slope_before,
+            slope_newer_bytes_per_min: change.slope_after,
+            deceleration_z: 0.0,
+            points: regime.len(),
+        })
+    }
 }
 
 /// The verdict on one scale whose Mann-Kendall statistic is `mk`.
@@ -89,6 +310,20 @@ fn judge_scale(
         span_secs,
         time_to_budget_secs,
     })
+}
+
+/// Whether a scale grows at all (significant trend, slope at least the
+/// minimum), whatever the growth over its span: what keeps the warm-up on.
+fn grows(
+    scale: &[SeriesPoint],
+    mk: MannKendall,
+    config: &TrendConfig,
+    scratch: &mut Vec<f64>,
+) -> bool {
+    scale.len() >= config.min_points
+        && mk.confidence_increasing() >= config.confidence
+        && theil_sen_with(scale, scratch)
+            .is_some_and(|fit| fit.slope_per_min() >= config.min_slope_bytes_per_min)
 }
 
 /// The Mann-Kendall parts of one scale of a sliding window, kept up to date
@@ -140,36 +375,58 @@ impl ScaleState {
 pub enum TrendChange {
     /// A leak is now suspected.
     Suspected(LeakVerdict),
-    /// The suspicion ended: `persistence` evaluations in a row found no leak.
+    /// The suspicion ended: `persistence` evaluations in a row found no
+    /// leak, or memory dropped back (a restart).
     Cleared {
         /// Time of the reading that cleared it, seconds.
         t_secs: f64,
     },
+    /// Growth seen `persistence` times in a row is a level shift (reported
+    /// once per episode of growth).
+    LevelShift(LevelShiftVerdict),
+    /// Growth seen `persistence` times in a row is a saturating curve
+    /// (reported once per episode of growth).
+    Saturating(SaturationVerdict),
 }
 
 /// The default leak detector, fed one reading at a time as if sampled live.
 ///
-/// Readings before [`warm_up_secs`](TrendConfig::warm_up_secs) (counted
-/// from the first reading) are ignored. From the first quiescent reading on,
-/// only quiescent readings count; until then, the minimum of each block of
-/// [`minima_block`](TrendConfig::minima_block) readings is one point. Each
-/// new point runs [`evaluate_trend`] on the newest
-/// [`window`](TrendConfig::window) points; `persistence` positive results in
-/// a row report [`TrendChange::Suspected`], as many negative ones then report
-/// [`TrendChange::Cleared`]. Each evaluation costs `O(window^2)` comparisons
-/// on a bounded window: the Mann-Kendall sums of every scale are kept up to
-/// date in `O(window)` per point, and the Theil-Sen fit runs only on a scale
-/// whose trend is significant.
+/// From the first quiescent reading on, only quiescent readings count;
+/// until then, the minimum of each block of
+/// [`minima_block`](TrendConfig::minima_block) readings is one effective
+/// point. The newest [`history`](TrendConfig::history) effective points are
+/// kept.
+///
+/// **Warm-up.** From the first reading, and again after a restart (an
+/// effective point [`min_growth_bytes`](TrendConfig::min_growth_bytes)
+/// below every point of the window), nothing is reported until growth has
+/// stopped: `persistence` evaluations in a row in which no scale of at least
+/// `2 * min_points` points grows (Mann-Kendall and the minimum slope), or
+/// [`warm_up_secs`](TrendConfig::warm_up_secs) at the most.
+///
+/// **After the warm-up**, each new point runs [`classify_growth`];
+/// `persistence` leaks in a row report [`TrendChange::Suspected`], as many
+/// evaluations without one then report [`TrendChange::Cleared`]. Growth seen
+/// `persistence` times in a row that is a level shift or a saturating curve
+/// is reported once, as [`TrendChange::LevelShift`] or
+/// [`TrendChange::Saturating`], until growth has been absent `persistence`
+/// times in a row.
+///
+/// Work per point is bounded by the settings: the Mann-Kendall sums of
+/// every scale are kept up to date in `O(window)`; the Theil-Sen fit
+/// (`O(window^2)`) runs only on a scale whose trend is significant, and the
+/// change points (`O(history)` per change point, at most 8) only when a
+/// scale grows.
 ///
 /// ```
 /// use heapguard_monitor::detect::{SeriesPoint, TrendChange, TrendConfig, TrendDetector};
 /// const MIB: u64 = 1 << 20;
-/// let config = TrendConfig { warm_up_secs: 0.0, ..TrendConfig::default() };
-/// let mut detector = TrendDetector::new(config, None).unwrap();
+/// let mut detector = TrendDetector::new(TrendConfig::default(), None).unwrap();
 /// let mut first = None;
 /// for minute in 0..180u64 {
 ///     let leak = minute.saturating_sub(60) * 5 * MIB; // 5 MiB/min from minute 60
-///     let point = SeriesPoint::quiescent(minute as f64 * 60.0, 300 * MIB + leak);
+///     let jitter = (minute * 7919 % 5) * MIB;
+///     let point = SeriesPoint::quiescent(minute as f64 * 60.0, 300 * MIB + leak + jitter);
 ///     if let Some(TrendChange::Suspected(verdict)) = detector.observe(point) {
 ///         first.get_or_insert(verdict.t_secs / 60.0);
 ///     }
@@ -181,14 +438,20 @@ pub enum TrendChange {
 pub struct TrendDetector {
     config: TrendConfig,
     budget_bytes: Option<u64>,
-    first_t: Option<f64>,
+    z_critical: f64,
     points: VecDeque<SeriesPoint>,
     quiescent_mode: bool,
     block_min: Option<SeriesPoint>,
     block_len: usize,
+    warm_up_from: Option<f64>,
+    warming: bool,
+    stopped_streak: usize,
     positive_streak: usize,
     negative_streak: usize,
     suspected: bool,
+    growth_streak: usize,
+    calm_streak: usize,
+    explained: bool,
     scales: [ScaleState; SCALE_DIVISORS.len()],
     scratch: Vec<f64>,
 }
@@ -202,16 +465,22 @@ impl TrendDetector {
     ) -> Result<Self, DetectorConfigError> {
         config.validate()?;
         Ok(Self {
-            points: VecDeque::with_capacity(config.window + 1),
+            z_critical: upper_quantile(1.0 - config.confidence),
+            points: VecDeque::new(),
             config,
             budget_bytes,
-            first_t: None,
             quiescent_mode: false,
             block_min: None,
             block_len: 0,
+            warm_up_from: None,
+            warming: true,
+            stopped_streak: 0,
             positive_streak: 0,
             negative_streak: 0,
             suspected: false,
+            growth_streak: 0,
+            calm_streak: 0,
+            explained: false,
             scales: Default::default(),
             scratch: Vec::new(),
         })
@@ -227,26 +496,54 @@ impl TrendDetector {
         self.suspected
     }
 
+    /// Whether the detector is in its warm-up (after the start or a
+    /// restart), reporting nothing.
+    pub fn is_warming_up(&self) -> bool {
+        self.warming
+    }
+
     /// The effective points currently in the window, oldest first.
     pub fn points(&self) -> impl Iterator<Item = &SeriesPoint> {
-        self.points.iter()
+        let skip = self.points.len().saturating_sub(self.config.window);
+        self.points.iter().skip(skip)
     }
 
     /// Feeds one reading; returns a change of opinion, if any.
     pub fn observe(&mut self, point: SeriesPoint) -> Option<TrendChange> {
-        let first_t = *self.first_t.get_or_insert(point.t_secs);
-        if point.t_secs - first_t < self.config.warm_up_secs {
-            return None;
-        }
+        let warm_up_from = *self.warm_up_from.get_or_insert(point.t_secs);
         let effective = self.effective_point(point)?;
+        if self.is_restart(effective) {
+            return self.restart(effective);
+        }
         self.push(effective);
-        let verdict = self.evaluate();
-        match verdict {
+        if self.warming {
+            let warm_for = effective.t_secs - warm_up_from;
+            self.warming = warm_for < self.config.warm_up_secs
+                && !(self.growth_stopped() && warm_for >= self.config.warm_up_secs / 3.0);
+            if self.warming {
+                return None;
+            }
+        }
+        let growth = self.classify();
+        let leak = match growth {
+            Some(Growth::Leak(verdict)) => Some(verdict),
+            _ => None,
+        };
+        if let Some(change) = self.update_leak(leak, effective.t_secs) {
+            return Some(change);
+        }
+        self.update_episode(growth)
+    }
+
+    /// Persistence and clearing of the leak opinion.
+    fn update_leak(&mut self, leak: Option<LeakVerdict>, t_secs: f64) -> Option<TrendChange> {
+        match leak {
             Some(verdict) => {
                 self.negative_streak = 0;
                 self.positive_streak += 1;
                 if !self.suspected && self.positive_streak >= self.config.persistence {
                     self.suspected = true;
+                    self.explained = true;
                     return Some(TrendChange::Suspected(verdict));
                 }
             }
@@ -255,16 +552,87 @@ impl TrendDetector {
                 self.negative_streak += 1;
                 if self.suspected && self.negative_streak >= self.config.persistence {
                     self.suspected = false;
-                    return Some(TrendChange::Cleared {
-                        t_secs: effective.t_secs,
-                    });
+                    return Some(TrendChange::Cleared { t_secs });
                 }
             }
         }
         None
     }
 
-    /// Adds a point to the window and to every scale's statistic.
+    /// Reports a level shift or saturation once per episode of growth.
+    fn update_episode(&mut self, growth: Option<Growth>) -> Option<TrendChange> {
+        if growth.is_none() {
+            self.growth_streak = 0;
+            self.calm_streak += 1;
+            if self.calm_streak >= self.config.persistence && !self.suspected {
+                self.explained = false;
+            }
+            return None;
+        }
+        self.calm_streak = 0;
+        self.growth_streak += 1;
+        if self.explained || self.suspected || self.growth_streak < self.config.persistence {
+            return None;
+        }
+        let change = match growth? {
+            Growth::LevelShift(shift) => TrendChange::LevelShift(shift),
+            Growth::Saturating(curve) => TrendChange::Saturating(curve),
+            Growth::Leak(_) => return None,
+        };
+        self.explained = true;
+        Some(change)
+    }
+
+    /// Whether `point` falls back below the window by a growth's worth.
+    fn is_restart(&self, point: SeriesPoint) -> bool {
+        let lowest = self.points().map(|p| p.bytes).min();
+        lowest.is_some_and(|lowest| {
+            (point.bytes as f64) + self.config.min_growth_bytes < lowest as f64
+        })
+    }
+
+    /// Forgets the points before a restart and warms up again from `point`.
+    fn restart(&mut self, point: SeriesPoint) -> Option<TrendChange> {
+        self.points.clear();
+        self.scales = Default::default();
+        self.warm_up_from = Some(point.t_secs);
+        self.warming = true;
+        self.stopped_streak = 0;
+        self.positive_streak = 0;
+        self.negative_streak = 0;
+        self.growth_streak = 0;
+        self.calm_streak = 0;
+        self.explained = false;
+        self.push(point);
+        if std::mem::take(&mut self.suspected) {
+            return Some(TrendChange::Cleared {
+                t_secs: point.t_secs,
+            });
+        }
+        None
+    }
+
+    /// The warm-up's evidence: `persistence` evaluations in a row in which
+    /// no scale of at least `2 * min_points` points grows.
+    fn growth_stopped(&mut self) -> bool {
+        let window = self.points.len().min(self.config.window);
+        if window < 2 * self.config.min_points {
+            return false;
+        }
+        let points = self.points.make_contiguous();
+        let config = &self.config;
+        let scratch = &mut self.scratch;
+        let growing = self.scales.iter().any(|scale| {
+            scale.size >= 2 * config.min_points && {
+                let mk = MannKendall::from_parts(scale.size, scale.s, scale.ties);
+                grows(&points[points.len() - scale.size..], mk, config, scratch)
+            }
+        });
+        self.stopped_streak = if growing { 0 } else { self.stopped_streak + 1 };
+        self.stopped_streak >= self.config.persistence
+    }
+
+    /// Adds a point to the history and to every scale's statistic.
     fn push(&mut self, point: SeriesPoint) {
         self.points.push_back(point);
         let kept = self.points.len().min(self.config.window);
@@ -275,20 +643,30 @@ impl TrendDetector {
                 scale.remove_oldest(points);
             }
         }
-        if self.points.len() > self.config.window {
+        if self.points.len() > self.config.kept_points() {
             self.points.pop_front();
         }
     }
 
-    /// [`evaluate_trend`] on the window, from the kept statistics.
+    /// The leak verdict of [`classify_growth`] on the kept points.
+    #[cfg(test)]
     fn evaluate(&mut self) -> Option<LeakVerdict> {
+        match self.classify()? {
+            Growth::Leak(verdict) => Some(verdict),
+            _ => None,
+        }
+    }
+
+    /// [`classify_growth`] on the kept points, from the kept statistics.
+    fn classify(&mut self) -> Option<Growth> {
         let points = self.points.make_contiguous();
-        self.scales.iter().find_map(|scale| {
+        let window = &points[points.len().saturating_sub(self.config.window)..];
+        let growth = self.scales.iter().find_map(|scale| {
             if scale.size < 3 {
                 return None;
             }
             let mk = MannKendall::from_parts(scale.size, scale.s, scale.ties);
-            let members = &points[points.len() - scale.size..];
+            let members = &window[window.len() - scale.size..];
             judge_scale(
                 members,
                 mk,
@@ -296,7 +674,16 @@ impl TrendDetector {
                 self.budget_bytes,
                 &mut self.scratch,
             )
-        })
+        })?;
+        let history = &points[points.len().saturating_sub(self.config.kept_points())..];
+        classify(
+            history,
+            growth,
+            &self.config,
+            self.budget_bytes,
+            self.z_critical,
+            &mut self.scratch,
+        )
     }
 
     fn effective_point(&mut self, point: SeriesPoint) -> Option<SeriesPoint> {
@@ -381,7 +768,7 @@ mod tests {
     }
 
     #[test]
-    fn warm_up_grace_persistence_and_clearing() {
+    fn warm_up_bound_persistence_clearing_and_saturation() {
         let config = TrendConfig {
             warm_up_secs: 3600.0,
             ..TrendConfig::default()
@@ -395,14 +782,58 @@ mod tests {
                 changes.push((m, change));
             }
         }
-        assert_eq!(changes.len(), 2, "{changes:?}");
-        // Nothing during the first hour; from minute 60 on, the growth
-        // reaches 32 MiB once 12 points span 11 minutes (33 MiB), then 3
-        // positive evaluations in a row.
-        assert_eq!(changes[0].0, 60 + 11 + 2);
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        // Growth never stops during the first hour, so the warm-up lasts its
+        // longest; the points it kept show a leak at once, reported after
+        // 3 positive evaluations in a row.
+        assert_eq!(changes[0].0, 60 + 2);
         assert!(matches!(changes[0].1, TrendChange::Suspected(_)));
+        // Flat from minute 120: the leak clears, and the growth is reported
+        // as having stopped at the bend.
         assert!(matches!(changes[1].1, TrendChange::Cleared { .. }));
+        let TrendChange::Saturating(curve) = changes[2].1 else {
+            panic!("{changes:?}");
+        };
+        assert_eq!(curve.slope_older_bytes_per_min, 3.0 * MIB as f64);
+        assert_eq!(curve.slope_newer_bytes_per_min, 0.0);
         assert!(!detector.is_suspected());
+    }
+
+    #[test]
+    fn growth_that_stops_ends_the_warm_up_early_and_a_restart_rearms_it() {
+        let mut detector = TrendDetector::new(TrendConfig::default(), None).unwrap();
+        let jitter = |m: u64| (m * 7_919 % 7) * MIB / 2;
+        // A cache of 60 MiB filling in the first 30 minutes, then flat.
+        let mut ended = None;
+        for m in 0..180u64 {
+            let bytes = 300 * MIB + m.min(30) * 2 * MIB + jitter(m);
+            assert_eq!(
+                detector.observe(SeriesPoint::quiescent(m as f64 * 60.0, bytes)),
+                None
+            );
+            if ended.is_none() && !detector.is_warming_up() {
+                ended = Some(m);
+            }
+        }
+        // The warm-up lasts a third of its bound at least (60 min), and
+        // ends once no scale of 16 points or more grows, 3 times in a row.
+        let ended = ended.unwrap();
+        assert!(
+            (60..=70).contains(&ended),
+            "warm-up ended at minute {ended}"
+        );
+        // A restart: back to the base, and the cache fills again.
+        for m in 180..300u64 {
+            let bytes = 300 * MIB + (m - 180).min(30) * 2 * MIB + jitter(m);
+            assert_eq!(
+                detector.observe(SeriesPoint::quiescent(m as f64 * 60.0, bytes)),
+                None
+            );
+            if m == 180 {
+                assert!(detector.is_warming_up());
+            }
+        }
+        assert!(!detector.is_warming_up());
     }
 
     #[test]
@@ -431,6 +862,9 @@ mod tests {
             let point = SeriesPoint::quiescent(m as f64 * 60.0, bytes);
             all.push(point);
             detector.observe(point);
+            if detector.points().count() == 1 {
+                all = vec![point]; // a restart: the detector starts afresh
+            }
             let window: Vec<u64> = detector.points().map(|p| p.bytes).collect();
             assert_eq!(window.len(), all.len().min(20));
             for (scale, divisor) in detector.scales.iter().zip(super::SCALE_DIVISORS) {

@@ -9,9 +9,14 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// table in the crate docs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendConfig {
-    /// Effective points (quiescent samples or block minima) kept and tested.
-    /// Default 60.
+    /// Effective points (quiescent samples or block minima) tested for
+    /// growth. Default 60; at most [`MAX_POINTS`](Self::MAX_POINTS).
     pub window: usize,
+    /// Effective points searched for change points and deceleration, the
+    /// newest ones (`window` when shorter). Longer histories tell a slowly
+    /// filling cache from a leak sooner, at `O(history)` per evaluation that
+    /// sees growth. Default 180; at most [`MAX_POINTS`](Self::MAX_POINTS).
+    pub history: usize,
     /// Fewest points a test runs on. The detector also tests the newest half,
     /// quarter and eighth of the window when they hold at least this many
     /// points, so a fast leak is seen before it fills the whole window.
@@ -21,13 +26,16 @@ pub struct TrendConfig {
     /// Default 0.5 MiB/min.
     pub min_slope_bytes_per_min: f64,
     /// Smallest growth (slope times the tested span) reported as a leak,
-    /// bytes: a short window needs a steeper slope than a long one.
-    /// Default 32 MiB.
+    /// bytes: a short window needs a steeper slope than a long one. A third
+    /// of it is the smallest jump that counts as a level shift, and a point
+    /// this far below every point of the window is a restart. Default
+    /// 24 MiB.
     pub min_growth_bytes: f64,
     /// Mann-Kendall confidence that the series increases. Default 0.99.
     pub confidence: f64,
-    /// Seconds after the first reading during which nothing is collected,
-    /// so caches can warm up. Default 3 h.
+    /// The longest warm-up, seconds: after the first reading (and after a
+    /// restart) nothing is reported until growth has stopped, or this long
+    /// at the most. Default 3 h.
     pub warm_up_secs: f64,
     /// Consecutive positive evaluations before a leak is reported, and
     /// consecutive negative ones before it is cleared. Default 3.
@@ -42,9 +50,10 @@ impl Default for TrendConfig {
     fn default() -> Self {
         Self {
             window: 60,
+            history: 180,
             min_points: 8,
             min_slope_bytes_per_min: 0.5 * MIB,
-            min_growth_bytes: 32.0 * MIB,
+            min_growth_bytes: 24.0 * MIB,
             confidence: 0.99,
             warm_up_secs: 3.0 * 3600.0,
             persistence: 3,
@@ -57,6 +66,16 @@ impl Default for TrendConfig {
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum DetectorConfigError {
+    /// A number of points is above [`TrendConfig::MAX_POINTS`].
+    #[error("{name} of {value} points is above the limit of {limit}")]
+    TooManyPoints {
+        /// The setting.
+        name: &'static str,
+        /// The value asked for.
+        value: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The window is too short for a trend test.
     #[error("window of {window} points is too short: a trend test needs at least 3")]
     WindowTooShort {
@@ -100,8 +119,27 @@ pub enum DetectorConfigError {
 }
 
 impl TrendConfig {
+    /// The most points `window` and `history` may hold: the work per
+    /// evaluation grows with `window^2`.
+    pub const MAX_POINTS: usize = 4096;
+
+    /// The points kept: the longer of `history` and `window`.
+    pub(crate) fn kept_points(&self) -> usize {
+        self.history.max(self.window)
+    }
+
     /// Checks every setting; the detector refuses a config that fails.
     pub fn validate(&self) -> Result<(), DetectorConfigError> {
+        for (name, value) in [("window", self.window), ("history", self.history)] {
+            if value > Self::MAX_POINTS {
+                return Err(DetectorConfigError::TooManyPoints {
+                    name,
+                    value,
+                    limit: Self::MAX_POINTS,
+                });
+            }
+        }
+
         if self.window < 3 {
             return Err(DetectorConfigError::WindowTooShort {
                 window: self.window,
@@ -162,6 +200,14 @@ mod tests {
             edit(&mut config);
             config.validate().unwrap_err()
         };
+        assert_eq!(
+            bad(|c| c.window = 1 << 40),
+            DetectorConfigError::TooManyPoints {
+                name: "window",
+                value: 1 << 40,
+                limit: TrendConfig::MAX_POINTS
+            }
+        );
         assert_eq!(
             bad(|c| c.window = 2),
             DetectorConfigError::WindowTooShort { window: 2 }
