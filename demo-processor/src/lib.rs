@@ -42,6 +42,7 @@ mod naive;
 mod report;
 pub mod rss;
 pub mod scoring;
+pub mod serve;
 mod stop;
 mod streaming;
 pub mod tags;

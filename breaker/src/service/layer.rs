@@ -173,6 +173,13 @@ impl<E, B, M> MemoryShedLayer<E, B, M> {
         }
     }
 
+    /// Counts its decisions into `stats` (shared with whoever reads them,
+    /// or with another layer) instead of counters of its own.
+    pub fn with_stats(mut self, stats: ShedStats) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// The counts of what this layer and the services it built decided.
     pub fn stats(&self) -> ShedStats {
         self.stats.clone()

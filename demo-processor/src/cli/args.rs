@@ -24,6 +24,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run both modes, each in its own child process, and compare them.
     Compare(WorkloadArgs),
+    /// Serve the job over HTTP, one user per request, shedding what the
+    /// memory budget cannot hold (503), with Prometheus metrics.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// `run`'s arguments.

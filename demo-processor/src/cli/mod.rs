@@ -39,6 +39,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Compare(args)) => compare::compare(args),
+        Some(Command::Serve(args)) => crate::serve::serve(args),
         None => showcase::showcase(),
     };
     match result {

@@ -1,0 +1,225 @@
+//! The routes, the layer that sheds, and what a scrape reads.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use heapguard_alloc::Account;
+use heapguard_breaker::service::{MemoryShedLayer, ShedStats};
+use heapguard_breaker::{BreakerConfig, Budget, ConfigError, MemoryBreaker};
+use serde::Deserialize;
+
+use super::estimate::estimate_bytes;
+use super::job::{suggest_one, Cancellation, Cancelled, RequestMemory, SuggestionsResponse};
+use super::metrics::{pressure_level, Metrics, Readings};
+use crate::config::{JobConfig, Mode, MAX_CONTACTS_PER_USER};
+
+/// The service's state: its breaker, mode, the account of the requests in
+/// flight, and its metrics. Cheap to clone (an `Arc`).
+#[derive(Clone, Debug)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    breaker: Arc<MemoryBreaker>,
+    mode: Mode,
+    requests: Account,
+    shed: ShedStats,
+    metrics: Metrics,
+}
+
+impl App {
+    /// A service over `budget`, reading the counting allocator (which must
+    /// be the global allocator) through a breaker named `requests`.
+    pub fn new(budget: Budget, mode: Mode) -> Result<Self, ConfigError> {
+        let breaker = MemoryBreaker::new(BreakerConfig::new(budget).name("requests"))?;
+        Ok(Self::with_breaker(Arc::new(breaker), mode))
+    }
+
+    /// A service over a breaker of the caller's.
+    pub fn with_breaker(breaker: Arc<MemoryBreaker>, mode: Mode) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                breaker,
+                mode,
+                requests: Account::new("requests"),
+                shed: ShedStats::default(),
+                metrics: Metrics::new(),
+            }),
+        }
+    }
+
+    /// The breaker every request reserves in.
+    pub fn breaker(&self) -> &MemoryBreaker {
+        &self.inner.breaker
+    }
+
+    /// The mode jobs run in.
+    pub fn mode(&self) -> Mode {
+        self.inner.mode
+    }
+
+    /// What a scrape reports, read now.
+    pub fn readings(&self) -> Readings {
+        let inner = &*self.inner;
+        let stats = heapguard_alloc::stats();
+        let breaker = &inner.breaker;
+        let reserved = breaker.reserved();
+        let usage_percent =
+            (stats.live_bytes.saturating_add(reserved)) as f64 * 100.0 / breaker.limit() as f64;
+        Readings {
+            live_bytes: stats.live_bytes,
+            peak_bytes: stats.peak_bytes,
+            error_bound_bytes: heapguard_alloc::live_bytes_error_bound(),
+            budget_bytes: breaker.limit(),
+            trip_line_bytes: breaker.trip_bytes(),
+            reserved_bytes: reserved,
+            pressure_level: pressure_level(usage_percent),
+            refusing: breaker.state() == heapguard_breaker::BreakerState::Refusing,
+            trips: breaker.trips(),
+            admitted: inner.shed.admitted(),
+            shed: inner.shed.shed(),
+            too_large: inner.shed.too_large(),
+        }
+    }
+}
+
+/// The routes behind the memory layer: `/suggestions` reserves its estimate;
+/// `/metrics` and `/healthz` are never shed.
+pub fn router(app: App) -> Router {
+    let mode = app.mode();
+    let layer = MemoryShedLayer::new(app.inner.breaker.clone())
+        .with_stats(app.inner.shed.clone())
+        .estimate(move |request: &Request<Body>| request_estimate(mode, request))
+        .bypass(|request: &Request<Body>| matches!(request.uri().path(), "/metrics" | "/healthz"))
+        .request_accounts(app.inner.requests.clone())
+        .http();
+    Router::new()
+        .route("/suggestions", post(suggestions))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .layer(layer)
+        .with_state(app)
+}
+
+/// The estimate of a `POST /suggestions` request, from its `contacts`
+/// parameter; 0 for anything else (a request without a valid count, 1 to
+/// `MAX_CONTACTS_PER_USER`, is answered 400 by the handler, and reserves
+/// nothing).
+fn request_estimate(mode: Mode, request: &Request<Body>) -> u64 {
+    if request.uri().path() != "/suggestions" {
+        return 0;
+    }
+    let contacts = request.uri().query().and_then(|query| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("contacts="))
+            .and_then(|value| value.parse::<u32>().ok())
+            .filter(|contacts| (1..=MAX_CONTACTS_PER_USER).contains(contacts))
+    });
+    contacts.map_or(0, |contacts| estimate_bytes(mode, contacts))
+}
+
+/// `POST /suggestions`'s parameters.
+#[derive(Debug, Deserialize)]
+struct SuggestionsQuery {
+    contacts: u32,
+    seed: u64,
+    #[serde(default = "default_user")]
+    user: u32,
+}
+
+/// User 0: the user `demo-processor run --users 1` runs.
+fn default_user() -> u32 {
+    0
+}
+
+/// An error answered as JSON: `{"error": "..."}`.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+async fn suggestions(
+    State(app): State<App>,
+    query: Result<Query<SuggestionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<SuggestionsResponse>, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("{rejection}; expected ?contacts=N&seed=S[&user=U]"),
+        )
+    })?;
+    let config = JobConfig::new(query.contacts, 1)
+        .map_err(|error| ApiError(StatusCode::BAD_REQUEST, error.to_string()))?
+        .with_mode(app.mode())
+        .with_seed(query.seed);
+    // The layer runs this handler in the request's account; the job runs in
+    // it too, on the blocking pool.
+    let account = Account::current().unwrap_or_else(|| app.inner.requests.child("request"));
+    let cancellation = Cancellation::default();
+    let cancel_on_drop = cancellation.guard();
+    let user_id = query.user;
+    let job = {
+        let cancellation = cancellation.clone();
+        let config = config.clone();
+        account.bind(move || suggest_one(&config, user_id, &cancellation))
+    };
+    let outcome = tokio::task::spawn_blocking(job).await;
+    cancel_on_drop.disarm();
+    let (suggestions, elapsed_ms) = match outcome {
+        Ok(Ok(done)) => done,
+        Ok(Err(Cancelled)) => {
+            return Err(ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the job was cancelled".to_owned(),
+            ))
+        }
+        Err(error) => {
+            tracing::error!(%error, "a suggestion job failed");
+            return Err(ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the job failed".to_owned(),
+            ));
+        }
+    };
+    let usage = account.usage();
+    Ok(Json(SuggestionsResponse {
+        user_id,
+        mode: app.mode(),
+        contacts: config.contacts_per_user(),
+        seed: config.seed(),
+        suggestions,
+        memory: RequestMemory {
+            estimate_bytes: estimate_bytes(app.mode(), config.contacts_per_user()),
+            peak_bytes: usage.peak_bytes,
+            allocated_bytes: usage.allocated_bytes,
+            allocations: usage.allocations,
+        },
+        elapsed_ms,
+    }))
+}
+
+async fn metrics(State(app): State<App>) -> impl IntoResponse {
+    let text = app.inner.metrics.render(&app.readings());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}

@@ -1,0 +1,221 @@
+//! `GET /metrics`: Prometheus text from `metrics-exporter-prometheus`, every
+//! value read when the scrape arrives (nothing sampled in between).
+//!
+//! | metric | type | what |
+//! | --- | --- | --- |
+//! | `heapguard_live_bytes` | gauge | heap bytes the process holds now (`heapguard_alloc::stats`) |
+//! | `heapguard_peak_bytes` | gauge | the highest live bytes since the process started |
+//! | `heapguard_live_bytes_error_bound_bytes` | gauge | how far the two above can be from the truth |
+//! | `heapguard_budget_bytes` | gauge | the breaker's budget |
+//! | `heapguard_trip_line_bytes` | gauge | usage (live + reserved) at which new requests are refused |
+//! | `heapguard_reserved_bytes` | gauge | bytes reserved by the requests in flight |
+//! | `heapguard_pressure_level` | gauge | 0 normal (< 70% of the budget), 1 elevated (>= 70%), 2 high (>= 80%, the trip line), 3 critical (>= 95%) |
+//! | `heapguard_breaker_refusing` | gauge | 1 while the breaker refuses new work |
+//! | `heapguard_breaker_trips_total` | counter | times the breaker tripped |
+//! | `heapguard_requests_admitted_total` | counter | requests that reserved their estimate and ran |
+//! | `heapguard_requests_shed_total` | counter | requests answered 503 |
+//! | `heapguard_requests_too_large_total` | counter | requests answered 413 |
+
+use metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+/// What a scrape reports, read at scrape time.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Readings {
+    /// Live heap bytes.
+    pub live_bytes: u64,
+    /// The highest live bytes since start.
+    pub peak_bytes: u64,
+    /// How far `live_bytes` and `peak_bytes` can be from the truth.
+    pub error_bound_bytes: u64,
+    /// The breaker's budget.
+    pub budget_bytes: u64,
+    /// The breaker's trip line.
+    pub trip_line_bytes: u64,
+    /// Bytes reserved in the breaker.
+    pub reserved_bytes: u64,
+    /// 0 normal, 1 elevated, 2 high, 3 critical.
+    pub pressure_level: u8,
+    /// Whether the breaker refuses new work.
+    pub refusing: bool,
+    /// Trips since start.
+    pub trips: u64,
+    /// Requests admitted.
+    pub admitted: u64,
+    /// Requests shed (503).
+    pub shed: u64,
+    /// Requests too large (413).
+    pub too_large: u64,
+}
+
+/// The pressure level of a usage at `percent` of the budget: 0 below 70%,
+/// 1 from 70%, 2 from 80% (the trip line), 3 from 95%.
+pub fn pressure_level(percent: f64) -> u8 {
+    match percent {
+        p if p >= 95.0 => 3,
+        p if p >= 80.0 => 2,
+        p if p >= 70.0 => 1,
+        _ => 0,
+    }
+}
+
+/// A Prometheus recorder of its own (not the process-wide one), so that
+/// several services can live in one process.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A recorder with every metric described.
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, describe);
+        Self { recorder, handle }
+    }
+
+    /// The Prometheus text exposition of `readings`.
+    pub fn render(&self, readings: &Readings) -> String {
+        metrics::with_local_recorder(&self.recorder, || record(readings));
+        self.handle.render()
+    }
+}
+
+fn describe() {
+    let gauges = [
+        ("heapguard_live_bytes", "Heap bytes the process holds now."),
+        (
+            "heapguard_peak_bytes",
+            "The highest live heap bytes since the process started.",
+        ),
+        (
+            "heapguard_live_bytes_error_bound_bytes",
+            "How far live and peak bytes can be from the truth (threads x flush threshold).",
+        ),
+        ("heapguard_budget_bytes", "The memory breaker's budget."),
+        (
+            "heapguard_trip_line_bytes",
+            "Usage (live + reserved) at which new requests are refused.",
+        ),
+        (
+            "heapguard_reserved_bytes",
+            "Bytes reserved by the requests in flight.",
+        ),
+    ];
+    for (name, help) in gauges {
+        describe_gauge!(name, Unit::Bytes, help);
+    }
+    describe_gauge!(
+        "heapguard_pressure_level",
+        "0 normal (<70% of the budget), 1 elevated (>=70%), 2 high (>=80%), 3 critical (>=95%)."
+    );
+    describe_gauge!(
+        "heapguard_breaker_refusing",
+        "1 while the memory breaker refuses new work."
+    );
+    describe_counter!(
+        "heapguard_breaker_trips_total",
+        "Times the memory breaker tripped."
+    );
+    describe_counter!(
+        "heapguard_requests_admitted_total",
+        "Requests that reserved their memory estimate and ran."
+    );
+    describe_counter!(
+        "heapguard_requests_shed_total",
+        "Requests refused with 503 under memory pressure."
+    );
+    describe_counter!(
+        "heapguard_requests_too_large_total",
+        "Requests refused with 413: their estimate could never fit the budget."
+    );
+}
+
+fn record(readings: &Readings) {
+    let bytes = [
+        ("heapguard_live_bytes", readings.live_bytes),
+        ("heapguard_peak_bytes", readings.peak_bytes),
+        (
+            "heapguard_live_bytes_error_bound_bytes",
+            readings.error_bound_bytes,
+        ),
+        ("heapguard_budget_bytes", readings.budget_bytes),
+        ("heapguard_trip_line_bytes", readings.trip_line_bytes),
+        ("heapguard_reserved_bytes", readings.reserved_bytes),
+    ];
+    for (name, value) in bytes {
+        gauge!(name).set(value as f64);
+    }
+    gauge!("heapguard_pressure_level").set(f64::from(readings.pressure_level));
+    gauge!("heapguard_breaker_refusing").set(if readings.refusing { 1.0 } else { 0.0 });
+    counter!("heapguard_breaker_trips_total").absolute(readings.trips);
+    counter!("heapguard_requests_admitted_total").absolute(readings.admitted);
+    counter!("heapguard_requests_shed_total").absolute(readings.shed);
+    counter!("heapguard_requests_too_large_total").absolute(readings.too_large);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_start_at_70_80_and_95_percent() {
+        let levels: Vec<u8> = [0.0, 69.99, 70.0, 79.99, 80.0, 94.99, 95.0, 150.0]
+            .into_iter()
+            .map(pressure_level)
+            .collect();
+        assert_eq!(levels, [0, 0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn every_reading_is_rendered_with_its_value() {
+        let metrics = Metrics::new();
+        let readings = Readings {
+            live_bytes: 1_234_567,
+            peak_bytes: 2_345_678,
+            budget_bytes: 16 << 20,
+            trips: 3,
+            shed: 17,
+            pressure_level: 2,
+            refusing: true,
+            ..Readings::default()
+        };
+        let text = metrics.render(&readings);
+        for line in [
+            "heapguard_live_bytes 1234567",
+            "heapguard_peak_bytes 2345678",
+            "heapguard_budget_bytes 16777216",
+            "heapguard_breaker_trips_total 3",
+            "heapguard_requests_shed_total 17",
+            "heapguard_pressure_level 2",
+            "heapguard_breaker_refusing 1",
+            "# TYPE heapguard_live_bytes gauge",
+            "# TYPE heapguard_breaker_trips_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+        }
+        // Read at scrape time: a second scrape shows the new values.
+        let later = metrics.render(&Readings {
+            live_bytes: 99,
+            trips: 4,
+            ..readings
+        });
+        assert!(later.lines().any(|l| l == "heapguard_live_bytes 99"));
+        assert!(later
+            .lines()
+            .any(|l| l == "heapguard_breaker_trips_total 4"));
+    }
+}
