@@ -53,7 +53,7 @@ impl Analyzer {
             trend,
             growth: config.growth_rule.map(|rule| GrowthState {
                 rule,
-                recent: VecDeque::with_capacity(rule.window() + 1),
+                recent: VecDeque::new(),
                 firing: false,
             }),
         })

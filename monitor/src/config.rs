@@ -23,7 +23,8 @@ pub struct MonitorConfig {
     /// Time between samples of the sampler thread. Default 60 s.
     pub interval: Duration,
     /// Samples kept for [`MonitorHandle::samples`](crate::MonitorHandle::samples).
-    /// Default 60.
+    /// Default 60; at most [`MAX_WINDOW`](Self::MAX_WINDOW). Memory grows
+    /// with the samples taken, never allocated ahead.
     pub window: usize,
     /// The budget that percentages and the projected time to exhaustion
     /// refer to; `None` disables the high-usage alert. Resolve a
@@ -57,6 +58,9 @@ impl Default for MonitorConfig {
 }
 
 impl MonitorConfig {
+    /// The most samples `window` may keep (about 100 MiB of samples).
+    pub const MAX_WINDOW: usize = 1 << 20;
+
     /// Checks every setting; [`MemoryMonitor::start`](crate::MemoryMonitor::start)
     /// refuses a config that fails.
     pub fn validate(&self) -> Result<(), MonitorError> {
@@ -65,6 +69,12 @@ impl MonitorConfig {
         }
         if self.window == 0 {
             return Err(MonitorError::ZeroWindow);
+        }
+        if self.window > Self::MAX_WINDOW {
+            return Err(MonitorError::WindowTooLarge {
+                window: self.window,
+                limit: Self::MAX_WINDOW,
+            });
         }
         if self.budget_bytes == Some(0) {
             return Err(MonitorError::ZeroBudget);

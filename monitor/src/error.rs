@@ -37,6 +37,17 @@ pub enum MonitorError {
     /// The memory source could not be read.
     #[error("memory source: {0}")]
     Source(#[from] SourceError),
+    /// The memory source panicked while being read.
+    #[error("memory source panicked: {0}")]
+    SourcePanicked(String),
+    /// A window is larger than the limit.
+    #[error("a window of {window} samples is above the limit of {limit}")]
+    WindowTooLarge {
+        /// The window asked for.
+        window: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The sampler thread could not be started.
     #[error("cannot start the sampler thread: {0}")]
     Spawn(#[source] std::io::Error),

@@ -45,6 +45,16 @@ pub enum MemoryEvent {
         /// The slopes before and after.
         curve: SaturationVerdict,
     },
+    /// The memory source panicked; the sample was not taken and the
+    /// sampler goes on.
+    SourceFailed {
+        /// Seconds since the monitor started.
+        t_secs: f64,
+        /// The source's name.
+        source: String,
+        /// The panic's message.
+        message: String,
+    },
     /// A watched breaker started refusing work.
     BreakerTripped {
         /// Seconds since the monitor started.
@@ -99,6 +109,7 @@ impl MemoryEvent {
             | MemoryEvent::LeakSuspected { t_secs, .. }
             | MemoryEvent::LevelShift { t_secs, .. }
             | MemoryEvent::Saturating { t_secs, .. }
+            | MemoryEvent::SourceFailed { t_secs, .. }
             | MemoryEvent::BreakerTripped { t_secs, .. }
             | MemoryEvent::Recovered { t_secs, .. } => *t_secs,
         }
@@ -113,6 +124,7 @@ impl MemoryEvent {
             MemoryEvent::LeakSuspected { .. } => "leak_suspected",
             MemoryEvent::LevelShift { .. } => "level_shift",
             MemoryEvent::Saturating { .. } => "saturating",
+            MemoryEvent::SourceFailed { .. } => "source_failed",
             MemoryEvent::BreakerTripped { .. } => "breaker_tripped",
             MemoryEvent::Recovered { .. } => "recovered",
         }

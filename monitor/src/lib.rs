@@ -177,11 +177,20 @@
 //!
 //! # Events
 //! [`MemoryEvent`]: `HighUsage` (above 70% of the budget; `Recovered` below
-//! 65%), `LeakSuspected` (with the verdict), `BreakerTripped` and
-//! `Recovered` (from breakers given to [`MonitorHandle::watch_breaker`]).
-//! Every subscriber gets every event on its own unbounded channel; a dropped
-//! subscriber is forgotten and never blocks the monitor. Each event is also
-//! a `tracing` warning (target `heapguard_monitor`).
+//! 65%), `LeakSuspected` (with the verdict), the informational `LevelShift`
+//! and `Saturating`, `SourceFailed` (the memory source panicked: the panic
+//! is caught, logged as a `tracing` error, and the sampler goes on),
+//! `BreakerTripped` and `Recovered` (from breakers given to
+//! [`MonitorHandle::watch_breaker`]). Every subscriber gets every event on
+//! its own queue of [`SUBSCRIBER_QUEUE`] (1,024) events; an event that finds
+//! a queue full is dropped for that subscriber and counted
+//! ([`MonitorHandle::dropped_events`]), so a subscriber that never reads
+//! costs at most its queue, and a dropped subscriber is forgotten; neither
+//! ever blocks the monitor. Each event is also a `tracing` warning (target
+//! `heapguard_monitor`). [`MonitorHandle::is_sampling`] says whether the
+//! sampler thread runs. Dropping the handle on the sampler thread itself
+//! (from a memory source, a `tracing` layer or a metrics recorder that owns
+//! it) does not wait for the thread: it ends at its next wake-up.
 //!
 //! # Features
 //! - `metrics`: gauges `heapguard_live_bytes`, `heapguard_peak_bytes`,
@@ -207,6 +216,6 @@ pub use analyzer::Analyzer;
 pub use config::MonitorConfig;
 pub use error::MonitorError;
 pub use event::{LeakEvidence, MemoryEvent, RecoveredFrom};
-pub use monitor::{MemoryMonitor, MonitorHandle};
+pub use monitor::{MemoryMonitor, MonitorHandle, SUBSCRIBER_QUEUE};
 pub use sample::{Sample, Sampler};
 pub use track::{track, OperationReport};

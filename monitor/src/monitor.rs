@@ -1,9 +1,10 @@
 use crate::sample::default_source;
 use crate::track::{track_with, OperationReport};
 use crate::{Analyzer, MemoryEvent, MonitorConfig, MonitorError, Sample, Sampler};
-use crossbeam_channel::{Receiver, Select, Sender};
+use crossbeam_channel::{Receiver, Select, Sender, TrySendError};
 use heapguard_breaker::{BreakerEvent, MemorySource};
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
@@ -30,7 +31,8 @@ impl MemoryMonitor {
             started_at: SystemTime::now(),
             budget_bytes: config.budget_bytes,
             state: Mutex::new(State {
-                window: VecDeque::with_capacity(config.window),
+                dropped_events: 0,
+                window: VecDeque::new(),
                 capacity: config.window,
                 analyzer,
                 subscribers: Vec::new(),
@@ -85,6 +87,7 @@ struct State {
     subscribers: Vec<Sender<MemoryEvent>>,
     idle: bool,
     samples_taken: u64,
+    dropped_events: u64,
 }
 
 impl MonitorHandle {
@@ -124,11 +127,13 @@ impl MonitorHandle {
         self.shared.lock().samples_taken
     }
 
-    /// A new subscriber: it gets every event from now on, on its own
-    /// unbounded channel. Dropping the receiver unsubscribes; a subscriber
-    /// never blocks the monitor.
+    /// A new subscriber: it gets every event from now on, on its own channel
+    /// of [`SUBSCRIBER_QUEUE`] events. Dropping the receiver unsubscribes; a
+    /// subscriber never blocks the monitor: an event that finds a
+    /// subscriber's queue full is dropped for it and counted in
+    /// [`dropped_events`](Self::dropped_events).
     pub fn subscribe(&self) -> Receiver<MemoryEvent> {
-        let (sender, receiver) = crossbeam_channel::unbounded();
+        let (sender, receiver) = crossbeam_channel::bounded(SUBSCRIBER_QUEUE);
         self.shared.lock().subscribers.push(sender);
         receiver
     }
@@ -152,6 +157,20 @@ impl MonitorHandle {
         )
     }
 
+    /// Events dropped because a subscriber's queue was full, over all
+    /// subscribers since the start.
+    pub fn dropped_events(&self) -> u64 {
+        self.shared.lock().dropped_events
+    }
+
+    /// Whether the sampler thread is still running (it ends when the handle
+    /// is dropped, and only then: a panicking memory source is caught).
+    pub fn is_sampling(&self) -> bool {
+        self.thread
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished())
+    }
+
     /// The budget from the config.
     pub fn budget_bytes(&self) -> Option<u64> {
         self.shared.budget_bytes
@@ -170,11 +189,20 @@ impl Drop for MonitorHandle {
     fn drop(&mut self) {
         let _ = self.control.send(Control::Stop);
         if let Some(thread) = self.thread.take() {
+            // Dropped on the sampler thread itself (from a memory source, a
+            // `tracing` layer or a metrics recorder that owned the handle):
+            // it cannot wait for itself; it ends at its next `select`.
+            if thread.thread().id() == std::thread::current().id() {
+                return;
+            }
             // A panic in the thread has already been reported by its hook.
             let _ = thread.join();
         }
     }
 }
+
+/// Events each subscriber's queue holds, as the breaker's.
+pub const SUBSCRIBER_QUEUE: usize = 1024;
 
 fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Control>) {
     let ticker = crossbeam_channel::tick(interval);
@@ -225,7 +253,25 @@ impl Shared {
     }
 
     fn record(&self, quiescent: bool) -> Result<Sample, MonitorError> {
-        let sample = self.sampler.sample(quiescent)?;
+        let sample = match catch_unwind(AssertUnwindSafe(|| self.sampler.sample(quiescent))) {
+            Ok(sample) => sample?,
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                tracing::error!(
+                    target: "heapguard_monitor",
+                    source = self.sampler.source_name(),
+                    panic = %message,
+                    "memory source panicked"
+                );
+                let t_secs = self.sampler.elapsed_secs();
+                self.lock().publish(MemoryEvent::SourceFailed {
+                    t_secs,
+                    source: self.sampler.source_name().to_owned(),
+                    message: message.clone(),
+                });
+                return Err(MonitorError::SourcePanicked(message));
+            }
+        };
         #[cfg(feature = "metrics")]
         crate::metrics_export::record_sample(&sample);
         let mut state = self.lock();
@@ -252,7 +298,24 @@ impl State {
         );
         #[cfg(feature = "metrics")]
         crate::metrics_export::record_event(&event);
+        let dropped = &mut self.dropped_events;
         self.subscribers
-            .retain(|subscriber| subscriber.send(event.clone()).is_ok());
+            .retain(|subscriber| match subscriber.try_send(event.clone()) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    *dropped += 1;
+                    true
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            });
     }
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
 }

@@ -1,14 +1,17 @@
-//! Acceptance 2: the sampler thread, subscribers and breaker events, on a
+//! The sampler thread, subscribers and breaker events, on a
 //! settable source (no global allocator here).
 
-use crossbeam_channel::TryRecvError;
-use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
+use heapguard_breaker::{
+    BreakerConfig, Budget, ManualSource, MemoryBreaker, MemorySource, SourceError,
+};
 use heapguard_monitor::detect::GrowthRule;
 use heapguard_monitor::{
     LeakEvidence, MemoryEvent, MemoryMonitor, MonitorConfig, MonitorError, MonitorHandle,
-    RecoveredFrom,
+    RecoveredFrom, SUBSCRIBER_QUEUE,
 };
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -202,24 +205,187 @@ fn two_subscribers_each_get_every_event_in_order() {
 }
 
 #[test]
-fn dropped_and_idle_subscribers_never_block_the_monitor() {
+fn subscriber_queues_are_bounded_and_count_what_they_drop() {
     let (monitor, heap) = quiet_monitor(budget_1000());
     let reader = monitor.subscribe();
     let idle = monitor.subscribe(); // never read until the end
     drop(monitor.subscribe());
+    let mut read = 0;
     for _ in 0..5_000 {
         heap.set(900);
         monitor.sample_now().unwrap();
         heap.set(0);
         monitor.sample_now().unwrap();
+        read += reader.try_iter().count();
     }
-    assert_eq!(reader.try_iter().count(), 10_000);
-    assert_eq!(idle.len(), 10_000);
-    // A subscriber dropped later is forgotten too.
+    assert_eq!(read, 10_000);
+    // The idle subscriber holds the first 1,024 events; the rest were
+    // dropped for it, and counted. The reader lost none.
+    assert_eq!(idle.len(), SUBSCRIBER_QUEUE);
+    assert_eq!(monitor.dropped_events(), 10_000 - SUBSCRIBER_QUEUE as u64);
+    let first: Vec<MemoryEvent> = idle.try_iter().take(2).collect();
+    assert_eq!(first[0].kind(), "high_usage");
+    assert_eq!(first[1].kind(), "recovered");
+    // A subscriber dropped later is forgotten, and nothing more is dropped
+    // for one with room.
     drop(reader);
     heap.set(900);
     monitor.sample_now().unwrap();
-    assert_eq!(idle.len(), 10_001);
+    assert_eq!(idle.len(), SUBSCRIBER_QUEUE - 1);
+    assert_eq!(monitor.dropped_events(), 10_000 - SUBSCRIBER_QUEUE as u64);
+}
+
+#[test]
+fn huge_windows_are_refused_not_allocated() {
+    let start = |config: MonitorConfig| {
+        MemoryMonitor::start_with_source(config, Arc::new(ManualSource::new(0)))
+    };
+    for window in [1usize << 40, usize::MAX, MonitorConfig::MAX_WINDOW + 1] {
+        let error = start(MonitorConfig {
+            window,
+            ..MonitorConfig::default()
+        })
+        .unwrap_err();
+        assert!(
+            matches!(error, MonitorError::WindowTooLarge { window: w, .. } if w == window),
+            "{error}"
+        );
+        let trend = heapguard_monitor::detect::TrendConfig {
+            window,
+            ..Default::default()
+        };
+        let error = start(MonitorConfig {
+            trend: Some(trend),
+            ..MonitorConfig::default()
+        })
+        .unwrap_err();
+        assert!(matches!(error, MonitorError::Detector(_)), "{error}");
+        assert!(GrowthRule::new(1.5, window).is_err());
+    }
+    // The largest window allowed starts at once: nothing is allocated ahead.
+    let monitor = start(MonitorConfig {
+        window: MonitorConfig::MAX_WINDOW,
+        growth_rule: Some(GrowthRule::new(1.5, GrowthRule::MAX_WINDOW).unwrap()),
+        ..MonitorConfig::default()
+    })
+    .unwrap();
+    monitor.sample_now().unwrap();
+    assert_eq!(monitor.samples().len(), 1);
+}
+
+/// A source that panics on every call after the first `good` ones.
+struct PanickingSource {
+    calls: AtomicU64,
+    good: u64,
+}
+
+impl MemorySource for PanickingSource {
+    fn used_bytes(&self) -> Result<u64, SourceError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.good {
+            panic!("the allocator statistics are gone");
+        }
+        Ok(4096)
+    }
+
+    fn name(&self) -> &'static str {
+        "panicking"
+    }
+}
+
+#[test]
+fn a_panicking_source_is_reported_and_the_sampler_goes_on() {
+    let source = Arc::new(PanickingSource {
+        calls: AtomicU64::new(0),
+        good: 1,
+    });
+    let monitor = MemoryMonitor::start_with_source(
+        MonitorConfig {
+            interval: Duration::from_millis(1),
+            ..MonitorConfig::default()
+        },
+        source.clone(),
+    )
+    .unwrap();
+    let events = monitor.subscribe();
+    let event = events.recv_timeout(Duration::from_secs(30)).unwrap();
+    let MemoryEvent::SourceFailed {
+        source: name,
+        message,
+        ..
+    } = &event
+    else {
+        panic!("expected a source failure, got {event:?}");
+    };
+    assert_eq!(name, "panicking");
+    assert_eq!(message, "the allocator statistics are gone");
+    // The thread goes on calling the source, and reports each failure.
+    let calls = source.calls.load(Ordering::SeqCst);
+    eventually("more calls", || {
+        source.calls.load(Ordering::SeqCst) > calls + 3
+    });
+    assert!(monitor.is_sampling());
+    assert!(events
+        .try_iter()
+        .all(|event| event.kind() == "source_failed"));
+    let error = monitor.sample_now().unwrap_err();
+    assert!(matches!(error, MonitorError::SourcePanicked(ref m) if m == message));
+    drop(monitor);
+}
+
+/// A source that owns its monitor's handle and drops it when the sampler
+/// thread reads it: code running on the sampler thread dropping the handle.
+struct SelfDroppingSource {
+    handle: Mutex<Option<MonitorHandle>>,
+    dropped: AtomicBool,
+}
+
+impl MemorySource for SelfDroppingSource {
+    fn used_bytes(&self) -> Result<u64, SourceError> {
+        let on_sampler = std::thread::current().name() == Some("heapguard-monitor");
+        if on_sampler {
+            if let Some(handle) = self.handle.lock().unwrap().take() {
+                drop(handle);
+                self.dropped.store(true, Ordering::SeqCst);
+            }
+        }
+        Ok(1)
+    }
+
+    fn name(&self) -> &'static str {
+        "self-dropping"
+    }
+}
+
+#[test]
+fn dropping_the_handle_on_its_own_sampler_thread_is_safe() {
+    let source = Arc::new(SelfDroppingSource {
+        handle: Mutex::new(None),
+        dropped: AtomicBool::new(false),
+    });
+    let monitor = MemoryMonitor::start_with_source(
+        MonitorConfig {
+            interval: Duration::from_millis(1),
+            budget_bytes: Some(1),
+            ..MonitorConfig::default()
+        },
+        source.clone(),
+    )
+    .unwrap();
+    let events = monitor.subscribe();
+    *source.handle.lock().unwrap() = Some(monitor);
+    eventually("the sampler dropped its handle", || {
+        source.dropped.load(Ordering::SeqCst)
+    });
+    // The thread did not panic (no `SourceFailed`), and it ends: once it
+    // is gone, the subscribers' channel is disconnected.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match events.recv_deadline(deadline) {
+            Ok(event) => assert_ne!(event.kind(), "source_failed", "{event:?}"),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => panic!("the sampler thread never ended"),
+        }
+    }
 }
 
 #[test]

@@ -37,13 +37,24 @@ impl Default for GrowthRule {
 }
 
 impl GrowthRule {
-    /// A rule with its own factor (> 1) and window (>= 2).
+    /// The most readings a window may hold.
+    pub const MAX_WINDOW: usize = 1 << 20;
+
+    /// A rule with its own factor (> 1) and window (2 to
+    /// [`MAX_WINDOW`](Self::MAX_WINDOW)).
     pub fn new(factor: f64, window: usize) -> Result<Self, DetectorConfigError> {
         if !(factor.is_finite() && factor > 1.0) {
             return Err(DetectorConfigError::GrowthFactor { factor });
         }
         if window < 2 {
             return Err(DetectorConfigError::WindowTooShort { window });
+        }
+        if window > Self::MAX_WINDOW {
+            return Err(DetectorConfigError::TooManyPoints {
+                name: "growth rule window",
+                value: window,
+                limit: Self::MAX_WINDOW,
+            });
         }
         Ok(Self { factor, window })
     }

@@ -66,7 +66,8 @@ impl Default for TrendConfig {
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum DetectorConfigError {
-    /// A number of points is above [`TrendConfig::MAX_POINTS`].
+    /// A number of points is above its limit (for the trend detector,
+    /// [`TrendConfig::MAX_POINTS`]).
     #[error("{name} of {value} points is above the limit of {limit}")]
     TooManyPoints {
         /// The setting.

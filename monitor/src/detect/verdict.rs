@@ -35,6 +35,46 @@ impl LeakVerdict {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::LeakVerdict;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    fn verdict(time_to_budget_secs: Option<f64>) -> LeakVerdict {
+        LeakVerdict {
+            t_secs: 0.0,
+            slope_bytes_per_min: 1.0,
+            confidence: 0.99,
+            level_bytes: 0,
+            points: 8,
+            span_secs: 60.0,
+            time_to_budget_secs,
+        }
+    }
+
+    #[test]
+    fn special_values_have_a_duration_or_none() {
+        let to = |secs: f64| verdict(Some(secs)).time_to_budget();
+        assert_eq!(verdict(None).time_to_budget(), None);
+        assert_eq!(to(f64::NAN), None);
+        assert_eq!(to(-1.0), Some(Duration::ZERO));
+        assert_eq!(to(f64::NEG_INFINITY), Some(Duration::ZERO));
+        assert_eq!(to(f64::INFINITY), Some(Duration::MAX));
+        assert_eq!(to(1e300), Some(Duration::MAX));
+        assert_eq!(to(90.5), Some(Duration::from_millis(90_500)));
+    }
+
+    proptest! {
+        #[test]
+        fn time_to_budget_never_panics(bits in any::<u64>()) {
+            let secs = f64::from_bits(bits);
+            let duration = verdict(Some(secs)).time_to_budget();
+            prop_assert_eq!(duration.is_none(), secs.is_nan());
+        }
+    }
+}
+
 /// A level shift: memory stepped to a new level at a change point and grew
 /// no further after it (a service loading a larger data set once).
 /// Informational: it explains growth that is not a leak.
