@@ -56,8 +56,9 @@
 //!   after, exact diff and peak with the counting allocator, duration), also
 //!   logged with `tracing`.
 //! - [`detect`]: the detectors as pure code over a series; [`Analyzer`]
-//!   turns a series into [`MemoryEvent`]s; [`replay`] runs it over a CSV (the
-//!   `heapguard-replay` binary).
+//!   turns a series into [`MemoryEvent`]s; the `replay` module (feature
+//!   `replay`) runs it over a CSV file or a Prometheus `query_range`
+//!   response (the `heapguard-replay` binary).
 //!
 //! # Leak detection
 //! A leak is growth that goes on. The detector tells it from the two kinds
@@ -197,6 +198,11 @@
 //!   `heapguard_rss_bytes` and the counter `heapguard_memory_events_total`
 //!   (label `event`) through the `metrics` facade.
 //! - `jemalloc`: jemalloc's resident bytes in each [`Sample`].
+//! - `replay`: the `replay` module and the `heapguard-replay` binary
+//!   (`cargo install heapguard-monitor --features replay`). A feature rather
+//!   than a package of its own: the replay runs this crate's [`Analyzer`]
+//!   and stays versioned with it, while the library alone pulls neither
+//!   `csv` nor `clap`.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -208,6 +214,7 @@ mod event;
 #[cfg(feature = "metrics")]
 mod metrics_export;
 mod monitor;
+#[cfg(feature = "replay")]
 pub mod replay;
 mod sample;
 mod track;

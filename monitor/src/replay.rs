@@ -1,15 +1,41 @@
 //! Runs the monitor's analysis over recorded samples (what
 //! `heapguard-replay` does), so thresholds can be tuned on production data.
+//! Feature `replay`.
 //!
-//! The input is CSV with the header `t_secs,live_bytes` and an optional third
-//! column `quiescent` (`0`/`1`, or `true`/`false`).
+//! Two inputs:
+//! - **CSV** ([`replay_csv`]) with the header `t_secs,live_bytes` and an
+//!   optional third column `quiescent` (`0`/`1`, or `true`/`false`). Values
+//!   may be integers or floats as exporters write them (`314572800`,
+//!   `314572800.0`, `3.145728e+08`; rounded to whole bytes). Lines longer
+//!   than [`MAX_LINE_BYTES`] are refused.
+//! - **A Prometheus `query_range` response** ([`replay_prometheus`]), the
+//!   JSON `/api/v1/query_range` returns (`resultType` `matrix`), capped at
+//!   [`MAX_PROMETHEUS_BYTES`]. Each series is replayed on its own (or only
+//!   those whose labels match a selector), with Unix seconds as `t_secs`. It
+//!   carries no quiescent marks, so the detector works on block minima and
+//!   the latencies without marks of the crate docs apply.
+//!
+//! In both, a `live_bytes` that is not finite or is negative (`NaN`,
+//! `+Inf`, `-1`) is skipped and counted in [`ReplayStats::skipped`]; any
+//! other malformed value fails the replay, naming its line. Events are
+//! handed over as they are found, so memory stays bounded whatever the
+//! input's length (the Prometheus document itself is held, up to its cap).
 
 use crate::detect::SeriesPoint;
 use crate::{Analyzer, MemoryEvent, MonitorConfig, MonitorError};
-use std::io::Read;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
 use thiserror::Error;
 
-/// Why a replay input was refused; every variant names its line (1-based).
+/// The longest CSV line accepted, bytes (newline excluded).
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// The largest Prometheus response accepted, bytes.
+pub const MAX_PROMETHEUS_BYTES: u64 = 256 << 20;
+
+/// Why a replay input was refused; every variant about a line names it
+/// (1-based).
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ReplayError {
@@ -56,6 +82,14 @@ pub enum ReplayError {
         /// The previous row's time.
         previous: f64,
     },
+    /// A line is longer than [`MAX_LINE_BYTES`].
+    #[error("line {line}: longer than {limit} bytes")]
+    LineTooLong {
+        /// The line.
+        line: u64,
+        /// The limit.
+        limit: usize,
+    },
     /// The CSV itself is malformed or unreadable (bad quoting, invalid UTF-8, I/O).
     #[error("line {line}: {message}")]
     Csv {
@@ -64,6 +98,13 @@ pub enum ReplayError {
         /// What the CSV reader said.
         message: String,
     },
+    /// The Prometheus response is not a `query_range` matrix, is larger than
+    /// [`MAX_PROMETHEUS_BYTES`], or holds a malformed sample.
+    #[error("prometheus response: {0}")]
+    Prometheus(String),
+    /// The caller's handler of events failed (a write to a closed pipe).
+    #[error("writing events: {0}")]
+    Output(#[source] std::io::Error),
     /// The analysis settings are invalid.
     #[error(transparent)]
     Config(#[from] MonitorError),
@@ -77,20 +118,30 @@ impl ReplayError {
             | ReplayError::FieldCount { line, .. }
             | ReplayError::Field { line, .. }
             | ReplayError::TimeBackwards { line, .. }
+            | ReplayError::LineTooLong { line, .. }
             | ReplayError::Csv { line, .. } => Some(*line),
-            ReplayError::Config(_) => None,
+            ReplayError::Prometheus(_) | ReplayError::Output(_) | ReplayError::Config(_) => None,
         }
     }
 }
 
-/// Feeds every row of `input` to an [`Analyzer`] with `config`, as if
-/// sampled live, and returns the events in order. Nothing is returned for
-/// an empty input or a header alone; any malformed row fails the whole
-/// replay.
+/// What a replay read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Readings fed to the analysis.
+    pub readings: u64,
+    /// Readings skipped: `live_bytes` not finite, or negative.
+    pub skipped: u64,
+}
+
+/// Feeds every row of a CSV `input` to an [`Analyzer`] with `config`, as if
+/// sampled live, and returns the events in order (see [`replay_csv`] to
+/// handle them as they are found). Nothing is returned for an empty input
+/// or a header alone; any malformed row fails the whole replay.
 ///
 /// ```
 /// use heapguard_monitor::{replay::replay, MonitorConfig};
-/// let csv = "t_secs,live_bytes\n0,500\n60,800\n";
+/// let csv = "t_secs,live_bytes\n0,500\n60,8.0e2\n";
 /// let config = MonitorConfig { budget_bytes: Some(1000), ..MonitorConfig::default() };
 /// let events = replay(csv.as_bytes(), &config).unwrap();
 /// assert_eq!(events[0].kind(), "high_usage");
@@ -98,20 +149,49 @@ impl ReplayError {
 /// assert_eq!(error.line(), Some(2));
 /// ```
 pub fn replay(input: impl Read, config: &MonitorConfig) -> Result<Vec<MemoryEvent>, ReplayError> {
+    let mut events = Vec::new();
+    replay_csv(input, config, |event| {
+        events.push(event);
+        Ok(())
+    })?;
+    Ok(events)
+}
+
+/// Replays a CSV `input` (see the [module docs](self)), handing each event
+/// to `on_event` as it is found; an error from `on_event` ends the replay
+/// with [`ReplayError::Output`].
+pub fn replay_csv(
+    input: impl Read,
+    config: &MonitorConfig,
+    mut on_event: impl FnMut(MemoryEvent) -> std::io::Result<()>,
+) -> Result<ReplayStats, ReplayError> {
     let mut analyzer = Analyzer::new(config)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(input);
+        .from_reader(LineLimited::new(BufReader::new(input), MAX_LINE_BYTES));
     let mut columns = 0;
     let mut previous: Option<f64> = None;
-    let mut events = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|error| ReplayError::Csv {
-            line: error.position().map_or(0, |p| p.line()),
-            message: error.to_string(),
+    let mut stats = ReplayStats::default();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|error| {
+            let line = error.position().map_or(0, |p| p.line());
+            match reader.get_ref().too_long_at {
+                Some(line) => ReplayError::LineTooLong {
+                    line,
+                    limit: MAX_LINE_BYTES,
+                },
+                None => ReplayError::Csv {
+                    line,
+                    message: error.to_string(),
+                },
+            }
         })?;
+        if !more {
+            return Ok(stats);
+        }
         let line = record.position().map_or(0, |p| p.line());
         if columns == 0 {
             let names: Vec<&str> = record.iter().collect();
@@ -146,9 +226,8 @@ pub fn replay(input: impl Read, config: &MonitorConfig) -> Result<Vec<MemoryEven
             .ok()
             .filter(|t| t.is_finite())
             .ok_or_else(|| field("t_secs", "a finite number of seconds", &record[0]))?;
-        let bytes = record[1]
-            .parse::<u64>()
-            .map_err(|_| field("live_bytes", "a whole number of bytes", &record[1]))?;
+        let bytes = parse_bytes(&record[1])
+            .ok_or_else(|| field("live_bytes", "a number of bytes", &record[1]))?;
         let quiescent = match record.get(2) {
             None | Some("0") | Some("false") => false,
             Some("1") | Some("true") => true,
@@ -162,11 +241,249 @@ pub fn replay(input: impl Read, config: &MonitorConfig) -> Result<Vec<MemoryEven
             });
         }
         previous = Some(t_secs);
-        events.extend(analyzer.observe(SeriesPoint {
+        let Some(bytes) = bytes else {
+            stats.skipped += 1;
+            continue;
+        };
+        stats.readings += 1;
+        for event in analyzer.observe(SeriesPoint {
             t_secs,
             bytes,
             quiescent,
-        }));
+        }) {
+            on_event(event).map_err(ReplayError::Output)?;
+        }
     }
-    Ok(events)
+}
+
+/// A byte count as text: `Some(Some(bytes))` for a whole number or a
+/// finite, non-negative float (rounded, saturating at `u64::MAX`);
+/// `Some(None)` for a number to skip (not finite, or negative); `None` for
+/// text that is no number.
+fn parse_bytes(text: &str) -> Option<Option<u64>> {
+    if let Ok(bytes) = text.parse::<u64>() {
+        return Some(Some(bytes));
+    }
+    let value = text.parse::<f64>().ok()?;
+    if !value.is_finite() || value < 0.0 {
+        return Some(None);
+    }
+    // `as` saturates at u64::MAX.
+    Some(Some(value.round() as u64))
+}
+
+/// A reader that fails once a line grows past `limit` bytes, remembering
+/// on which line.
+struct LineLimited<R> {
+    inner: R,
+    limit: usize,
+    line: u64,
+    current: usize,
+    too_long_at: Option<u64>,
+}
+
+impl<R: BufRead> LineLimited<R> {
+    fn new(inner: R, limit: usize) -> Self {
+        Self {
+            inner,
+            limit,
+            line: 1,
+            current: 0,
+            too_long_at: None,
+        }
+    }
+}
+
+impl<R: BufRead> Read for LineLimited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        for &byte in &buf[..read] {
+            if byte == b'\n' {
+                self.line += 1;
+                self.current = 0;
+            } else {
+                self.current += 1;
+                if self.current > self.limit {
+                    self.too_long_at = Some(self.line);
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("line {} longer than {} bytes", self.line, self.limit),
+                    ));
+                }
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// One series of a Prometheus response: its labels.
+pub type SeriesLabels = BTreeMap<String, String>;
+
+#[derive(Deserialize)]
+struct QueryRange {
+    status: String,
+    #[serde(default)]
+    data: Option<QueryData>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryData {
+    result_type: String,
+    result: Vec<MatrixSeries>,
+}
+
+#[derive(Deserialize)]
+struct MatrixSeries {
+    #[serde(default)]
+    metric: SeriesLabels,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+/// Replays a Prometheus `query_range` response (see the [module
+/// docs](self)): each series whose labels include every `selector` pair
+/// (all series for an empty selector), in the response's order, each with
+/// its own [`Analyzer`]. `on_event` gets the series' labels with each event
+/// as it is found.
+///
+/// ```
+/// use heapguard_monitor::{replay::replay_prometheus, MonitorConfig};
+/// let json = r#"{"status":"success","data":{"resultType":"matrix","result":[
+///   {"metric":{"instance":"a"},"values":[[1700000000,"5e2"],[1700000060,"800"],[1700000120,"NaN"]]}]}}"#;
+/// let config = MonitorConfig { budget_bytes: Some(1000), ..MonitorConfig::default() };
+/// let mut seen = Vec::new();
+/// let stats = replay_prometheus(json.as_bytes(), &config, &[], |labels, event| {
+///     seen.push((labels["instance"].clone(), event.kind()));
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert_eq!(seen, vec![("a".to_string(), "high_usage")]);
+/// assert_eq!((stats.readings, stats.skipped), (2, 1));
+/// ```
+pub fn replay_prometheus(
+    input: impl Read,
+    config: &MonitorConfig,
+    selector: &[(String, String)],
+    mut on_event: impl FnMut(&SeriesLabels, MemoryEvent) -> std::io::Result<()>,
+) -> Result<ReplayStats, ReplayError> {
+    Analyzer::new(config)?;
+    let mut document = Vec::new();
+    input
+        .take(MAX_PROMETHEUS_BYTES + 1)
+        .read_to_end(&mut document)
+        .map_err(|error| ReplayError::Prometheus(format!("cannot read it: {error}")))?;
+    if document.len() as u64 > MAX_PROMETHEUS_BYTES {
+        return Err(ReplayError::Prometheus(format!(
+            "larger than {MAX_PROMETHEUS_BYTES} bytes; ask for a shorter range or a coarser step"
+        )));
+    }
+    let response: QueryRange = serde_json::from_slice(&document)
+        .map_err(|error| ReplayError::Prometheus(format!("not a query_range response: {error}")))?;
+    drop(document);
+    if response.status != "success" {
+        return Err(ReplayError::Prometheus(format!(
+            "status {}: {}",
+            response.status,
+            response.error.unwrap_or_default()
+        )));
+    }
+    let data = response
+        .data
+        .ok_or_else(|| ReplayError::Prometheus("no data".into()))?;
+    if data.result_type != "matrix" {
+        return Err(ReplayError::Prometheus(format!(
+            "resultType {} (query_range returns a matrix)",
+            data.result_type
+        )));
+    }
+    let mut stats = ReplayStats::default();
+    let selected = data.result.into_iter().filter(|series| {
+        selector
+            .iter()
+            .all(|(name, value)| series.metric.get(name) == Some(value))
+    });
+    for series in selected {
+        let mut analyzer = Analyzer::new(config)?;
+        let mut previous: Option<f64> = None;
+        for (index, (t_secs, value)) in series.values.iter().enumerate() {
+            let sample = || format!("series {:?}, sample {}", series.metric, index + 1);
+            if !t_secs.is_finite() || previous.is_some_and(|previous| *t_secs < previous) {
+                return Err(ReplayError::Prometheus(format!(
+                    "{}: time {t_secs} is not finite or goes backwards",
+                    sample()
+                )));
+            }
+            previous = Some(*t_secs);
+            let bytes = match parse_prometheus_value(value) {
+                Some(Some(bytes)) => bytes,
+                Some(None) => {
+                    stats.skipped += 1;
+                    continue;
+                }
+                None => {
+                    return Err(ReplayError::Prometheus(format!(
+                        "{}: `{value}` is not a number",
+                        sample()
+                    )))
+                }
+            };
+            stats.readings += 1;
+            for event in analyzer.observe(SeriesPoint::new(*t_secs, bytes)) {
+                on_event(&series.metric, event).map_err(ReplayError::Output)?;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Prometheus writes `NaN`, `+Inf` and `-Inf` for special values.
+fn parse_prometheus_value(text: &str) -> Option<Option<u64>> {
+    match text {
+        "NaN" | "+Inf" | "-Inf" | "Inf" => Some(None),
+        _ => parse_bytes(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_bytes, replay_csv, ReplayError, MAX_LINE_BYTES};
+    use crate::MonitorConfig;
+
+    #[test]
+    fn byte_counts_as_exporters_write_them() {
+        assert_eq!(parse_bytes("314572800"), Some(Some(314_572_800)));
+        assert_eq!(parse_bytes("314572800.0"), Some(Some(314_572_800)));
+        assert_eq!(parse_bytes("3.145728e+08"), Some(Some(314_572_800)));
+        assert_eq!(parse_bytes("1e30"), Some(Some(u64::MAX)));
+        assert_eq!(parse_bytes("NaN"), Some(None));
+        assert_eq!(parse_bytes("inf"), Some(None));
+        assert_eq!(parse_bytes("-1"), Some(None));
+        assert_eq!(parse_bytes("lots"), None);
+    }
+
+    #[test]
+    fn a_prometheus_response_over_the_cap_is_refused() {
+        use super::{replay_prometheus, MAX_PROMETHEUS_BYTES};
+        use std::io::Read;
+        let spaces = std::io::repeat(b' ').take(MAX_PROMETHEUS_BYTES + 1);
+        let error =
+            replay_prometheus(spaces, &MonitorConfig::default(), &[], |_, _| Ok(())).unwrap_err();
+        assert!(error.to_string().contains("larger than"), "{error}");
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_refused_with_its_number() {
+        let mut csv = String::from("t_secs,live_bytes\n0,1\n");
+        csv.push_str(&"9".repeat(MAX_LINE_BYTES + 1));
+        let error = replay_csv(csv.as_bytes(), &MonitorConfig::default(), |_| Ok(())).unwrap_err();
+        assert!(
+            matches!(error, ReplayError::LineTooLong { line: 3, .. }),
+            "{error}"
+        );
+        let fits = format!("t_secs,live_bytes\n0,{}\n", "0".repeat(MAX_LINE_BYTES - 2));
+        assert!(replay_csv(fits.as_bytes(), &MonitorConfig::default(), |_| Ok(())).is_ok());
+    }
 }

@@ -1,7 +1,8 @@
-//! Acceptance 3: the `heapguard-replay` binary, run as a user runs it.
+//! The `heapguard-replay` binary, run as a user runs it.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn write_csv(name: &str, contents: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("replay-{name}.csv"));
@@ -130,4 +131,199 @@ fn a_missing_file_or_bad_budget_exits_2() {
     let output = run(&[path.to_str().unwrap(), "--budget", "12 parsecs"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("12 parsecs"));
+}
+
+fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heapguard-replay"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input); // fails once the replay has refused it
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+#[test]
+fn float_values_as_exporters_write_them_replay_like_integers() {
+    let integers = leaking_trace();
+    let mut floats = String::new();
+    for (i, line) in integers.lines().enumerate() {
+        let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+        if i > 0 {
+            let bytes: f64 = fields[1].parse().unwrap();
+            fields[1] = if i % 2 == 0 {
+                format!("{bytes:e}") // 3.145728e8
+            } else {
+                format!("{bytes:.1}") // 314572800.0
+            };
+        }
+        floats.push_str(&fields.join(","));
+        floats.push('\n');
+    }
+    assert!(floats.contains("e8,") && floats.contains(".0,"));
+    let expected = run(&[write_csv("ints", &integers).to_str().unwrap()]);
+    let output = run(&[write_csv("floats", &floats).to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(json_lines(&output), json_lines(&expected));
+    assert_eq!(json_lines(&output).len(), 1);
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn non_finite_and_negative_values_are_skipped_and_counted() {
+    let mut csv = leaking_trace();
+    for (t, value) in [
+        (60_000, "NaN"),
+        (60_060, "inf"),
+        (60_120, "-1"),
+        (60_180, "-4.5e6"),
+    ] {
+        csv.push_str(&format!("{t},{value},1\n"));
+    }
+    let output = run(&[write_csv("skipped", &csv).to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(json_lines(&output).len(), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("skipped 4 of 484 readings"), "{stderr}");
+}
+
+#[test]
+fn a_dash_reads_standard_input() {
+    let output = run_with_stdin(&["-"], leaking_trace().as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let events = json_lines(&output);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["event"], "leak_suspected");
+}
+
+#[test]
+fn an_endless_line_is_refused_at_the_limit() {
+    // What `heapguard-replay - < /dev/zero` reads: bytes without a newline.
+    let zeros = vec![0u8; 64 * 1024];
+    let output = run_with_stdin(&["-"], &zeros);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 1: longer than 4096 bytes"),
+        "{stderr}"
+    );
+    let mut long = String::from("t_secs,live_bytes\n0,1\n");
+    long.push_str(&"7".repeat(5_000));
+    let output = run(&[write_csv("long-line", &long).to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 3: longer than 4096 bytes"));
+}
+
+#[test]
+fn events_are_printed_as_they_are_found() {
+    // The input stays open after the leak: its event must come out before
+    // the end of the input.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heapguard-replay"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(leaking_trace().as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let event: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(event["event"], "leak_suspected");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_failed_write_to_stdout_exits_1() {
+    // Every row crosses the high-usage line one way or the other: an event
+    // per row, into a pipe whose reader has gone.
+    let mut csv = String::from("t_secs,live_bytes\n");
+    for row in 0..200_000u64 {
+        csv.push_str(&format!("{row},{}\n", if row % 2 == 0 { 900 } else { 100 }));
+    }
+    let path = write_csv("many-events", &csv);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heapguard-replay"))
+        .args([path.to_str().unwrap(), "--budget", "1000B"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("writing events"));
+}
+
+/// A `query_range` response with two series: `a` leaks 5 MB/min from hour 4
+/// (samples a minute), `b` stays flat; one `NaN` in `b`.
+fn prometheus_response() -> String {
+    let series = |instance: &str, leak: bool| {
+        let values: Vec<String> = (0..8 * 60u64)
+            .map(|minute| {
+                let leaked = if leak {
+                    minute.saturating_sub(240) * 5_000_000
+                } else {
+                    0
+                };
+                let jitter = (minute * 7_919 % 13) * 250_000;
+                let value = if !leak && minute == 100 {
+                    "NaN".to_string()
+                } else {
+                    format!("{:e}", (300_000_000 + leaked + jitter) as f64)
+                };
+                format!("[{},\"{value}\"]", 1_700_000_000 + minute * 60)
+            })
+            .collect();
+        format!(
+            r#"{{"metric":{{"__name__":"heapguard_live_bytes","instance":"{instance}"}},"values":[{}]}}"#,
+            values.join(",")
+        )
+    };
+    format!(
+        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{},{}]}}}}"#,
+        series("a", true),
+        series("b", false)
+    )
+}
+
+#[test]
+fn a_prometheus_response_replays_each_series_or_the_selected_one() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("replay-prometheus.json");
+    std::fs::write(&path, prometheus_response()).unwrap();
+    let path = path.to_str().unwrap();
+    let output = run(&[path, "--format", "prometheus"]);
+    assert!(output.status.success(), "{output:?}");
+    let events = json_lines(&output);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "leak_suspected");
+    assert_eq!(events[0]["series"]["instance"], "a");
+    // Unix seconds; no quiescent marks, so block minima: found within the
+    // latencies without marks (the leak starts at minute 240).
+    let minute = (events[0]["t_secs"].as_f64().unwrap() - 1_700_000_000.0) / 60.0;
+    assert!((240.0..=240.0 + 420.0).contains(&minute), "{minute}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("skipped 1 of 960 readings"));
+    let only_b = run(&[path, "--format", "prometheus", "--series", "instance=b"]);
+    assert!(only_b.status.success(), "{only_b:?}");
+    assert!(only_b.stdout.is_empty());
+    let refused = run(&[path, "--series", "instance=b"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let not_matrix = write_csv(
+        "vector",
+        r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+    );
+    let output = run(&[not_matrix.to_str().unwrap(), "--format", "prometheus"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("resultType vector"));
 }

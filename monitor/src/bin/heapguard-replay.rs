@@ -1,54 +1,121 @@
-//! `heapguard-replay FILE.csv [--budget SIZE]`: runs the default leak
-//! detector and the high-usage alert over recorded samples and prints one
-//! JSON object per event. Exit status 2 on malformed input, naming the line.
+//! `heapguard-replay [FILE | -] [--budget SIZE] [--format csv|prometheus]
+//! [--series NAME=VALUE,...]`: runs the default leak detector and the
+//! high-usage alert over recorded samples and prints one JSON object per
+//! event as it is found. Exit status 2 on malformed input (naming the line),
+//! 1 when the events cannot be written.
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use heapguard_breaker::Budget;
-use heapguard_monitor::replay::replay;
+use heapguard_monitor::replay::{replay_csv, replay_prometheus, ReplayError, ReplayStats};
 use heapguard_monitor::MonitorConfig;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Replays a CSV of memory samples (`t_secs,live_bytes[,quiescent]`) through
-/// heapguard's monitor and prints one JSON line per event.
+/// Replays memory samples through heapguard's monitor and prints one JSON
+/// line per event.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The CSV file.
+    /// The input file; `-` reads standard input.
     file: PathBuf,
     /// The memory budget (`512MiB`, `2GB`, `auto`, ...) for the high-usage
     /// alert and the projected time to exhaustion.
     #[arg(long, value_name = "SIZE")]
     budget: Option<String>,
+    /// The input's format: CSV (`t_secs,live_bytes[,quiescent]`) or the
+    /// JSON of a Prometheus `/api/v1/query_range` response. A response
+    /// holds no quiescent marks: the detector works on block minima.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
+    /// With `--format prometheus`: replay only the series whose labels
+    /// include these (`job=api,instance=host:9100`). Without it, every
+    /// series is replayed on its own, in the response's order. Each event
+    /// line then carries the series' labels in a `series` field.
+    #[arg(long, value_name = "NAME=VALUE,...")]
+    series: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Prometheus,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let budget_bytes = match args.budget.as_deref().map(resolve_budget).transpose() {
         Ok(budget) => budget,
-        Err(message) => return fail(&message),
+        Err(message) => return fail(2, &message),
     };
-    let file = match std::fs::File::open(&args.file) {
-        Ok(file) => file,
-        Err(error) => return fail(&format!("cannot open {}: {error}", args.file.display())),
+    let selector = match args.series.as_deref().map(parse_selector).transpose() {
+        Ok(selector) => selector.unwrap_or_default(),
+        Err(message) => return fail(2, &message),
+    };
+    if !selector.is_empty() && matches!(args.format, Format::Csv) {
+        return fail(2, "--series applies to --format prometheus only");
+    }
+    let name = args.file.display().to_string();
+    let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(&args.file) {
+            Ok(file) => Box::new(file),
+            Err(error) => return fail(2, &format!("cannot open {name}: {error}")),
+        }
     };
     let config = MonitorConfig {
         budget_bytes,
         ..MonitorConfig::default()
     };
-    let events = match replay(std::io::BufReader::new(file), &config) {
-        Ok(events) => events,
-        Err(error) => return fail(&format!("{}: {error}", args.file.display())),
-    };
+    // Standard output is line-buffered: each event leaves as it is found.
     let mut out = std::io::stdout().lock();
-    for event in events {
-        let line = serde_json::to_string(&event).unwrap_or_default();
-        if writeln!(out, "{line}").is_err() {
-            break; // the reader went away (a closed pipe): nothing left to do
+    let result = match args.format {
+        Format::Csv => replay_csv(input, &config, |event| {
+            let line = serde_json::to_string(&event).map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")
+        }),
+        Format::Prometheus => replay_prometheus(input, &config, &selector, |labels, event| {
+            let mut value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("series".into(), serde_json::json!(labels));
+            }
+            writeln!(out, "{value}")
+        }),
+    };
+    let flushed = out.flush();
+    match result {
+        Ok(stats) => {
+            report_skipped(&stats);
+            if let Err(error) = flushed {
+                return fail(1, &format!("writing events: {error}"));
+            }
+            ExitCode::SUCCESS
         }
+        Err(error @ ReplayError::Output(_)) => fail(1, &error.to_string()),
+        Err(error) => fail(2, &format!("{name}: {error}")),
     }
-    ExitCode::SUCCESS
+}
+
+fn report_skipped(stats: &ReplayStats) {
+    if stats.skipped > 0 {
+        eprintln!(
+            "heapguard-replay: skipped {} of {} readings whose live_bytes is not finite or is negative",
+            stats.skipped,
+            stats.skipped + stats.readings
+        );
+    }
+}
+
+fn parse_selector(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.split(',')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok((name.trim().to_owned(), value.trim().to_owned()))
+            }
+            _ => Err(format!("--series {text}: expected NAME=VALUE,...")),
+        })
+        .collect()
 }
 
 fn resolve_budget(text: &str) -> Result<u64, String> {
@@ -60,7 +127,7 @@ fn resolve_budget(text: &str) -> Result<u64, String> {
         .map_err(|error| format!("--budget {text}: {error}"))
 }
 
-fn fail(message: &str) -> ExitCode {
+fn fail(code: u8, message: &str) -> ExitCode {
     eprintln!("heapguard-replay: {message}");
-    ExitCode::from(2)
+    ExitCode::from(code)
 }
