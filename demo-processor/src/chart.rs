@@ -68,17 +68,42 @@ fn color(mode: Mode) -> RGBColor {
     }
 }
 
-/// Draws the reports' timelines into an SVG file at `path`.
+/// Draws the reports' timelines into an SVG file at `path`, replacing it
+/// atomically: a temporary file in the same directory renamed over `path`,
+/// so a failed write leaves what was there.
 pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
     let shown = path.display().to_string();
     if !is_supported(path) {
         return Err(ChartError::Format { path: shown });
     }
+    let svg = render(reports).map_err(|error| match error {
+        ChartError::Draw { reason, .. } => ChartError::Draw {
+            path: shown.clone(),
+            reason,
+        },
+        other => other,
+    })?;
+    crate::atomic::write_atomically(path, |w| w.write_all(svg.as_bytes())).map_err(|error| {
+        ChartError::Draw {
+            path: shown,
+            reason: error.to_string(),
+        }
+    })
+}
+
+/// The reports' timelines as an SVG document.
+pub fn render(reports: &[&JobReport]) -> Result<String, ChartError> {
     if reports.iter().all(|r| r.timeline.is_empty()) {
         return Err(ChartError::Empty);
     }
+    let mut svg = String::new();
+    draw_on(&mut svg, reports)?;
+    Ok(svg)
+}
+
+fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
     let failed = |error: &dyn std::fmt::Display| ChartError::Draw {
-        path: shown.clone(),
+        path: "(memory)".to_owned(),
         reason: error.to_string(),
     };
     let max_t = reports
@@ -97,7 +122,7 @@ pub fn draw(path: &Path, reports: &[&JobReport]) -> Result<(), ChartError> {
         .unwrap_or(0);
     let max_y = (max_live.max(budget.unwrap_or(0)) as f64 / MIB * 1.08).max(1.0);
 
-    let root = SVGBackend::new(path, (1000, 560)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (1000, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
     let title = match reports {
         [one] => format!(

@@ -28,6 +28,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod atomic;
 pub mod calendar;
 pub mod chart;
 pub mod cli;

@@ -1,18 +1,25 @@
 //! `compare`: each mode in its own child process (so one mode's peak cannot
 //! hide in the other's), then a side-by-side table and one chart.
+//!
+//! A child writes its report to its stdout (`run --json -`), a pipe only
+//! this process reads: no file in a shared directory. Each child is killed
+//! by the kernel when this process dies (`PR_SET_PDEATHSIG`), so a SIGINT,
+//! SIGTERM or SIGKILL to `compare` leaves no child running.
 
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use super::args::WorkloadArgs;
 use super::error::{CliError, EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_PARTIAL};
 use super::format;
-use super::run::{check_outputs, job_config, write_chart, write_json};
+use super::output::{self, JsonTarget, Outputs};
+use super::run::{job_config, write_chart};
 use crate::config::Mode;
 use crate::report::{JobReport, Status};
 
-/// The arguments a child `run` gets for `mode`, writing its report to `json`.
-fn child_args(args: &WorkloadArgs, users: u32, mode: Mode, json: &Path) -> Vec<String> {
+/// The arguments a child `run` gets for `mode`: its report on stdout.
+fn child_args(args: &WorkloadArgs, users: u32, mode: Mode) -> Vec<String> {
     let mut out = vec![
         "run".to_owned(),
         "--mode".to_owned(),
@@ -26,7 +33,7 @@ fn child_args(args: &WorkloadArgs, users: u32, mode: Mode, json: &Path) -> Vec<S
         "--seed".to_owned(),
         args.seed.to_string(),
         "--json".to_owned(),
-        json.display().to_string(),
+        "-".to_owned(),
     ];
     if let Some(budget) = &args.budget {
         out.push("--budget".to_owned());
@@ -44,29 +51,63 @@ fn child_args(args: &WorkloadArgs, users: u32, mode: Mode, json: &Path) -> Vec<S
     out
 }
 
-/// Runs one mode in a child process and reads its report.
+/// Makes the kernel kill the child when the thread that spawns it (this
+/// one, which also waits for it) ends, which it does when the process dies.
+fn dies_with_its_parent(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec and calls
+    // only prctl and getppid, both async-signal-safe; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl: then no signal will
+            // come, and the child must not run on as an orphan.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Runs one mode in a child process and reads its report from the pipe.
 fn run_child(args: &WorkloadArgs, users: u32, mode: Mode) -> Result<JobReport, CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::Internal(format!("cannot find this program to run a child: {e}")))?;
-    let json: PathBuf = std::env::temp_dir().join(format!(
-        "demo-processor-{}-{}.json",
-        std::process::id(),
-        mode
-    ));
-    let status = Command::new(&exe)
-        .args(child_args(args, users, mode, &json))
+    let mut command = Command::new(&exe);
+    command
+        .args(child_args(args, users, mode))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
+        .stdout(Stdio::piped());
+    dies_with_its_parent(&mut command);
+    let mut child = command
+        .spawn()
         .map_err(|e| CliError::Internal(format!("cannot start {}: {e}", exe.display())))?;
-    let code = status.code();
-    let text = std::fs::read_to_string(&json);
-    let _ = std::fs::remove_file(&json);
-    match code {
+    let mut text = String::new();
+    let read = match child.stdout.take() {
+        Some(mut pipe) => pipe.read_to_string(&mut text).map(drop),
+        None => Err(std::io::Error::other("no pipe to the child")),
+    };
+    if read.is_err() {
+        let _ = child.kill();
+    }
+    let status = child
+        .wait()
+        .map_err(|e| CliError::Internal(format!("cannot wait for the {mode} run: {e}")))?;
+    match status.code() {
         Some(c) if c == i32::from(EXIT_COMPLETE) || c == i32::from(EXIT_PARTIAL) => {}
         Some(c) if c == i32::from(EXIT_BAD_INPUT) => {
             return Err(CliError::BadInput(format!(
-                "the {mode} run refused its arguments"
+                "the {mode} run refused its arguments or could not write its report (its message is above)"
             )))
         }
         _ => {
@@ -75,20 +116,19 @@ fn run_child(args: &WorkloadArgs, users: u32, mode: Mode) -> Result<JobReport, C
             )))
         }
     }
-    let text =
-        text.map_err(|e| CliError::Internal(format!("the {mode} run left no report: {e}")))?;
+    read.map_err(|e| CliError::Internal(format!("cannot read the {mode} run's report: {e}")))?;
     serde_json::from_str(&text)
         .map_err(|e| CliError::Internal(format!("the {mode} run's report is unreadable: {e}")))
 }
 
-/// Runs both modes and returns their reports, naive first.
+/// Runs both modes and returns their reports, naive first. The caller
+/// checked the outputs.
 pub(crate) fn compare_reports(args: &WorkloadArgs) -> Result<Vec<JobReport>, CliError> {
     let config = job_config(args, Mode::Naive)?;
-    check_outputs(args)?;
     let mut reports = Vec::new();
     for mode in Mode::ALL {
         if !args.quiet {
-            eprintln!("running {mode} in a child process...");
+            output::warn(&format!("running {mode} in a child process..."));
         }
         reports.push(run_child(args, config.users(), mode)?);
     }
@@ -96,39 +136,68 @@ pub(crate) fn compare_reports(args: &WorkloadArgs) -> Result<Vec<JobReport>, Cli
 }
 
 /// The table and the verdict lines under it.
-pub(crate) fn print_comparison(reports: &[JobReport]) {
+pub(crate) fn comparison(reports: &[JobReport]) -> String {
     let refs: Vec<&JobReport> = reports.iter().collect();
-    print!("{}", format::table(&refs));
+    let mut out = format::table(&refs);
     if let [naive, streaming] = reports {
         let both_complete = reports.iter().all(|r| r.status == Status::Complete);
         if naive.peak_bytes > 0 && both_complete {
-            println!(
-                "  streaming peak = {:.1}% of naive's; time = {:.2}x naive's",
+            out += &format!(
+                "  streaming peak = {:.1}% of naive's; time = {:.2}x naive's\n",
                 streaming.peak_bytes as f64 * 100.0 / naive.peak_bytes as f64,
                 streaming.elapsed_ms as f64 / naive.elapsed_ms.max(1) as f64
             );
         } else if !both_complete {
-            println!("  times and peaks are not comparable: the breaker stopped a mode early");
+            out += "  times and peaks are not comparable: the breaker stopped a mode early\n";
         }
         let (common, same) = format::agreement(naive, streaming);
-        println!(
-            "  suggestions of the {common} users both modes finished: {}",
+        out += &format!(
+            "  suggestions of the {common} users both modes finished: {}\n",
             if same { "identical" } else { "DIFFERENT" }
         );
     }
+    out
 }
 
 /// `demo-processor compare`.
 pub(crate) fn compare(args: &WorkloadArgs) -> Result<u8, CliError> {
+    job_config(args, Mode::Naive)?;
+    let outputs: Outputs = output::check_outputs(args)?;
     let reports = compare_reports(args)?;
-    print_comparison(&reports);
-    if let Some(path) = &args.json {
-        write_json(path, &reports)?;
+    let mut failures = Vec::new();
+    let mut lines = String::new();
+    let write_reports = |w: &mut dyn std::io::Write| {
+        serde_json::to_writer_pretty(&mut *w, &reports)?;
+        w.write_all(b"\n")
+    };
+    match &outputs.json {
+        Some(JsonTarget::File(target)) => {
+            if let Err(failure) = output::write_file(target, write_reports) {
+                failures.push(failure);
+            }
+        }
+        Some(JsonTarget::Stdout) => {
+            if let Err(failure) = output::print_with(write_reports) {
+                failures.push(failure);
+            }
+        }
+        None => {}
     }
-    if let Some(path) = &args.chart {
-        write_chart(path, &reports.iter().collect::<Vec<_>>())?;
-        println!("chart: {}", path.display());
+    if let Some(target) = &outputs.chart {
+        match write_chart(target, &reports.iter().collect::<Vec<_>>()) {
+            Ok(()) => lines += &format!("chart: {}\n", target.given.display()),
+            Err(failure) => failures.push(failure),
+        }
     }
-    let partial = reports.iter().any(|r| r.status == Status::Partial);
-    Ok(if partial { EXIT_PARTIAL } else { EXIT_COMPLETE })
+    if !outputs.json_on_stdout() {
+        if let Err(failure) = output::print(&(comparison(&reports) + &lines)) {
+            failures.push(failure);
+        }
+    }
+    let code = if reports.iter().all(|r| r.status == Status::Complete) {
+        EXIT_COMPLETE
+    } else {
+        EXIT_PARTIAL
+    };
+    Ok(output::conclude(code, &failures))
 }

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use bytesize::ByteSize;
 
-use crate::report::{JobReport, Status};
+use crate::report::{JobReport, Status, UserResult};
 
 fn bytes(n: u64) -> String {
     ByteSize(n).display().iec().to_string()
@@ -50,9 +50,8 @@ fn status(report: &JobReport) -> &'static str {
     }
 }
 
-/// The summary `run` prints.
-/// The `n` finished users whose memory accounts peaked highest.
-fn top_users_by_peak(r: &JobReport, n: usize) -> Vec<&crate::report::UserResult> {
+/// The `n` finished users of a report whose memory accounts peaked highest.
+pub(crate) fn top_users_by_peak(r: &JobReport, n: usize) -> Vec<&UserResult> {
     let mut users: Vec<_> = r.users.iter().collect();
     users.sort_by(|a, b| {
         b.peak_bytes
@@ -63,7 +62,10 @@ fn top_users_by_peak(r: &JobReport, n: usize) -> Vec<&crate::report::UserResult>
     users
 }
 
-pub(crate) fn summary(r: &JobReport) -> String {
+/// The summary `run` prints; `top_users` are the finished users with the
+/// highest peaks, highest first (the report's `users` may be empty: `run`
+/// streams them into its `--json` file instead of keeping them).
+pub(crate) fn summary(r: &JobReport, top_users: &[&UserResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -108,9 +110,9 @@ pub(crate) fn summary(r: &JobReport) -> String {
             bytes(r.allocated_bytes)
         );
     }
-    if r.counting_allocator && !r.users.is_empty() {
+    if r.counting_allocator && !top_users.is_empty() {
         let _ = writeln!(out, "  top users by peak heap (per-user memory accounts)");
-        for user in top_users_by_peak(r, 3) {
+        for user in top_users {
             let _ = writeln!(
                 out,
                 "    user {:<6} peak {:>10}  allocated {:>10}",
@@ -166,12 +168,17 @@ pub(crate) fn summary(r: &JobReport) -> String {
 
 /// Whether two reports agree on every user both finished, and how many that is.
 pub(crate) fn agreement(a: &JobReport, b: &JobReport) -> (usize, bool) {
+    let digests: std::collections::HashMap<u32, &str> = b
+        .users
+        .iter()
+        .map(|user| (user.user_id, user.digest.as_str()))
+        .collect();
     let mut common = 0;
     let mut same = true;
     for user in &a.users {
-        if let Some(other) = b.users.iter().find(|o| o.user_id == user.user_id) {
+        if let Some(other) = digests.get(&user.user_id) {
             common += 1;
-            same &= other.digest == user.digest;
+            same &= *other == user.digest;
         }
     }
     (common, same)

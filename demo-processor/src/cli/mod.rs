@@ -2,14 +2,19 @@
 //! arguments a one-minute showcase. `main.rs` installs the allocator and
 //! calls [`main`].
 //!
-//! Exit status: 0 complete, 3 partial (the breaker stopped a job), 2 bad
-//! input (with a message), 1 internal error.
+//! Exit status: 0 complete, 3 partial or cancelled (the breaker stopped
+//! work; it stays 3 when an output then cannot be written, and stderr says
+//! so), 2 bad input or an output that cannot be written (with a message: a
+//! full disk, a closed or full stdout), 1 internal error. Outputs are
+//! checked before the job starts and files are replaced atomically.
 
 mod args;
 mod compare;
 mod error;
 mod format;
+mod json;
 mod logging;
+mod output;
 mod progress;
 mod run;
 mod showcase;
@@ -45,7 +50,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("demo-processor: {error}");
+            output::warn(&error.to_string());
             ExitCode::from(error.exit_code())
         }
     }

@@ -1,6 +1,6 @@
 //! `run`: one job in one mode, under the breaker (with `--budget`) and the monitor.
 
-use std::path::Path;
+use std::cell::RefCell;
 use std::time::Duration;
 
 use heapguard_breaker::{BreakerConfig, MemoryBreaker};
@@ -9,10 +9,13 @@ use heapguard_monitor::{MemoryMonitor, MonitorConfig};
 
 use super::args::{RunArgs, WorkloadArgs};
 use super::error::{CliError, EXIT_COMPLETE, EXIT_PARTIAL};
+use super::json::UserSink;
+use super::output::{self, FileTarget, JsonTarget, WriteFailure};
 use super::{format, progress};
 use crate::config::{JobConfig, Mode};
-use crate::job::{run_job_with, JobHooks};
-use crate::report::{JobReport, Status};
+use crate::job::{run_job_with, JobHooks, OnUser};
+use crate::report::{JobReport, Status, UserResult};
+use crate::scoring::Suggestion;
 
 /// Time between timeline points (the chart's resolution).
 pub(crate) const TIMELINE_INTERVAL: Duration = Duration::from_millis(10);
@@ -37,32 +40,6 @@ pub(crate) fn job_config(args: &WorkloadArgs, mode: Mode) -> Result<JobConfig, C
         .with_timeline(Some(TIMELINE_INTERVAL)))
 }
 
-/// Refuses output paths that cannot work before any work is done.
-pub(crate) fn check_outputs(args: &WorkloadArgs) -> Result<(), CliError> {
-    if let Some(chart) = &args.chart {
-        if !crate::chart::is_supported(chart) {
-            return Err(CliError::BadInput(format!(
-                "--chart {}: only .svg charts are supported",
-                chart.display()
-            )));
-        }
-    }
-    for path in [&args.json, &args.chart].into_iter().flatten() {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            return Err(CliError::BadInput(format!(
-                "cannot write {}: directory {} does not exist",
-                path.display(),
-                parent.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// The monitor's settings for a run of seconds: a sample every 20 ms and a
 /// trend detector without warm-up grace. The job marks itself quiescent from
 /// its first moment (so the detector never falls back to block minima, which
@@ -83,10 +60,20 @@ pub(crate) fn monitor_config(budget_bytes: Option<u64>) -> MonitorConfig {
     }
 }
 
-/// Runs the job described by `args` and returns its report (no output).
+/// Runs the job described by `args` and returns its report (no output),
+/// with every finished user in it. The caller checked the outputs.
 pub(crate) fn execute(args: &WorkloadArgs, mode: Mode) -> Result<JobReport, CliError> {
+    execute_with(args, mode, None)
+}
+
+/// Runs the job, handing each finished user to `on_user` when given (the
+/// report's `users` then stay empty).
+pub(crate) fn execute_with(
+    args: &WorkloadArgs,
+    mode: Mode,
+    on_user: Option<OnUser<'_>>,
+) -> Result<JobReport, CliError> {
     let config = job_config(args, mode)?;
-    check_outputs(args)?;
     let breaker = match &args.budget {
         Some(budget) => Some(
             MemoryBreaker::new(BreakerConfig::new(budget.budget.clone()).name("suggestions"))
@@ -114,7 +101,7 @@ pub(crate) fn execute(args: &WorkloadArgs, mode: Mode) -> Result<JobReport, CliE
         breaker: breaker.as_ref(),
         monitor: Some(&monitor),
         progress: Some(&on_progress),
-        on_user: None,
+        on_user,
     };
     let outcome = run_job_with(&config, hooks).map_err(|e| CliError::Internal(e.to_string()))?;
     if let Some(bar) = bar {
@@ -123,40 +110,59 @@ pub(crate) fn execute(args: &WorkloadArgs, mode: Mode) -> Result<JobReport, CliE
     Ok(outcome.report)
 }
 
-/// Writes `value` as pretty JSON to `path`.
-pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text =
-        serde_json::to_string_pretty(value).map_err(|e| CliError::Internal(e.to_string()))?;
-    std::fs::write(path, text + "\n")
-        .map_err(|e| CliError::BadInput(format!("cannot write {}: {e}", path.display())))
+/// Draws the chart into `target`, atomically.
+pub(crate) fn write_chart(target: &FileTarget, reports: &[&JobReport]) -> Result<(), WriteFailure> {
+    let svg = crate::chart::render(reports)
+        .map_err(|e| WriteFailure(format!("cannot draw {}: {e}", target.given.display())))?;
+    output::write_file(target, |w| w.write_all(svg.as_bytes()))
 }
 
-/// Draws the chart, mapping failures to errors.
-pub(crate) fn write_chart(path: &Path, reports: &[&JobReport]) -> Result<(), CliError> {
-    crate::chart::draw(path, reports).map_err(|e| match e {
-        crate::chart::ChartError::Format { .. } => CliError::BadInput(e.to_string()),
-        other => CliError::Internal(other.to_string()),
-    })
-}
-
-/// The exit status of a report.
+/// The exit status of a report: 0 complete, 3 otherwise.
 pub(crate) fn exit_code(report: &JobReport) -> u8 {
-    match report.status {
-        Status::Complete => EXIT_COMPLETE,
-        Status::Partial => EXIT_PARTIAL,
+    if report.status == Status::Complete {
+        EXIT_COMPLETE
+    } else {
+        EXIT_PARTIAL
     }
 }
 
-/// `demo-processor run`.
+/// `demo-processor run`: checks the outputs, runs the job, then writes the
+/// files first and stdout last, so a closed stdout loses no file.
 pub(crate) fn run(args: &RunArgs) -> Result<u8, CliError> {
-    let report = execute(&args.workload, args.mode)?;
-    print!("{}", format::summary(&report));
-    if let Some(path) = &args.workload.json {
-        write_json(path, &report)?;
+    let workload = &args.workload;
+    job_config(workload, args.mode)?;
+    let outputs = output::check_outputs(workload)?;
+    let sink = RefCell::new(UserSink::new(outputs.json.as_ref())?);
+    let on_user = |user: &UserResult, _: &[Suggestion]| sink.borrow_mut().take(user);
+    let report = execute_with(workload, args.mode, Some(&on_user))?;
+    let sink = sink.into_inner();
+    let top: Vec<UserResult> = sink.top_users().to_vec();
+    let mut failures = Vec::new();
+    let mut lines = String::new();
+    match &outputs.json {
+        Some(JsonTarget::File(target)) => {
+            if let Err(failure) = output::write_file(target, |w| sink.write_report(&report, w)) {
+                failures.push(failure);
+            }
+        }
+        Some(JsonTarget::Stdout) => {
+            if let Err(failure) = output::print_with(|w| sink.write_report(&report, w)) {
+                failures.push(failure);
+            }
+        }
+        None => {}
     }
-    if let Some(path) = &args.workload.chart {
-        write_chart(path, &[&report])?;
-        println!("chart: {}", path.display());
+    if let Some(target) = &outputs.chart {
+        match write_chart(target, &[&report]) {
+            Ok(()) => lines += &format!("chart: {}\n", target.given.display()),
+            Err(failure) => failures.push(failure),
+        }
     }
-    Ok(exit_code(&report))
+    if !outputs.json_on_stdout() {
+        let text = format::summary(&report, &top.iter().collect::<Vec<_>>()) + &lines;
+        if let Err(failure) = output::print(&text) {
+            failures.push(failure);
+        }
+    }
+    Ok(output::conclude(exit_code(&report), &failures))
 }
