@@ -1,13 +1,19 @@
 //! The end-to-end harness shared by the `e2e_*` binaries.
 //!
 //! Each binary installs a different `#[global_allocator]` and calls [`main`];
-//! `benches/run.sh` runs the binaries alternately and compares their times.
-//! Usage: `e2e_<allocator> <workload> [runs]`, where workload is `demo`
-//! (the demo job, streaming, [`DEMO_CONTACTS`] contacts for each of
-//! [`DEMO_USERS`] users) or `churn` (the [`churn`](crate::churn::churn) of
-//! [`CHURN_RECORDS`] records); each run prints one line
-//! `e2e<TAB>allocator<TAB>workload<TAB>wall ns<TAB>process CPU ns`.
+//! `benches/e2e.sh` runs the binaries alternately and compares their times
+//! run by run, and `benches/instructions.sh` runs them under cachegrind.
+//! Usage: `e2e_<allocator> <workload> [runs]`, where workload is one of
+//! [`E2eWorkload`]'s names (`demo`, `churn`, `json`, `pairs`, `pairs2`).
+//! The workload runs once untimed (warm-up), then `runs` times; each timed
+//! run prints one line
+//! `e2e<TAB>allocator<TAB>workload<TAB>wall ns<TAB>process CPU ns<TAB>allocator calls`,
+//! where the calls are what heapguard counted during the run (`allocations +
+//! deallocations + reallocations` of [`heapguard_alloc::stats`], exact
+//! because every thread of the run has ended) and 0 when the global
+//! allocator does not count.
 
+use std::alloc::Layout;
 use std::hint::black_box;
 use std::process::ExitCode;
 
@@ -19,6 +25,10 @@ pub const CHURN_RECORDS: usize = 10_000;
 pub const DEMO_CONTACTS: u32 = 10_000;
 /// Users in the end-to-end demo job.
 pub const DEMO_USERS: u32 = 3;
+/// Alloc/free pairs per thread in one `pairs` or `pairs2` run.
+pub const PAIRS: u64 = 2_000_000;
+/// The block size of the `pairs` workloads, in bytes.
+pub const PAIR_BYTES: usize = 64;
 
 /// A workload the end-to-end binaries can time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +38,15 @@ pub enum E2eWorkload {
     /// The demo job, streaming, [`DEMO_USERS`] users of [`DEMO_CONTACTS`]
     /// contacts, seed 1.
     Demo,
+    /// A [`JSON_RECORDS`](crate::json::JSON_RECORDS)-record JSON document
+    /// (made once, before the warm-up) parsed into `serde_json::Value` and
+    /// dropped.
+    Json,
+    /// [`PAIRS`] alloc/free pairs of [`PAIR_BYTES`] through the global
+    /// allocator, one thread.
+    Pairs,
+    /// The same on two threads at once ([`PAIRS`] each).
+    Pairs2,
 }
 
 impl E2eWorkload {
@@ -36,18 +55,30 @@ impl E2eWorkload {
         match self {
             E2eWorkload::Churn => "churn",
             E2eWorkload::Demo => "demo",
+            E2eWorkload::Json => "json",
+            E2eWorkload::Pairs => "pairs",
+            E2eWorkload::Pairs2 => "pairs2",
         }
     }
+
+    /// Every workload, in the order reports list them.
+    pub const ALL: [E2eWorkload; 5] = [
+        E2eWorkload::Pairs,
+        E2eWorkload::Pairs2,
+        E2eWorkload::Json,
+        E2eWorkload::Churn,
+        E2eWorkload::Demo,
+    ];
 }
 
 /// Why the command line was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum E2eArgsError {
     /// No workload named.
-    #[error("usage: <binary> <demo|churn> [runs]")]
+    #[error("usage: <binary> <demo|churn|json|pairs|pairs2> [runs]")]
     Missing,
     /// An unknown workload.
-    #[error("unknown workload {0:?}: expected demo or churn")]
+    #[error("unknown workload {0:?}: expected demo, churn, json, pairs or pairs2")]
     UnknownWorkload(String),
     /// `runs` is not a positive integer.
     #[error("runs must be a positive integer, got {0:?}")]
@@ -60,15 +91,19 @@ pub enum E2eError {
     /// The demo job refused its configuration or failed.
     #[error("demo job: {0}")]
     Demo(String),
+    /// The JSON document did not parse (a bug in its generator).
+    #[error("json workload: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// Parses `<workload> [runs]` (runs default to 5).
 pub fn parse_args(args: &[String]) -> Result<(E2eWorkload, u32), E2eArgsError> {
-    let workload = match args.first().map(String::as_str) {
+    let workload = match args.first() {
         None => return Err(E2eArgsError::Missing),
-        Some("churn") => E2eWorkload::Churn,
-        Some("demo") => E2eWorkload::Demo,
-        Some(other) => return Err(E2eArgsError::UnknownWorkload(other.to_owned())),
+        Some(name) => E2eWorkload::ALL
+            .into_iter()
+            .find(|workload| workload.name() == name)
+            .ok_or_else(|| E2eArgsError::UnknownWorkload(name.clone()))?,
     };
     let runs = match args.get(1) {
         None => 5,
@@ -80,7 +115,38 @@ pub fn parse_args(args: &[String]) -> Result<(E2eWorkload, u32), E2eArgsError> {
     Ok((workload, runs))
 }
 
-fn run_once(workload: E2eWorkload) -> Result<u64, E2eError> {
+/// The input a workload reads, made once before its runs and outside every
+/// measurement: the JSON document for `json`, nothing for the others.
+fn prepare(workload: E2eWorkload) -> String {
+    match workload {
+        E2eWorkload::Json => crate::json::document(crate::json::JSON_RECORDS),
+        _ => String::new(),
+    }
+}
+
+/// `PAIRS` alloc/free pairs through the global allocator.
+fn pairs() -> u64 {
+    let layout = match Layout::from_size_align(PAIR_BYTES, 8) {
+        Ok(layout) => layout,
+        Err(_) => return 0,
+    };
+    let mut checksum = 0u64;
+    for _ in 0..PAIRS {
+        // SAFETY: `layout` has a non-zero size; the block is freed once,
+        // with the layout it was allocated with.
+        unsafe {
+            let ptr = black_box(std::alloc::alloc(layout));
+            if ptr.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            checksum = checksum.wrapping_add(ptr as u64 & 0xff);
+            std::alloc::dealloc(ptr, layout);
+        }
+    }
+    checksum
+}
+
+fn run_once(workload: E2eWorkload, input: &str) -> Result<u64, E2eError> {
     match workload {
         E2eWorkload::Churn => Ok(black_box(crate::churn::churn(black_box(CHURN_RECORDS)))),
         E2eWorkload::Demo => {
@@ -92,19 +158,51 @@ fn run_once(workload: E2eWorkload) -> Result<u64, E2eError> {
                 .map_err(|error| E2eError::Demo(error.to_string()))?;
             Ok(black_box(outcome.report.users_done.into()))
         }
+        E2eWorkload::Json => Ok(black_box(crate::json::parse_and_drop(input)?)),
+        E2eWorkload::Pairs => Ok(black_box(pairs())),
+        E2eWorkload::Pairs2 => Ok(std::thread::scope(|scope| {
+            let other = scope.spawn(pairs);
+            let here = pairs();
+            // A panic in `pairs` is a bug; report it as a zero checksum.
+            here.wrapping_add(other.join().unwrap_or(0))
+        })),
     }
 }
 
-/// Runs the workload once untimed (warm-up), then `runs` times, timed;
-/// returns (wall, process CPU) nanoseconds per timed run.
-pub fn time_runs(workload: E2eWorkload, runs: u32) -> Result<Vec<(u128, u128)>, E2eError> {
-    run_once(workload)?;
+/// Allocator calls heapguard counted so far (0 when it is not counting).
+fn allocator_calls() -> u64 {
+    let stats = heapguard_alloc::stats();
+    stats.allocations + stats.deallocations + stats.reallocations
+}
+
+/// One timed run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// Wall-clock nanoseconds.
+    pub wall_ns: u128,
+    /// Process CPU nanoseconds (every thread).
+    pub cpu_ns: u128,
+    /// Allocator calls counted by heapguard during the run (0 when the
+    /// global allocator does not count).
+    pub calls: u64,
+}
+
+/// Runs the workload once untimed (warm-up), then `runs` times, timed.
+pub fn time_runs(workload: E2eWorkload, runs: u32) -> Result<Vec<Run>, E2eError> {
+    let input = prepare(workload);
+    run_once(workload, &input)?;
     (0..runs)
         .map(|_| {
+            let calls = allocator_calls();
             let wall = Clock::Wall.start();
             let cpu = Clock::ProcessCpu.start();
-            run_once(workload)?;
-            Ok((wall.elapsed().as_nanos(), cpu.elapsed().as_nanos()))
+            run_once(workload, &input)?;
+            let (wall_ns, cpu_ns) = (wall.elapsed().as_nanos(), cpu.elapsed().as_nanos());
+            Ok(Run {
+                wall_ns,
+                cpu_ns,
+                calls: allocator_calls().wrapping_sub(calls),
+            })
         })
         .collect()
 }
@@ -120,9 +218,15 @@ pub fn main(allocator: &str) -> ExitCode {
         }
     };
     match time_runs(workload, runs) {
-        Ok(times) => {
-            for (wall, cpu) in times {
-                println!("e2e\t{allocator}\t{}\t{wall}\t{cpu}", workload.name());
+        Ok(runs) => {
+            for run in runs {
+                println!(
+                    "e2e\t{allocator}\t{}\t{}\t{}\t{}",
+                    workload.name(),
+                    run.wall_ns,
+                    run.cpu_ns,
+                    run.calls
+                );
             }
             ExitCode::SUCCESS
         }
@@ -147,6 +251,11 @@ mod tests {
         assert_eq!(
             parse_args(&args(&["churn", "9"])),
             Ok((E2eWorkload::Churn, 9))
+        );
+        assert_eq!(parse_args(&args(&["json"])), Ok((E2eWorkload::Json, 5)));
+        assert_eq!(
+            parse_args(&args(&["pairs2", "3"])),
+            Ok((E2eWorkload::Pairs2, 3))
         );
         assert_eq!(parse_args(&[]), Err(E2eArgsError::Missing));
         assert_eq!(

@@ -35,6 +35,7 @@ pub mod churn;
 mod clock;
 pub mod contenders;
 pub mod e2e;
+pub mod json;
 pub mod mixed;
 pub mod thread_cells;
 mod threads;
