@@ -49,7 +49,7 @@ use crate::counters::Totals;
 use crate::event::Event;
 use crate::global::FLUSH_THRESHOLD;
 use crate::local_counters::LocalCounters;
-use crate::slots::Slot;
+use crate::slots::ThreadCounters;
 use crate::thread::with_thread;
 
 /// A thread without a counter slot publishes its account charges after this
@@ -112,8 +112,15 @@ pub struct AccountUsage {
     /// Bytes the account holds: `allocated_bytes - freed_bytes`, or 0 when
     /// it freed more than it allocated (see `foreign_freed_bytes`).
     pub live_bytes: u64,
-    /// The highest `live_bytes` reached (exact on one thread; across threads
-    /// within one batch per thread).
+    /// The highest `live_bytes` the account was seen to hold, sampled
+    /// whenever a thread inside it charges it (a guard made or ended, every
+    /// `FLUSH_THRESHOLD` or so bytes allocated or freed, a call to
+    /// [`Account::usage`]), not at every allocator call. So it can miss a
+    /// short spike: on one thread it lies between the true peak minus
+    /// 2 x [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) and the true peak (a
+    /// 4 KB block allocated and freed between two samples is not seen); with
+    /// several threads inside, within 2 x `FLUSH_THRESHOLD` per thread of it
+    /// in either direction.
     pub peak_bytes: u64,
     /// `freed_bytes - allocated_bytes` when positive: at least this much of
     /// what the account freed was allocated outside it.
@@ -217,7 +224,7 @@ impl Account {
     pub fn usage(&self) -> AccountUsage {
         let _ = with_thread(|thread| {
             if thread.account.charges(&self.core) {
-                thread.account.flush();
+                thread.account.flush(thread.registered_counters());
             }
         });
         let core = &self.core;
@@ -280,12 +287,12 @@ impl Account {
 /// outgoing one's reference; `None` if this thread's state is unreachable.
 fn switch_current(to: *const AccountCore) -> Option<*const AccountCore> {
     with_thread(|thread| {
-        let slot = thread.attached_slot();
+        let counters = thread.attached_counters();
         let cells = &thread.account;
-        cells.flush();
+        cells.flush(counters);
         let outgoing = cells.current.replace(to);
-        cells.begin(slot);
-        thread.refresh_fast_path();
+        cells.begin(counters);
+        thread.settle(false);
         outgoing
     })
 }
@@ -357,8 +364,9 @@ impl<F> Drop for Scoped<F> {
 
 /// This thread's current account and its unpublished charges.
 ///
-/// Two ways to collect charges. Normally the thread holds a counter slot and
-/// the account is charged the slot's totals since the last flush (`base`):
+/// Two ways to collect charges. Normally the thread's counters are
+/// registered and the account is charged their totals since the last flush
+/// (`base`):
 /// nothing at all happens per allocator call. A thread without a slot
 /// (past `MAX_SLOTS` threads, during teardown, on targets without slots)
 /// counts every call into `batch` instead.
@@ -366,9 +374,10 @@ pub(crate) struct AccountCells {
     /// The innermost entered account (a strong reference owned by this
     /// thread-local), or null.
     current: Cell<*const AccountCore>,
-    /// The slot whose totals are charged, if any.
-    slot: Cell<Option<&'static Slot>>,
-    /// The slot's totals at the last flush.
+    /// Whether the account is charged from this thread's registered
+    /// counters (else call by call).
+    reads_counters: Cell<bool>,
+    /// The counters' totals at the last flush.
     base: Cell<Totals>,
     /// Per-call charges when there is no slot; `peak` is the highest `net`
     /// reached in the batch.
@@ -380,25 +389,26 @@ impl AccountCells {
     pub(crate) const fn new() -> Self {
         Self {
             current: Cell::new(core::ptr::null()),
-            slot: Cell::new(None),
+            reads_counters: Cell::new(false),
             base: Cell::new(Totals::ZERO),
             batch: LocalCounters::new(),
             calls: Cell::new(0),
         }
     }
 
-    /// Starts collecting charges from `slot` (or call by call without one).
-    pub(crate) fn begin(&self, slot: Option<&'static Slot>) {
-        self.slot.set(slot);
-        if let Some(slot) = slot {
-            self.base.set(slot.counters.load());
+    /// Starts collecting charges from this thread's registered `counters`
+    /// (or call by call without them).
+    pub(crate) fn begin(&self, counters: Option<&ThreadCounters>) {
+        self.reads_counters.set(counters.is_some());
+        if let Some(counters) = counters {
+            self.base.set(counters.totals());
         }
     }
 
     /// Whether the allocator must report every call (no slot to read).
     #[inline]
     pub(crate) fn needs_every_call(&self) -> bool {
-        self.is_entered() && self.slot.get().is_none()
+        self.is_entered() && !self.reads_counters.get()
     }
 
     #[inline(always)]
@@ -413,7 +423,8 @@ impl AccountCells {
         let calls = self.calls.get() + 1;
         self.calls.set(calls);
         if self.batch.net.get().unsigned_abs() > FLUSH_THRESHOLD || calls >= ACCOUNT_FLUSH_CALLS {
-            self.flush();
+            // Called only without registered counters.
+            self.flush(None);
         }
     }
 
@@ -435,12 +446,13 @@ impl AccountCells {
         self.charged().any(|charged| core::ptr::eq(charged, core))
     }
 
-    /// Publishes the batch to the current account and its ancestors.
+    /// Publishes the batch to the current account and its ancestors;
+    /// `counters` are this thread's registered counters, if any.
     /// Allocation-free, lock-free: safe to call from the allocator.
     #[inline(never)]
-    pub(crate) fn flush(&self) {
-        if let Some(slot) = self.slot.get() {
-            let now = slot.counters.load();
+    pub(crate) fn flush(&self, counters: Option<&ThreadCounters>) {
+        if let (true, Some(counters)) = (self.reads_counters.get(), counters) {
+            let now = counters.totals();
             let since = now.since(self.base.get());
             self.base.set(now);
             if since != Totals::ZERO {

@@ -1,12 +1,9 @@
-//! The counter block shared by per-thread slots and the fallback totals.
+//! The counter block of the fallback and retired totals, and its snapshot.
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Cumulative counters of one writer (a slot) or of many (the fallback).
-///
-/// Slots have exactly one writer, so they update with a relaxed load and a
-/// relaxed store (`bump`): no read-modify-write, no `lock` prefix on x86. The
-/// fallback totals have many writers and use `fetch_add` (`add`).
+/// Cumulative counters with many writers, updated with `fetch_add`: the
+/// fallback totals and the totals of threads that have exited.
 pub(crate) struct Counters {
     pub(crate) allocations: AtomicU64,
     pub(crate) deallocations: AtomicU64,
@@ -25,12 +22,6 @@ pub(crate) struct Totals {
     pub(crate) reallocations: u64,
     pub(crate) allocated_bytes: u64,
     pub(crate) freed_bytes: u64,
-}
-
-/// Single-writer increment: a load and a store, never a read-modify-write.
-#[inline(always)]
-pub(crate) fn bump(counter: &AtomicU64, by: u64) {
-    counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
 }
 
 impl Counters {

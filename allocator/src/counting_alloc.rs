@@ -3,7 +3,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 
 use crate::event::Event;
-use crate::thread::record;
+use crate::thread::{count, record, record_rest};
 
 /// A [`GlobalAlloc`] that forwards every call to `A` and counts what succeeded.
 ///
@@ -28,9 +28,10 @@ use crate::thread::record;
 /// A value that is not the global allocator (a benchmark calling
 /// `GlobalAlloc::alloc` on a static) counts too.
 ///
-/// The wrapper never allocates, locks, logs or panics, and counts an event
-/// only after the inner allocator succeeded: a null from `A` is returned as
-/// is and counted nowhere.
+/// The wrapper never allocates, locks, logs or panics, and counts an
+/// allocation or reallocation only after the inner allocator succeeded: a
+/// null from `A` is returned as is and counted nowhere. A free, which cannot
+/// fail, is counted just before it is handed to `A`.
 pub struct CountingAlloc<A> {
     inner: A,
 }
@@ -61,7 +62,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: the caller upholds `alloc`'s contract for `layout`.
         let ptr = unsafe { self.inner.alloc(layout) };
         if !ptr.is_null() {
-            record(Event::Alloc(layout.size() as u64), true);
+            record(Event::Alloc(layout.size() as u64));
         }
         ptr
     }
@@ -76,17 +77,28 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: the caller upholds `alloc_zeroed`'s contract for `layout`.
         let ptr = unsafe { self.inner.alloc_zeroed(layout) };
         if !ptr.is_null() {
-            record(Event::Alloc(layout.size() as u64), true);
+            record(Event::Alloc(layout.size() as u64));
         }
         ptr
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        #[cfg(feature = "limit")]
+        if crate::limit::is_set() {
+            // SAFETY: the caller upholds `dealloc`'s contract.
+            return unsafe { crate::limit::dealloc_within(&self.inner, ptr, layout) };
+        }
+        // A free cannot fail, so it is counted first: the inner call is then
+        // the last thing this method does, a tail call with nothing to keep
+        // across it, on both paths.
+        if count(Event::Dealloc(layout.size() as u64)) {
+            // SAFETY: as below.
+            return unsafe { dealloc_after_slow_path(&self.inner, ptr, layout) };
+        }
         // SAFETY: the caller guarantees `ptr` was allocated by this allocator
         // (hence by `A`) with `layout`.
-        unsafe { self.inner.dealloc(ptr, layout) };
-        record(Event::Dealloc(layout.size() as u64), true);
+        unsafe { self.inner.dealloc(ptr, layout) }
     }
 
     #[inline]
@@ -101,14 +113,24 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         let new_ptr = unsafe { self.inner.realloc(ptr, layout, new_size) };
         // A failed realloc leaves the old block allocated, and counted.
         if !new_ptr.is_null() {
-            record(
-                Event::Realloc {
-                    old: layout.size() as u64,
-                    new: new_size as u64,
-                },
-                true,
-            );
+            record(Event::Realloc {
+                old: layout.size() as u64,
+                new: new_size as u64,
+            });
         }
         new_ptr
     }
+}
+
+/// `dealloc`'s slow path, out of line so that the fast path keeps no
+/// register across a call.
+///
+/// # Safety
+/// As `GlobalAlloc::dealloc` for `inner`.
+#[cold]
+#[inline(never)]
+unsafe fn dealloc_after_slow_path<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+    record_rest(Event::Dealloc(layout.size() as u64));
+    // SAFETY: the caller upholds `dealloc`'s contract for `ptr` and `layout`.
+    unsafe { inner.dealloc(ptr, layout) }
 }

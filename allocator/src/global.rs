@@ -14,7 +14,9 @@ use crate::event::Event;
 /// in either direction. 64 KiB keeps small alloc/free pairs, which oscillate
 /// around zero, entirely off the shared cache line, while large allocations
 /// mostly publish at once (only the part that fits under the threshold, net
-/// of the thread's other unpublished bytes, can wait).
+/// of the thread's other unpublished bytes, can wait). It also sets how
+/// often a thread's counting leaves its fast path: about once per this many
+/// bytes allocated or freed.
 pub const FLUSH_THRESHOLD: u64 = 64 * 1024;
 
 /// Live bytes as published by threads: exact minus the unpublished deltas.

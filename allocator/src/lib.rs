@@ -31,13 +31,16 @@
 //! failed `realloc` leaves the old block counted.
 //!
 //! # How it counts, and how exact each reading is
-//! Each thread writes its own cache-padded slot of a static registry, with a
-//! relaxed load and store (a single writer: no atomic read-modify-write, no
-//! lock).
-//! Readers sum the slots. A slot returns to the registry when its thread
-//! exits and the next thread continues its totals, so the sum stays exact
-//! across any thread churn. Allocations made after a thread's thread-locals
-//! are torn down (by other destructors) go to shared fallback counters.
+//! Each thread counts in a block of its own thread-local storage, with a
+//! relaxed load and store per counter (a single writer: no atomic
+//! read-modify-write, no lock): one call counter and one byte budget per
+//! call, and a single sign test that sends the call to a slow path when the
+//! budget runs out, about every [`FLUSH_THRESHOLD`] bytes. Readers reach the
+//! blocks through a registry and sum them; a thread leaving adds its totals
+//! to the retired totals under the readers' lock, so the sum stays exact
+//! across any thread churn (the allocator itself never takes that lock).
+//! Allocations made after a thread's thread-locals are torn down (by other
+//! destructors) go to shared fallback counters.
 //!
 //! | reading | cost | exactness |
 //! | --- | --- | --- |
@@ -67,12 +70,18 @@
 //! - One accounting domain per process: every `CountingAlloc` value counts
 //!   into the same totals.
 //! - [`measure`] sees only the calling thread.
-//! - Up to [`MAX_SLOTS`] threads hold a slot at once; more threads are still
-//!   counted exactly, through the slower shared fallback counters.
-//! - Per-thread slots are used on Linux with glibc and on Apple targets,
-//!   where registering a thread-local destructor (the slot's lease) does not
-//!   call the Rust allocator. Elsewhere every thread counts through the
-//!   shared fallback counters: exact, but a `fetch_add` per call.
+//! - Up to [`MAX_SLOTS`] threads hold a registry slot at once; more threads
+//!   are still counted exactly, through the slower shared fallback counters.
+//! - Per-thread counting is used on Linux with glibc and on Apple targets,
+//!   where registering a thread-local destructor (which gives the registry
+//!   slot back) does not call the Rust allocator. Elsewhere every thread
+//!   counts through the shared fallback counters: exact, but a `fetch_add`
+//!   per call.
+//! - The optimiser may remove an allocation whose block is never used
+//!   (`drop(Box::new(1))`, `Vec::with_capacity(n)` dropped unread): Rust
+//!   allows allocator calls to be elided. A test that counts such
+//!   allocations wraps the value in [`std::hint::black_box`] (see
+//!   [`measure`]); code that uses its allocations needs nothing.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 

@@ -8,8 +8,10 @@
 //! allocation still aborts, as with any allocator that runs out).
 //!
 //! # Slack
-//! Reservations are exact among themselves. What the global counter does not
-//! yet know is each thread's unpublished delta, at most
+//! Reservations are exact among themselves, [`set_limit`] publishes the
+//! calling thread's own unpublished bytes, and while a limit is set every
+//! free and shrinking `realloc` is published at once. What the global counter does not
+//! yet know is every other thread's unpublished delta, at most
 //! [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) bytes per thread holding a
 //! slot: allocations made before the limit was set may be unpublished, so
 //! live bytes can exceed the limit by at most
@@ -21,7 +23,7 @@ use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use crate::event::Event;
 use crate::global;
-use crate::thread::record;
+use crate::thread::{record, record_reserved};
 
 /// The limit, `UNSET` for none: one atomic, so a racing reader can never
 /// see "set" with a stale value.
@@ -34,14 +36,28 @@ const UNSET: u64 = u64::MAX;
 /// # #[global_allocator]
 /// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
 /// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
-/// heapguard_alloc::set_limit(Some(heapguard_alloc::live_bytes() + (1 << 20)));
+/// heapguard_alloc::set_limit(Some(heapguard_alloc::stats().live_bytes + (1 << 20)));
 /// let mut v: Vec<u8> = Vec::new();
 /// assert!(v.try_reserve(1 << 30).is_err());
+/// assert!(v.try_reserve_exact(1 << 19).is_ok());
 /// heapguard_alloc::set_limit(None);
 /// ```
 ///
+/// Setting a limit first publishes the calling thread's unpublished bytes,
+/// so while no other thread holds unpublished bytes the limit is exact: with
+/// `stats().live_bytes + n` set, a request of exactly `n` more bytes
+/// succeeds and one of `n + 1` is refused. Other threads' unpublished bytes
+/// are the [slack](limit_slack).
+///
+/// A limit below the current live bytes is accepted: from then on every
+/// allocation and every growing `realloc` is refused (returns null), while
+/// frees and shrinking `realloc`s go on, until live bytes fall far enough
+/// below the limit for the request to fit. A test can set one to check that
+/// its code frees and degrades cleanly when it cannot grow.
+///
 /// A limit of `u64::MAX` bytes is the same as none.
 pub fn set_limit(limit: Option<u64>) {
+    crate::thread::publish_now();
     LIMIT.store(limit.unwrap_or(UNSET), Relaxed);
 }
 
@@ -110,7 +126,7 @@ pub(crate) unsafe fn alloc_within<A: GlobalAlloc>(
         unreserve(size);
     } else {
         global::raise_peak(reserved_to);
-        record(Event::Alloc(size), false);
+        record_reserved(Event::Alloc(size));
     }
     ptr
 }
@@ -145,7 +161,27 @@ pub(crate) unsafe fn realloc_within<A: GlobalAlloc>(
         }
         // Growth was published by the reservation; a shrink goes through the
         // usual batching.
-        record(Event::Realloc { old, new }, growth == 0);
+        let event = Event::Realloc { old, new };
+        if growth == 0 {
+            // A shrink publishes at once, like a free: the room it makes is
+            // there for the next reservation.
+            record(event);
+            crate::thread::publish_now();
+        } else {
+            record_reserved(event);
+        }
     }
     new_ptr
+}
+
+/// `dealloc` under the limit: the free is published at once, so the room it
+/// makes is there for the next reservation (batched, it could wait).
+///
+/// # Safety
+/// As `GlobalAlloc::dealloc`.
+pub(crate) unsafe fn dealloc_within<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+    record(Event::Dealloc(layout.size() as u64));
+    crate::thread::publish_now();
+    // SAFETY: the caller upholds `dealloc`'s contract.
+    unsafe { inner.dealloc(ptr, layout) }
 }

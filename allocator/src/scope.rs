@@ -104,7 +104,7 @@ impl OpenScope {
             let start = cells.snapshot();
             let outer_peak = cells.counters.peak.replace(start.net);
             cells.depth.set(cells.depth.get() + 1);
-            thread.refresh_fast_path();
+            thread.settle(false);
             OpenScope { start, outer_peak }
         })
         .unwrap_or_else(|| OpenScope {
@@ -156,7 +156,7 @@ impl Drop for OpenScope {
         let _ = with_thread(|thread| {
             let cells = &thread.scope;
             cells.depth.set(cells.depth.get().saturating_sub(1));
-            thread.refresh_fast_path();
+            thread.settle(false);
             let inner_peak = cells.counters.peak.get();
             cells.counters.peak.set(inner_peak.max(self.outer_peak));
         });
@@ -173,6 +173,20 @@ impl Drop for OpenScope {
 /// Allocations made by threads that `work` spawns are not included: measure
 /// inside those threads, or read the process-wide [`stats`](crate::stats).
 /// Returns all zeros when the counting allocator is not the global allocator.
+///
+/// The optimiser may remove an allocation whose block is never read (Rust
+/// allows allocator calls to be elided), so a test that counts allocations
+/// it does not otherwise use passes them through [`std::hint::black_box`]:
+///
+/// ```
+/// # #[global_allocator]
+/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
+/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
+/// use std::hint::black_box;
+/// let ((), usage) = heapguard_alloc::measure(|| drop(black_box(Box::new(7u64))));
+/// assert_eq!((usage.allocations, usage.deallocations), (1, 1));
+/// assert_eq!(usage.peak_bytes, 8);
+/// ```
 ///
 /// ```
 /// # #[global_allocator]

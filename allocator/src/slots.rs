@@ -1,15 +1,18 @@
-//! The registry of per-thread counter slots.
+//! The registry through which readers reach every thread's counters.
 //!
-//! A fixed array of cache-padded slots lives in a `static`, so handing one to a
-//! thread never allocates. A thread claims a free slot on its first counted
-//! allocation and gives it back when its thread-locals are torn down. A reused
-//! slot keeps its totals: the sum over all slots stays exact across any amount
-//! of thread churn, and the number of slots ever claimed is bounded by the most
-//! threads alive at once (plus the fallback for more than [`MAX_SLOTS`]).
+//! Each thread counts into a [`ThreadCounters`] block that lives in its own
+//! thread-local storage (see `thread.rs`); the registry holds a pointer to
+//! it in one of [`MAX_SLOTS`] slots. A thread takes a slot on its first
+//! counted call, lock-free and allocation-free (a compare-exchange on a null
+//! slot), and gives it back when its thread-locals are torn down: then its
+//! totals are added to the retired totals and the slot is emptied, both
+//! under [`READERS`], the lock every reader holds while it walks the slots.
+//! So a reader never touches a block whose thread has gone, and the sum
+//! stays exact across any thread churn. The allocator itself never takes the
+//! lock: registering is lock-free and only thread exit and readers lock.
 
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
-
-use crossbeam_utils::CachePadded;
+use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::counters::{Counters, Totals};
 #[cfg(feature = "histogram")]
@@ -20,61 +23,173 @@ use crate::histogram::SIZE_CLASSES;
 /// `fetch_add` each, so slower under contention).
 pub const MAX_SLOTS: usize = 1024;
 
-/// One thread's counters. Exactly one thread writes a claimed slot.
-pub(crate) struct Slot {
-    in_use: AtomicBool,
-    pub(crate) counters: Counters,
-    /// Net bytes not yet published to the global live counter.
-    pub(crate) pending: AtomicI64,
+/// One thread's counters, written by that thread only, read by any.
+///
+/// Bytes are kept as budgets: the fast path subtracts each request from
+/// what the thread may still allocate (or free) before its slow path must
+/// run, one subtraction whose sign is the only test. The bytes themselves
+/// are `base - budget`; the owner moves base and budget together when it
+/// refills the budget.
+pub(crate) struct ThreadCounters {
+    pub(crate) allocations: AtomicU64,
+    pub(crate) deallocations: AtomicU64,
+    pub(crate) reallocations: AtomicU64,
+    /// Bytes this thread may still allocate before its slow path runs;
+    /// negative sends the next call there.
+    pub(crate) alloc_budget: AtomicI64,
+    /// `allocated_bytes + alloc_budget`.
+    alloc_base: AtomicU64,
+    /// Bytes this thread may still free before its slow path runs.
+    pub(crate) free_budget: AtomicI64,
+    /// `freed_bytes + free_budget`.
+    free_base: AtomicU64,
     #[cfg(feature = "histogram")]
-    pub(crate) classes: [core::sync::atomic::AtomicU64; SIZE_CLASSES],
+    pub(crate) classes: [AtomicU64; SIZE_CLASSES],
 }
 
-impl Slot {
-    const fn new() -> Self {
+/// The budget that sends every call to the slow path.
+pub(crate) const EVERY_CALL: i64 = -1;
+
+impl ThreadCounters {
+    /// Zero bytes and a budget that sends the first call to the slow path.
+    pub(crate) const fn new() -> Self {
         Self {
-            in_use: AtomicBool::new(false),
-            counters: Counters::new(),
-            pending: AtomicI64::new(0),
+            allocations: AtomicU64::new(0),
+            deallocations: AtomicU64::new(0),
+            reallocations: AtomicU64::new(0),
+            alloc_budget: AtomicI64::new(EVERY_CALL),
+            alloc_base: AtomicU64::new(EVERY_CALL as u64),
+            free_budget: AtomicI64::new(EVERY_CALL),
+            free_base: AtomicU64::new(EVERY_CALL as u64),
             #[cfg(feature = "histogram")]
-            classes: [const { core::sync::atomic::AtomicU64::new(0) }; SIZE_CLASSES],
+            classes: [const { AtomicU64::new(0) }; SIZE_CLASSES],
         }
+    }
+
+    /// Bytes allocated, including the new size of each `realloc`.
+    pub(crate) fn allocated_bytes(&self) -> u64 {
+        bytes(&self.alloc_base, &self.alloc_budget)
+    }
+
+    /// Bytes freed, including the old size of each `realloc`.
+    pub(crate) fn freed_bytes(&self) -> u64 {
+        bytes(&self.free_base, &self.free_budget)
+    }
+
+    /// The counters, read with relaxed loads. Exact when read by the owner,
+    /// or while the owner is not inside the allocator.
+    pub(crate) fn totals(&self) -> Totals {
+        Totals {
+            allocations: self.allocations.load(Ordering::Relaxed),
+            deallocations: self.deallocations.load(Ordering::Relaxed),
+            reallocations: self.reallocations.load(Ordering::Relaxed),
+            allocated_bytes: self.allocated_bytes(),
+            freed_bytes: self.freed_bytes(),
+        }
+    }
+
+    /// Sets both budgets, keeping the byte totals. Owner only.
+    pub(crate) fn set_budgets(&self, alloc: i64, free: i64) {
+        set_budget(&self.alloc_base, &self.alloc_budget, alloc);
+        set_budget(&self.free_base, &self.free_budget, free);
     }
 }
 
-static SLOTS: [CachePadded<Slot>; MAX_SLOTS] = [const { CachePadded::new(Slot::new()) }; MAX_SLOTS];
-/// One past the highest slot index ever claimed: readers sum only up to here.
+fn bytes(base: &AtomicU64, budget: &AtomicI64) -> u64 {
+    base.load(Ordering::Relaxed)
+        .wrapping_sub(budget.load(Ordering::Relaxed) as u64)
+}
+
+fn set_budget(base: &AtomicU64, budget: &AtomicI64, to: i64) {
+    let bytes = bytes(base, budget);
+    base.store(bytes.wrapping_add(to as u64), Ordering::Relaxed);
+    budget.store(to, Ordering::Relaxed);
+}
+
+static SLOTS: [AtomicPtr<ThreadCounters>; MAX_SLOTS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_SLOTS];
+/// One past the highest slot index ever taken: readers walk only up to here.
 static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
 static IN_USE: AtomicUsize = AtomicUsize::new(0);
+/// Held by every reader while it walks the slots, and by a thread giving its
+/// slot back; never by the allocator.
+static READERS: Mutex<()> = Mutex::new(());
+/// The totals of threads that gave their slot back (written under `READERS`).
+static RETIRED: Counters = Counters::new();
+#[cfg(feature = "histogram")]
+static RETIRED_CLASSES: [AtomicU64; SIZE_CLASSES] = [const { AtomicU64::new(0) }; SIZE_CLASSES];
 
-/// Claims a free slot, or `None` when all [`MAX_SLOTS`] are held.
-///
-/// Lock-free and allocation-free: a linear scan with one compare-exchange per
-/// candidate. The `Acquire` pairs with the `Release` in [`release`], so the
-/// new owner sees the totals the previous owner left.
-pub(crate) fn claim() -> Option<&'static Slot> {
+fn lock() -> MutexGuard<'static, ()> {
+    // Nothing panics while holding it; a poisoned lock guards no data.
+    READERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Puts `counters` in a free slot and returns its index, or `None` when all
+/// [`MAX_SLOTS`] are taken. Lock-free and allocation-free: the allocator
+/// calls it. The `Release` publishes the block to readers.
+pub(crate) fn register(counters: &ThreadCounters) -> Option<usize> {
+    let pointer = counters as *const ThreadCounters as *mut ThreadCounters;
     for (index, slot) in SLOTS.iter().enumerate() {
-        if !slot.in_use.load(Ordering::Relaxed)
+        if slot.load(Ordering::Relaxed).is_null()
             && slot
-                .in_use
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(
+                    core::ptr::null_mut(),
+                    pointer,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             HIGH_WATER.fetch_max(index + 1, Ordering::Release);
             IN_USE.fetch_add(1, Ordering::Relaxed);
-            return Some(slot);
+            return Some(index);
         }
     }
     None
 }
 
-/// Gives a slot back. The caller has already published its pending delta.
-pub(crate) fn release(slot: &'static Slot) {
+/// Adds the totals of the thread in slot `index` to the retired totals and
+/// empties the slot, under the readers' lock: no reader is walking the
+/// slots meanwhile, so none reads the block after its thread is gone.
+/// Called by the owner as its thread-locals are torn down, never by the
+/// allocator.
+pub(crate) fn retire(index: usize, counters: &ThreadCounters) {
+    let _readers = lock();
+    let totals = counters.totals();
+    for (total, add) in [
+        (&RETIRED.allocations, totals.allocations),
+        (&RETIRED.deallocations, totals.deallocations),
+        (&RETIRED.reallocations, totals.reallocations),
+        (&RETIRED.allocated_bytes, totals.allocated_bytes),
+        (&RETIRED.freed_bytes, totals.freed_bytes),
+    ] {
+        total.fetch_add(add, Ordering::Relaxed);
+    }
+    #[cfg(feature = "histogram")]
+    for (total, class) in RETIRED_CLASSES.iter().zip(counters.classes.iter()) {
+        total.fetch_add(class.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+    if let Some(slot) = SLOTS.get(index) {
+        slot.store(core::ptr::null_mut(), Ordering::Relaxed);
+    }
     IN_USE.fetch_sub(1, Ordering::Relaxed);
-    slot.in_use.store(false, Ordering::Release);
 }
 
-/// Slots claimed at some point (one past the highest index ever handed out).
+/// Calls `each` with every registered thread's counters. The caller holds
+/// the readers' lock, so no thread can leave meanwhile.
+fn for_each_registered(_readers: &MutexGuard<'static, ()>, mut each: impl FnMut(&ThreadCounters)) {
+    for slot in &SLOTS[..HIGH_WATER.load(Ordering::Acquire).min(MAX_SLOTS)] {
+        let pointer = slot.load(Ordering::Acquire);
+        if !pointer.is_null() {
+            // SAFETY: a non-null slot points to a live thread's counters: a
+            // thread empties its slot under `READERS` before its
+            // thread-local storage goes, and we hold `READERS`.
+            each(unsafe { &*pointer });
+        }
+    }
+}
+
+/// Slots taken at some point (one past the highest index ever handed out).
 pub(crate) fn high_water() -> usize {
     HIGH_WATER.load(Ordering::Acquire)
 }
@@ -84,16 +199,26 @@ pub(crate) fn in_use() -> usize {
     IN_USE.load(Ordering::Relaxed)
 }
 
-/// Every slot ever claimed, for readers that sum.
-pub(crate) fn claimed() -> &'static [CachePadded<Slot>] {
-    &SLOTS[..high_water()]
+/// The retired totals plus every registered thread's counters.
+pub(crate) fn sum() -> Totals {
+    let readers = lock();
+    // Both under the lock: a thread moves its totals from its slot to the
+    // retired totals in one step that no reader sees half of.
+    let mut totals = RETIRED.load();
+    for_each_registered(&readers, |counters| totals.add(counters.totals()));
+    totals
 }
 
-/// The sum of every slot's counters.
-pub(crate) fn sum() -> Totals {
-    let mut totals = Totals::default();
-    for slot in claimed() {
-        totals.add(slot.counters.load());
-    }
-    totals
+/// Allocations per size class: retired plus every registered thread.
+#[cfg(feature = "histogram")]
+pub(crate) fn classes() -> [u64; SIZE_CLASSES] {
+    let readers = lock();
+    let mut counts: [u64; SIZE_CLASSES] =
+        core::array::from_fn(|k| RETIRED_CLASSES[k].load(Ordering::Relaxed));
+    for_each_registered(&readers, |counters| {
+        for (count, class) in counts.iter_mut().zip(counters.classes.iter()) {
+            *count = count.wrapping_add(class.load(Ordering::Relaxed));
+        }
+    });
+    counts
 }

@@ -36,8 +36,10 @@ pub struct AllocStats {
 
 /// Exact process-wide totals: the sum of every thread's counters.
 ///
-/// Costs a pass over the slots ever claimed (one cache line per thread that
-/// was alive at once). For a cheap reading on a hot path use [`live_bytes`].
+/// Costs a lock (held against threads leaving, never taken by the
+/// allocator) and a pass over the registry slots ever claimed: a few loads
+/// per thread that was alive at once. For a cheap reading on a hot path use
+/// [`live_bytes`].
 ///
 /// ```
 /// # #[global_allocator]
@@ -142,11 +144,10 @@ pub fn is_active() -> bool {
 /// Process-wide allocations per power-of-two size class.
 #[cfg(feature = "histogram")]
 pub fn size_classes() -> crate::SizeClasses {
-    let mut counts = global::fallback_classes();
-    for slot in slots::claimed() {
-        for (count, class) in counts.iter_mut().zip(slot.classes.iter()) {
-            *count = count.wrapping_add(class.load(Relaxed));
-        }
+    let fallback = global::fallback_classes();
+    let mut counts = slots::classes();
+    for (count, more) in counts.iter_mut().zip(fallback) {
+        *count = count.wrapping_add(more);
     }
     crate::SizeClasses::from_counts(counts)
 }

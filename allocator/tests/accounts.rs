@@ -379,3 +379,30 @@ fn while_the_work_runs_live_bytes_lag_by_at_most_two_flush_thresholds() {
     assert_eq!(job.live_bytes(), live, "exact once the guard ended");
     drop(held);
 }
+
+/// `AccountUsage::peak_bytes` is sampled when the thread charges the
+/// account, so on one thread it lies within 2 x FLUSH_THRESHOLD below the
+/// true peak and never above it: a spike three thresholds high is seen, a
+/// 4,000-byte spike may not be.
+#[test]
+fn the_account_peak_lies_within_its_documented_bound() {
+    let threshold = heapguard_alloc::FLUSH_THRESHOLD;
+    let job = Account::new("spikes");
+    let (small, big) = {
+        let _inside = job.enter();
+        drop(std::hint::black_box(vec![1u8; 4000]));
+        let small = job.usage();
+        drop(std::hint::black_box(vec![1u8; 3 * threshold as usize]));
+        (small, job.usage())
+    };
+    assert!(
+        small.peak_bytes <= 4000,
+        "never above the true peak: {small:?}"
+    );
+    assert!(big.peak_bytes <= 3 * threshold, "{big:?}");
+    assert!(
+        big.peak_bytes >= threshold,
+        "at most 2 x FLUSH_THRESHOLD missed: {big:?}"
+    );
+    assert_eq!(big.live_bytes, 0);
+}
