@@ -12,7 +12,7 @@ use std::num::NonZeroUsize;
 use criterion::{criterion_group, criterion_main, Criterion};
 use heapguard_alloc::{CountingAlloc, Jemalloc};
 use heapguard_benches::{run_on_threads, Clock};
-use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+use heapguard_breaker::{BreakerConfig, Budget, Host, MemoryBreaker};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<Jemalloc> = CountingAlloc::new(Jemalloc);
@@ -52,5 +52,56 @@ fn breaker_benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, breaker_benches);
+/// A v2 host tree whose cgroup sets a 64 GiB `memory.max`, so a breaker on
+/// `Budget::Cgroup` decides on the worst of the counting allocator and the
+/// cgroup's working set (published by its refresher thread).
+fn cgroup_host() -> std::io::Result<(std::path::PathBuf, Host)> {
+    let root = std::env::temp_dir().join(format!("heapguard-bench-host-{}", std::process::id()));
+    let app = root.join("sys/fs/cgroup/app");
+    std::fs::create_dir_all(root.join("proc/self"))?;
+    std::fs::create_dir_all(&app)?;
+    std::fs::write(root.join("proc/self/cgroup"), "0::/app\n")?;
+    std::fs::write(
+        root.join("proc/self/mountinfo"),
+        "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw\n",
+    )?;
+    std::fs::write(root.join("proc/meminfo"), "MemTotal:       67108864 kB\n")?;
+    std::fs::write(app.join("memory.max"), format!("{}\n", 64u64 << 30))?;
+    std::fs::write(app.join("memory.current"), "104857600\n")?;
+    std::fs::write(
+        app.join("memory.stat"),
+        "anon 94371840\ninactive_file 10485760\n",
+    )?;
+    Ok((root.clone(), Host::with_root(root)))
+}
+
+/// `check()` reading the worst of the counting allocator and the cgroup
+/// working set: one more atomic load than the allocator alone, no file or
+/// clock read (the refresher thread reads the files).
+fn worst_of_check_bench(c: &mut Criterion) {
+    let (root, host) = match cgroup_host() {
+        Ok(tree) => tree,
+        Err(error) => panic!("cannot write the bench's host tree: {error}"),
+    };
+    let breaker = match MemoryBreaker::new(BreakerConfig::new(Budget::Cgroup).host(host)) {
+        Ok(breaker) => breaker,
+        Err(error) => panic!("cannot build the worst-of bench breaker: {error}"),
+    };
+    assert_eq!(breaker.source_name(), Some("counting-alloc+cgroup"));
+    let mut group = c.benchmark_group("breaker_1t");
+    group.bench_function("check_worst_of", |b| {
+        b.iter_custom(|iters| {
+            let start = Clock::ThreadCpu.start();
+            for _ in 0..iters {
+                let _ = black_box(black_box(&breaker).check());
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+    drop(breaker);
+    let _ = std::fs::remove_dir_all(root);
+}
+
+criterion_group!(benches, breaker_benches, worst_of_check_bench);
 criterion_main!(benches);
