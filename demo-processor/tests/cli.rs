@@ -293,3 +293,24 @@ fn compare_runs_both_modes_and_prints_the_table() {
         .collect();
     assert_eq!(modes, ["naive", "streaming"]);
 }
+
+#[test]
+fn the_run_says_where_its_budget_came_from() {
+    let output = demo(&[
+        "run",
+        "--contacts",
+        "100",
+        "--users",
+        "2",
+        "--mode",
+        "streaming",
+        "--budget",
+        "64GiB",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("budget: 64.0 GiB (68719476736 bytes) from a fixed size"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -86,6 +86,10 @@ pub(crate) fn execute_with(
         ),
         None => None,
     };
+    if let (Some(breaker), false) = (&breaker, args.quiet) {
+        // Where the budget came from (a cgroup file, physical memory, a fixed size).
+        eprintln!("budget: {}", breaker.resolution());
+    }
     let monitor = MemoryMonitor::start(monitor_config(breaker.as_ref().map(MemoryBreaker::limit)))
         .map_err(|e| CliError::Internal(format!("cannot start the memory monitor: {e}")))?;
     if let Some(breaker) = &breaker {
