@@ -72,6 +72,10 @@
 //! [`MemoryBreaker::on_refresh`] runs an action on that thread after each
 //! refresh (a watcher acting at a line).
 //!
+//! Memory pressure stall information (PSI: [`Cgroup::pressure`],
+//! [`Host::memory_pressure`]) is reported beside the byte readings: how much
+//! of the time tasks waited on memory, never compared with a budget.
+//!
 //! # Budget
 //! The [`Budget`] is bytes, the cgroup limit, physical memory, or the
 //! smallest known (`auto`); human sizes parse (`"512MiB"`, `"1.5GiB"`,
@@ -175,8 +179,8 @@ pub use reading::JemallocAllocatedSource;
 pub use reading::{
     AccountSource, Budget, BudgetError, Candidate, Cgroup, CgroupLimits, CgroupSource,
     CgroupVersion, CountingAllocSource, Finding, Host, Limit, LimitKind, ManualSource,
-    MemorySource, Origin, Resolution, RssSource, SourceError, LIMITS_PERIOD, REFRESH_PERIOD,
-    STAT_PERIOD,
+    MemorySource, Origin, Pressure, Resolution, RssSource, SourceError, Stall, LIMITS_PERIOD,
+    REFRESH_PERIOD, STAT_PERIOD,
 };
 pub use refresh::RefreshAction;
 pub use reservation::Reservation;

@@ -10,7 +10,7 @@ use common::{
 };
 use heapguard_breaker::{
     Budget, BudgetError, CgroupSource, CgroupVersion, Finding, Limit, LimitKind, MemorySource,
-    Origin, SourceError,
+    Origin, Pressure, SourceError, Stall,
 };
 
 fn cgroup_origin(file: &str, kind: LimitKind, bytes: u64) -> Origin {
@@ -580,4 +580,50 @@ fn a_fixed_budget_above_the_limit_is_accepted_with_a_warning() {
     );
     let below = Budget::Bytes(GIB / 2).resolution_on(&tree.host()).unwrap();
     assert!(below.warnings().is_empty());
+}
+
+/// Memory pressure (PSI) of the charged level and of the host, reported
+/// beside the byte readings.
+#[test]
+fn memory_pressure_is_reported_for_the_cgroup_and_the_host() {
+    let tree = v2_app("pressure");
+    tree.write(
+        "/sys/fs/cgroup/app/memory.pressure",
+        "some avg10=12.50 avg60=4.25 avg300=1.00 total=9876543\nfull avg10=3.75 avg60=1.50 avg300=0.25 total=1234567\n",
+    )
+    .write(
+        "/proc/pressure/memory",
+        "some avg10=0.50 avg60=0.25 avg300=0.00 total=42\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n",
+    );
+    let host = tree.host();
+    let pressure = CgroupSource::new(&host)
+        .unwrap()
+        .cgroup()
+        .pressure()
+        .unwrap();
+    assert_eq!(
+        pressure,
+        Pressure {
+            some: Stall {
+                avg10: 12.5,
+                avg60: 4.25,
+                avg300: 1.0,
+                total_us: 9_876_543
+            },
+            full: Stall {
+                avg10: 3.75,
+                avg60: 1.5,
+                avg300: 0.25,
+                total_us: 1_234_567
+            },
+        }
+    );
+    assert_eq!(host.memory_pressure().unwrap().full.total_us, 7);
+    // A kernel without PSI: an error naming the file, never zeros.
+    tree.remove("/proc/pressure/memory");
+    let error = host.memory_pressure().unwrap_err();
+    assert!(
+        error.to_string().contains("/proc/pressure/memory"),
+        "{error}"
+    );
 }

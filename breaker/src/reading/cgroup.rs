@@ -17,6 +17,7 @@ use super::error::SourceError;
 use super::files;
 use super::host::Host;
 use super::mountinfo::Mount;
+use super::pressure::{self, Pressure};
 
 /// Which cgroup hierarchy a [`Cgroup`] is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,6 +242,17 @@ impl Cgroup {
                 "",
             )
         })
+    }
+}
+
+impl Cgroup {
+    /// Memory pressure stall information of the charged level
+    /// (`memory.pressure`, cgroup v2 with PSI): how much of the time its
+    /// tasks waited on memory. Reported beside the byte readings, never a
+    /// budget. An error on v1, or where the kernel has no PSI.
+    pub fn pressure(&self) -> Result<Pressure, SourceError> {
+        let path = self.file(self.charged_level()?, "memory.pressure");
+        pressure::parse(&path, &files::read(&path)?)
     }
 }
 

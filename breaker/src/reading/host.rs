@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::error::SourceError;
 use super::files;
 use super::mountinfo::{self, Mount};
+use super::pressure::{self, Pressure};
 
 /// The machine read: every file under one root directory.
 ///
@@ -83,6 +84,13 @@ impl Host {
             )),
             Some(bytes) => Ok(bytes),
         }
+    }
+
+    /// The whole machine's memory pressure stall information
+    /// (`/proc/pressure/memory`); an error where the kernel has no PSI.
+    pub fn memory_pressure(&self) -> Result<Pressure, SourceError> {
+        let path = self.path("/proc/pressure/memory");
+        pressure::parse(&path, &files::read(&path)?)
     }
 
     /// The mounts of `/proc/self/mountinfo`.
