@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 use heapguard_breaker::MemoryBreaker;
-use heapguard_monitor::{LeakEvidence, MemoryEvent, MonitorHandle};
+use heapguard_monitor::{LeakEvidence, MemoryEvent, MemoryMonitor};
 
 use crate::report::{LeakRecord, TripRecord};
 use crate::stop::Refused;
@@ -35,7 +35,7 @@ impl Checkpoint {
 pub(crate) struct Guards<'a> {
     origin: Instant,
     breaker: Option<&'a MemoryBreaker>,
-    monitor: Option<&'a MonitorHandle>,
+    monitor: Option<&'a MemoryMonitor>,
     events: Option<Receiver<MemoryEvent>>,
     trips_before: u64,
     trip: Option<TripRecord>,
@@ -46,13 +46,13 @@ impl<'a> Guards<'a> {
     pub(crate) fn new(
         origin: Instant,
         breaker: Option<&'a MemoryBreaker>,
-        monitor: Option<&'a MonitorHandle>,
+        monitor: Option<&'a MemoryMonitor>,
     ) -> Self {
         Self {
             origin,
             breaker,
             monitor,
-            events: monitor.map(MonitorHandle::subscribe),
+            events: monitor.map(MemoryMonitor::subscribe),
             trips_before: breaker.map_or(0, MemoryBreaker::trips),
             trip: None,
             leaks: Vec::new(),

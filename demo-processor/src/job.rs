@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use heapguard_breaker::MemoryBreaker;
-use heapguard_monitor::MonitorHandle;
+use heapguard_monitor::MemoryMonitor;
 
 use crate::company::CompanyCache;
 use crate::config::{JobConfig, Mode};
@@ -53,7 +53,7 @@ pub struct JobHooks<'a> {
     /// Told when the job is quiescent (between users in streaming mode,
     /// between batches in naive mode, which holds a whole batch); its leak
     /// reports go into the report.
-    pub monitor: Option<&'a MonitorHandle>,
+    pub monitor: Option<&'a MemoryMonitor>,
     /// Called after each user is finished or skipped.
     pub progress: Option<&'a dyn Fn(Progress)>,
     /// Given each finished user's result and suggestions as soon as the user

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub struct MonitorConfig {
     /// Time between samples of the sampler thread. Default 60 s.
     pub interval: Duration,
-    /// Samples kept for [`MonitorHandle::samples`](crate::MonitorHandle::samples).
+    /// Samples kept for [`MemoryMonitor::samples`](crate::MemoryMonitor::samples).
     /// Default 60; at most [`MAX_WINDOW`](Self::MAX_WINDOW). Memory grows
     /// with the samples taken, never allocated ahead.
     pub window: usize,

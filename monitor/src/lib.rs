@@ -42,14 +42,15 @@
 //! ```
 //!
 //! # Parts
-//! - [`MemoryMonitor::start`] starts the sampler thread and returns a
-//!   [`MonitorHandle`]: [`sample_now`](MonitorHandle::sample_now),
-//!   [`mark_quiescent`](MonitorHandle::mark_quiescent),
-//!   [`set_idle`](MonitorHandle::set_idle), [`samples`](MonitorHandle::samples),
-//!   [`subscribe`](MonitorHandle::subscribe),
-//!   [`watch_breaker`](MonitorHandle::watch_breaker),
-//!   [`track`](MonitorHandle::track). Dropping the handle stops and joins the
-//!   thread.
+//! - [`MemoryMonitor`]: [`start`](MemoryMonitor::start) starts the sampler
+//!   thread and returns the running monitor, with
+//!   [`sample_now`](MemoryMonitor::sample_now),
+//!   [`mark_quiescent`](MemoryMonitor::mark_quiescent),
+//!   [`set_idle`](MemoryMonitor::set_idle), [`samples`](MemoryMonitor::samples),
+//!   [`subscribe`](MemoryMonitor::subscribe),
+//!   [`watch_breaker`](MemoryMonitor::watch_breaker),
+//!   [`track`](MemoryMonitor::track). Dropping it stops and joins the
+//!   thread. (`MonitorHandle`, its former name, is a deprecated alias.)
 //! - [`Sampler`] takes one [`Sample`] (live bytes, peak, RSS, jemalloc
 //!   resident) without a thread.
 //! - [`track`] runs an operation and returns an [`OperationReport`] (before,
@@ -73,7 +74,7 @@
 //! [`detect::GrowthRule`], off by default.
 //!
 //! The default, [`detect::TrendDetector`], looks only at quiescent samples
-//! (taken between jobs, see [`MonitorHandle::mark_quiescent`]) or, until
+//! (taken between jobs, see [`MemoryMonitor::mark_quiescent`]) or, until
 //! there are any, at the minimum of each block of 30 samples: the memory a
 //! service keeps, not what a job holds for a while. At each such point
 //! ([`detect::classify_growth`]):
@@ -165,7 +166,7 @@
 //! A minimum is made when its block of 30 samples closes, so latencies
 //! without marks move in steps of 30 min and hardly depend on the rate; for
 //! latencies of minutes rather than hours, call
-//! [`mark_quiescent`](MonitorHandle::mark_quiescent) between jobs. Latency
+//! [`mark_quiescent`](MemoryMonitor::mark_quiescent) between jobs. Latency
 //! counts from the leak's start to the sample that raises the alarm; with
 //! marks, the worst cases are leaks that start early in a long job, since
 //! only samples between jobs count. 0.5 MB/min (0.48 MiB/min) sits at the
@@ -182,13 +183,13 @@
 //! and `Saturating`, `SourceFailed` (the memory source panicked: the panic
 //! is caught, logged as a `tracing` error, and the sampler goes on),
 //! `BreakerTripped` and `Recovered` (from breakers given to
-//! [`MonitorHandle::watch_breaker`]). Every subscriber gets every event on
+//! [`MemoryMonitor::watch_breaker`]). Every subscriber gets every event on
 //! its own queue of [`SUBSCRIBER_QUEUE`] (1,024) events; an event that finds
 //! a queue full is dropped for that subscriber and counted
-//! ([`MonitorHandle::dropped_events`]), so a subscriber that never reads
+//! ([`MemoryMonitor::dropped_events`]), so a subscriber that never reads
 //! costs at most its queue, and a dropped subscriber is forgotten; neither
 //! ever blocks the monitor. Each event is also a `tracing` warning (target
-//! `heapguard_monitor`). [`MonitorHandle::is_sampling`] says whether the
+//! `heapguard_monitor`). [`MemoryMonitor::is_sampling`] says whether the
 //! sampler thread runs. Dropping the handle on the sampler thread itself
 //! (from a memory source, a `tracing` layer or a metrics recorder that owns
 //! it) does not wait for the thread: it ends at its next wake-up.
@@ -223,6 +224,8 @@ pub use analyzer::Analyzer;
 pub use config::MonitorConfig;
 pub use error::MonitorError;
 pub use event::{LeakEvidence, MemoryEvent, RecoveredFrom};
-pub use monitor::{MemoryMonitor, MonitorHandle, SUBSCRIBER_QUEUE};
+#[allow(deprecated)]
+pub use monitor::MonitorHandle;
+pub use monitor::{MemoryMonitor, SUBSCRIBER_QUEUE};
 pub use sample::{Sample, Sampler};
 pub use track::{track, OperationReport};

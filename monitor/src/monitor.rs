@@ -9,14 +9,28 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
-/// Starts the sampler thread. See [`MonitorHandle`] for what it offers.
+/// A running memory monitor: a sampler thread, its window of samples, the
+/// leak detector and the subscribers of its events. Start one with
+/// [`start`](Self::start) (or [`start_with_source`](Self::start_with_source));
+/// dropping it stops the sampler thread and waits for it.
+///
+/// Every method may be called from any thread.
 #[derive(Debug)]
-pub struct MemoryMonitor;
+pub struct MemoryMonitor {
+    shared: Arc<Shared>,
+    control: Sender<Control>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The former name of [`MemoryMonitor`], when a separate empty type
+/// started it.
+#[deprecated(note = "use `MemoryMonitor`: `MemoryMonitor::start` returns the running monitor")]
+pub type MonitorHandle = MemoryMonitor;
 
 impl MemoryMonitor {
     /// Validates `config` and starts a sampler thread reading the counting
     /// allocator when it is installed, else RSS.
-    pub fn start(config: MonitorConfig) -> Result<MonitorHandle, MonitorError> {
+    pub fn start(config: MonitorConfig) -> Result<MemoryMonitor, MonitorError> {
         Self::start_with_source(config, default_source()?)
     }
 
@@ -24,7 +38,7 @@ impl MemoryMonitor {
     pub fn start_with_source(
         config: MonitorConfig,
         source: Arc<dyn MemorySource>,
-    ) -> Result<MonitorHandle, MonitorError> {
+    ) -> Result<MemoryMonitor, MonitorError> {
         let analyzer = Analyzer::new(&config)?;
         let shared = Arc::new(Shared {
             sampler: Sampler::new(source),
@@ -47,22 +61,12 @@ impl MemoryMonitor {
             .name("heapguard-monitor".into())
             .spawn(move || run(&thread_shared, interval, &control_rx))
             .map_err(MonitorError::Spawn)?;
-        Ok(MonitorHandle {
+        Ok(MemoryMonitor {
             shared,
             control,
             thread: Some(thread),
         })
     }
-}
-
-/// A running monitor. Dropping it stops the sampler thread and waits for it.
-///
-/// Every method may be called from any thread.
-#[derive(Debug)]
-pub struct MonitorHandle {
-    shared: Arc<Shared>,
-    control: Sender<Control>,
-    thread: Option<JoinHandle<()>>,
 }
 
 #[derive(Debug)]
@@ -90,7 +94,7 @@ struct State {
     dropped_events: u64,
 }
 
-impl MonitorHandle {
+impl MemoryMonitor {
     /// Takes a sample now (as the thread does at each tick), records it and
     /// raises its events. It is quiescent when [`set_idle`](Self::set_idle)
     /// said so.
@@ -185,7 +189,7 @@ impl MonitorHandle {
     pub fn stop(self) {}
 }
 
-impl Drop for MonitorHandle {
+impl Drop for MemoryMonitor {
     fn drop(&mut self) {
         let _ = self.control.send(Control::Stop);
         if let Some(thread) = self.thread.take() {

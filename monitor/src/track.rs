@@ -39,7 +39,7 @@ pub struct OperationReport {
 /// `rss_bytes`, `duration_ms`).
 ///
 /// Process-wide numbers come from the counting allocator when installed,
-/// else from RSS. Use [`MonitorHandle::track`](crate::MonitorHandle::track)
+/// else from RSS. Use [`MemoryMonitor::track`](crate::MemoryMonitor::track)
 /// for percentages of a budget.
 ///
 /// ```

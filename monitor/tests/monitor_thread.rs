@@ -7,8 +7,8 @@ use heapguard_breaker::{
 };
 use heapguard_monitor::detect::GrowthRule;
 use heapguard_monitor::{
-    LeakEvidence, MemoryEvent, MemoryMonitor, MonitorConfig, MonitorError, MonitorHandle,
-    RecoveredFrom, SUBSCRIBER_QUEUE,
+    LeakEvidence, MemoryEvent, MemoryMonitor, MonitorConfig, MonitorError, RecoveredFrom,
+    SUBSCRIBER_QUEUE,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 /// A monitor whose thread never ticks during a test: samples come from
 /// `sample_now` only.
-fn quiet_monitor(config: MonitorConfig) -> (MonitorHandle, ManualSource) {
+fn quiet_monitor(config: MonitorConfig) -> (MemoryMonitor, ManualSource) {
     let heap = ManualSource::new(0);
     let config = MonitorConfig {
         interval: HOUR,
@@ -335,7 +335,7 @@ fn a_panicking_source_is_reported_and_the_sampler_goes_on() {
 /// A source that owns its monitor's handle and drops it when the sampler
 /// thread reads it: code running on the sampler thread dropping the handle.
 struct SelfDroppingSource {
-    handle: Mutex<Option<MonitorHandle>>,
+    handle: Mutex<Option<MemoryMonitor>>,
     dropped: AtomicBool,
 }
 
@@ -499,4 +499,12 @@ fn watched_breaker_trips_and_resets_become_events() {
         }
     }
     assert_eq!(events.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_former_handle_name_still_names_the_monitor() {
+    let (monitor, _heap) = quiet_monitor(MonitorConfig::default());
+    let handle: &heapguard_monitor::MonitorHandle = &monitor;
+    assert_eq!(handle.source_name(), "manual");
 }
