@@ -68,7 +68,8 @@
 //! at most 25 ms behind `memory.current` and 250 ms behind the inactive
 //! file pages, and the budget at most 1 s behind the limit files, plus any
 //! time the refresher waits for a CPU. A file that cannot be read makes the
-//! breaker refuse with the reason (fail closed).
+//! breaker refuse with the reason (fail closed). The thread ends within one
+//! [`REFRESH_PERIOD`] of the last breaker reading it being dropped.
 //! [`MemoryBreaker::on_refresh`] runs an action on that thread after each
 //! refresh (a watcher acting at a line).
 //!
