@@ -84,7 +84,7 @@ fn print_listening(bound: SocketAddr) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on http://{bound}")
         .and_then(|()| stdout.flush())
-        .map_err(|error| CliError::Internal(format!("cannot write to stdout: {error}")))
+        .map_err(|error| CliError::Output(format!("cannot write to stdout: {error}")))
 }
 
 /// Ctrl-C or SIGTERM.
