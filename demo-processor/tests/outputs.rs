@@ -226,6 +226,12 @@ fn a_full_stdout_exits_2_without_a_panic_and_the_files_are_written() {
             serde_json::from_slice(&std::fs::read(&json).unwrap()).expect("a whole report");
         assert!(report.is_object() || report.is_array(), "{command}");
     }
+    // --help goes to stdout too.
+    let output = demo(&["--help"])
+        .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))
+        .output()
+        .expect("runs");
+    assert_failed_cleanly(&output, 2, "cannot write to stdout");
     // `serve` says where it listens on stdout before it serves anything.
     let output = demo(&["serve", "--listen", "127.0.0.1:0", "--budget", "1GiB"])
         .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))

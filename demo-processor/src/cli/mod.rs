@@ -31,9 +31,13 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            // --help and --version print to stdout and succeed; the rest is bad input.
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() {
+            // --help and --version print to stdout and succeed unless stdout
+            // cannot be written; the rest is bad input.
+            let printed = error.print();
+            if let (Err(failure), false) = (&printed, error.use_stderr()) {
+                output::warn(&format!("cannot write to stdout: {failure}"));
+            }
+            return ExitCode::from(if error.use_stderr() || printed.is_err() {
                 EXIT_BAD_INPUT
             } else {
                 EXIT_COMPLETE
