@@ -65,6 +65,9 @@
 //! - `histogram`: allocation counts per power-of-two size class
 //!   ([`size_classes`], `Usage::size_classes`).
 //! - `limit`: [`set_limit`] makes allocations past a byte limit fail cleanly.
+//! - `profiling`: sampled heap profiles from jemalloc's own profiler, their
+//!   differences, allocation sites and pprof output ([`profile`]); implies
+//!   `jemalloc`.
 //!
 //! # Caveats
 //! - One accounting domain per process: every `CountingAlloc` value counts
@@ -97,6 +100,8 @@ pub mod jemalloc;
 #[cfg(feature = "limit")]
 mod limit;
 mod local_counters;
+#[cfg(feature = "profiling")]
+pub mod profile;
 mod scope;
 mod slots;
 mod stats;

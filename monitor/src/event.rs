@@ -70,6 +70,16 @@ pub enum MemoryEvent {
         /// `(used + reserved) / limit`, percent.
         percent: f64,
     },
+    /// Where the memory of a [`LeakSuspected`](Self::LeakSuspected) went:
+    /// follows it when the monitor attributes leaks (feature `attribution`,
+    /// [`MonitorHandle::attribute_leaks`](crate::MonitorHandle::attribute_leaks)).
+    #[cfg(feature = "attribution")]
+    LeakAttributed {
+        /// Seconds since the monitor started (the leak event's).
+        t_secs: f64,
+        /// The growth by allocation site.
+        attribution: crate::attribution::Attribution,
+    },
     /// An earlier alert is over.
     Recovered {
         /// Seconds since the monitor started.
@@ -112,12 +122,14 @@ impl MemoryEvent {
             | MemoryEvent::SourceFailed { t_secs, .. }
             | MemoryEvent::BreakerTripped { t_secs, .. }
             | MemoryEvent::Recovered { t_secs, .. } => *t_secs,
+            #[cfg(feature = "attribution")]
+            MemoryEvent::LeakAttributed { t_secs, .. } => *t_secs,
         }
     }
 
     /// The event's tag: `"high_usage"`, `"leak_suspected"`, `"level_shift"`,
-    /// `"saturating"`, `"breaker_tripped"`, `"recovered"` or
-    /// `"source_failed"`.
+    /// `"saturating"`, `"breaker_tripped"`, `"recovered"`,
+    /// `"source_failed"` or (feature `attribution`) `"leak_attributed"`.
     pub fn kind(&self) -> &'static str {
         match self {
             MemoryEvent::HighUsage { .. } => "high_usage",
@@ -127,6 +139,8 @@ impl MemoryEvent {
             MemoryEvent::SourceFailed { .. } => "source_failed",
             MemoryEvent::BreakerTripped { .. } => "breaker_tripped",
             MemoryEvent::Recovered { .. } => "recovered",
+            #[cfg(feature = "attribution")]
+            MemoryEvent::LeakAttributed { .. } => "leak_attributed",
         }
     }
 

@@ -52,6 +52,8 @@ impl MemoryMonitor {
                 subscribers: Vec::new(),
                 idle: false,
                 samples_taken: 0,
+                #[cfg(feature = "attribution")]
+                attribution: None,
             }),
         });
         let (control, control_rx) = crossbeam_channel::unbounded();
@@ -92,6 +94,8 @@ struct State {
     idle: bool,
     samples_taken: u64,
     dropped_events: u64,
+    #[cfg(feature = "attribution")]
+    attribution: Option<crate::attribution::MonitorAttribution>,
 }
 
 impl MemoryMonitor {
@@ -183,6 +187,59 @@ impl MemoryMonitor {
     /// The name of the source of live bytes.
     pub fn source_name(&self) -> &'static str {
         self.shared.sampler.source_name()
+    }
+
+    /// Attributes suspected leaks to allocation sites from now on: a heap
+    /// profile is taken at each quiescent sample (kept within `config`'s
+    /// bounds), and each [`MemoryEvent::LeakSuspected`] is followed by a
+    /// [`MemoryEvent::LeakAttributed`] naming the sites that grew over the
+    /// tested span. A watched breaker's trip also takes a profile
+    /// ([`trip_profile`](Self::trip_profile)). Fails, and changes nothing,
+    /// when no profile can be taken (see
+    /// [`heapguard_alloc::profile::take`]); takes the first profile now,
+    /// as a quiescent sample.
+    #[cfg(feature = "attribution")]
+    pub fn attribute_leaks(
+        &self,
+        config: crate::attribution::AttributionConfig,
+    ) -> Result<(), heapguard_alloc::profile::ProfileError> {
+        heapguard_alloc::profile::take()?;
+        self.shared.lock().attribution = Some(crate::attribution::MonitorAttribution::new(config));
+        // A failed sample leaves attribution on; the next quiescent one
+        // takes the first profile.
+        let _ = self.mark_quiescent();
+        Ok(())
+    }
+
+    /// The heap profile taken when a watched breaker last tripped, with its
+    /// time (addresses only; [`HeapProfile::top_sites`] symbolises it).
+    ///
+    /// [`HeapProfile::top_sites`]: heapguard_alloc::profile::HeapProfile::top_sites
+    #[cfg(feature = "attribution")]
+    pub fn trip_profile(&self) -> Option<(f64, heapguard_alloc::profile::HeapProfile)> {
+        let state = self.shared.lock();
+        state.attribution.as_ref()?.trip_profile().cloned()
+    }
+
+    /// Writes the profiles at both ends of the span starting at
+    /// `from_t_secs` (see [`Attribution::from_t_secs`]) as pprof files in
+    /// `dir`; `None` without attribution or profiles.
+    ///
+    /// [`Attribution::from_t_secs`]: crate::attribution::Attribution::from_t_secs
+    #[cfg(feature = "attribution")]
+    pub fn write_leak_profiles(
+        &self,
+        from_t_secs: f64,
+        dir: &std::path::Path,
+    ) -> Result<
+        Option<(std::path::PathBuf, std::path::PathBuf)>,
+        heapguard_alloc::profile::ProfileError,
+    > {
+        let state = self.shared.lock();
+        match state.attribution.as_ref() {
+            Some(attribution) => attribution.profiles().write_span(from_t_secs, dir),
+            None => Ok(None),
+        }
     }
 
     /// Stops the sampler thread and waits for it (what dropping does).
@@ -284,6 +341,10 @@ impl Shared {
             state.window.pop_front();
         }
         state.window.push_back(sample.clone());
+        #[cfg(feature = "attribution")]
+        if let Some(attribution) = &mut state.attribution {
+            attribution.on_sample(sample.t_secs, sample.quiescent);
+        }
         for event in state.analyzer.observe(sample.point()) {
             state.publish(event);
         }
@@ -302,6 +363,11 @@ impl State {
         );
         #[cfg(feature = "metrics")]
         crate::metrics_export::record_event(&event);
+        #[cfg(feature = "attribution")]
+        let companion = self
+            .attribution
+            .as_mut()
+            .and_then(|attribution| attribution.on_event(&event));
         let dropped = &mut self.dropped_events;
         self.subscribers
             .retain(|subscriber| match subscriber.try_send(event.clone()) {
@@ -312,6 +378,10 @@ impl State {
                 }
                 Err(TrySendError::Disconnected(_)) => false,
             });
+        #[cfg(feature = "attribution")]
+        if let Some(companion) = companion {
+            self.publish(companion);
+        }
     }
 }
 
