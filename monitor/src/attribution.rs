@@ -9,7 +9,7 @@
 //! ([`heapguard_alloc::profile::Site`]). With
 //! [`MonitorHandle::attribute_leaks`](crate::MonitorHandle::attribute_leaks)
 //! the monitor does this itself and follows each `LeakSuspected` event with a
-//! [`MemoryEvent::LeakAttributed`](crate::MemoryEvent::LeakAttributed).
+//! [`MemoryEvent::LeakAttributed`].
 //!
 //! # Accuracy
 //! jemalloc samples about one allocation per `2^lg_prof_sample` bytes, so a
