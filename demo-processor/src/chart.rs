@@ -287,6 +287,7 @@ mod tests {
             leaks: vec![crate::report::LeakRecord {
                 t_ms: 25,
                 message: String::new(),
+                top_sites: Vec::new(),
             }],
             purges: Vec::new(),
             users: Vec::new(),

@@ -7,7 +7,7 @@ use crossbeam_channel::Receiver;
 use heapguard_breaker::MemoryBreaker;
 use heapguard_monitor::{LeakEvidence, MemoryEvent, MemoryMonitor};
 
-use crate::report::{LeakRecord, TripRecord};
+use crate::report::{LeakRecord, TopSite, TripRecord};
 use crate::stop::Refused;
 
 /// Where a check happens.
@@ -106,11 +106,19 @@ impl<'a> Guards<'a> {
     fn collect_events(&mut self) {
         let Some(events) = &self.events else { return };
         for event in events.try_iter() {
-            if let MemoryEvent::LeakSuspected { evidence, .. } = event {
-                self.leaks.push(LeakRecord {
+            match event {
+                MemoryEvent::LeakSuspected { evidence, .. } => self.leaks.push(LeakRecord {
                     t_ms: self.origin.elapsed().as_millis() as u64,
                     message: describe(&evidence),
-                });
+                    top_sites: Vec::new(),
+                }),
+                // Follows its LeakSuspected at once.
+                MemoryEvent::LeakAttributed { attribution, .. } => {
+                    if let Some(leak) = self.leaks.last_mut() {
+                        leak.top_sites = attribution.top_sites.into_iter().map(top_site).collect();
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -130,6 +138,16 @@ impl<'a> Guards<'a> {
             .breaker
             .map_or(0, |b| b.trips().saturating_sub(self.trips_before));
         (trips, self.trip, self.leaks)
+    }
+}
+
+fn top_site(site: heapguard_monitor::attribution::GrowingSite) -> TopSite {
+    TopSite {
+        function: site.function,
+        file: site.file,
+        line: site.line,
+        bytes: site.bytes,
+        share: site.share,
     }
 }
 

@@ -57,8 +57,8 @@ pub use config::{
 pub use job::{run_job, run_job_with, JobError, JobHooks, OnUser, Progress};
 pub use leak::UnboundedRecordCache;
 pub use report::{
-    digest, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TripRecord, UserResult,
-    UserSuggestions,
+    digest, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TopSite, TripRecord,
+    UserResult, UserSuggestions,
 };
 pub use timeline::{TimelinePoint, MAX_TIMELINE_POINTS};
 

@@ -8,6 +8,10 @@ use std::process::ExitCode;
 static GLOBAL: heapguard_alloc::CountingAlloc<heapguard_alloc::Jemalloc> =
     heapguard_alloc::CountingAlloc::new(heapguard_alloc::Jemalloc);
 
+// jemalloc's heap profiler, enabled and inactive until `--profile` (one
+// sample per 512 KiB).
+heapguard_alloc::enable_heap_profiling!();
+
 fn main() -> ExitCode {
     demo_processor::cli::main()
 }

@@ -42,6 +42,26 @@ pub struct LeakRecord {
     pub t_ms: u64,
     /// The monitor's description (slope, confidence, projection).
     pub message: String,
+    /// The allocation sites that grew most over the alarm's span, most
+    /// first (with `--profile`; empty without).
+    #[serde(default)]
+    pub top_sites: Vec<TopSite>,
+}
+
+/// An allocation site and the bytes it gained (see
+/// `heapguard_monitor::attribution`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopSite {
+    /// Demangled function name.
+    pub function: String,
+    /// Source file, when known.
+    pub file: Option<String>,
+    /// Source line, when known.
+    pub line: Option<u32>,
+    /// Estimated bytes gained (jemalloc's sampled heap profile).
+    pub bytes: i64,
+    /// Share of the growth of all growing sites, 0 to 1.
+    pub share: f64,
 }
 
 /// A jemalloc purge after a batch (`--purge`), with resident memory around it.

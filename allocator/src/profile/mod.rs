@@ -207,11 +207,11 @@ fn require_enabled() -> Result<(), ProfileError> {
     if !is_compiled_in() {
         return Err(ProfileError::NotCompiledIn);
     }
-    if !is_enabled() {
-        return Err(ProfileError::NotEnabled);
-    }
     if !global_is_jemalloc()? {
         return Err(ProfileError::NotJemalloc);
+    }
+    if !is_enabled() {
+        return Err(ProfileError::NotEnabled);
     }
     Ok(())
 }

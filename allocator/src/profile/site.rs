@@ -168,7 +168,16 @@ const MACHINERY_CRATES: &[&str] = &[
 fn is_machinery(frame: &Frame) -> bool {
     let name = frame.function.as_str();
     if let Some(file) = &frame.file {
-        if file.contains("jemalloc") && !name.contains("::") {
+        // The standard library's sources (`/rustc/<commit>/library/...`) and
+        // its vendored hashbrown: demangled trait paths there do not always
+        // start with the crate (`<u8 as <[_]>::to_vec_in::ConvertVec>::to_vec`).
+        if file.starts_with("/rustc/")
+            || file.contains("/library/alloc/")
+            || file.contains("/library/core/")
+            || file.contains("/library/std/")
+            || file.contains("/hashbrown-")
+            || (file.contains("jemalloc") && !name.contains("::"))
+        {
             return true;
         }
     }
@@ -246,6 +255,23 @@ mod tests {
             crate_of("hashbrown::raw::RawTable<T,A>::reserve_rehash"),
             "hashbrown"
         );
+    }
+
+    #[test]
+    fn standard_library_sources_are_machinery_whatever_the_name() {
+        let frame = Frame {
+            function: "<u8 as <[_]>::to_vec_in::ConvertVec>::to_vec::<alloc::alloc::Global>".into(),
+            file: Some(
+                "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/slice.rs".into(),
+            ),
+            line: Some(448),
+        };
+        assert!(is_machinery(&frame));
+        let user = Frame {
+            file: Some("/src/app/src/cache.rs".into()),
+            ..super::tests::frame("app::cache::Cache::insert")
+        };
+        assert!(!is_machinery(&user));
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub struct RunArgs {
     /// `naive` (load the batch, build every candidate, sort) or `streaming`.
     #[arg(long, value_enum, default_value_t = Mode::Streaming)]
     pub mode: Mode,
+    /// Turn jemalloc's heap profiler on (one sample per 512 KiB) and write
+    /// heap profiles (pprof) to DIR: at both ends of each leak alarm's span,
+    /// at a breaker trip and at the end; leak alerts name their top sites.
+    #[arg(long, value_name = "DIR")]
+    pub profile: Option<PathBuf>,
 }
 
 /// The workload and its options, shared by `run` and `compare`.

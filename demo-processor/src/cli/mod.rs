@@ -15,6 +15,7 @@ mod format;
 mod json;
 mod logging;
 mod output;
+mod profiling;
 mod progress;
 mod run;
 mod showcase;

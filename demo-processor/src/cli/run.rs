@@ -1,6 +1,7 @@
 //! `run`: one job in one mode, under the breaker (with `--budget`) and the monitor.
 
 use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use heapguard_breaker::{BreakerConfig, MemoryBreaker};
@@ -11,7 +12,7 @@ use super::args::{RunArgs, WorkloadArgs};
 use super::error::{CliError, EXIT_COMPLETE, EXIT_PARTIAL};
 use super::json::UserSink;
 use super::output::{self, FileTarget, JsonTarget, WriteFailure};
-use super::{format, progress};
+use super::{format, profiling, progress};
 use crate::config::{JobConfig, Mode};
 use crate::job::{run_job_with, JobHooks, OnUser};
 use crate::report::{JobReport, Status, UserResult};
@@ -73,6 +74,18 @@ pub(crate) fn execute_with(
     mode: Mode,
     on_user: Option<OnUser<'_>>,
 ) -> Result<JobReport, CliError> {
+    execute_profiled(args, mode, on_user, None).map(|(report, _)| report)
+}
+
+/// [`execute_with`], with jemalloc's heap profiler on and profiles written
+/// to `profile` (an existing directory) when given; returns the paths
+/// written too.
+pub(crate) fn execute_profiled(
+    args: &WorkloadArgs,
+    mode: Mode,
+    on_user: Option<OnUser<'_>>,
+    profile: Option<&Path>,
+) -> Result<(JobReport, Vec<PathBuf>), CliError> {
     let config = job_config(args, mode)?;
     let breaker = match &args.budget {
         Some(budget) => Some(
@@ -95,6 +108,10 @@ pub(crate) fn execute_with(
     if let Some(breaker) = &breaker {
         monitor.watch_breaker(breaker.subscribe());
     }
+    let attributions = match profile {
+        Some(dir) => Some(profiling::start(&monitor, dir)?),
+        None => None,
+    };
     let bar = progress::bar(config.users(), mode.as_str(), args.quiet);
     let on_progress = |p| {
         if let Some(bar) = &bar {
@@ -111,7 +128,11 @@ pub(crate) fn execute_with(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(outcome.report)
+    let written = match (profile, attributions) {
+        (Some(dir), Some(events)) => profiling::write(&monitor, dir, &events)?,
+        _ => Vec::new(),
+    };
+    Ok((outcome.report, written))
 }
 
 /// Draws the chart into `target`, atomically.
@@ -136,13 +157,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, CliError> {
     let workload = &args.workload;
     job_config(workload, args.mode)?;
     let outputs = output::check_outputs(workload)?;
+    if let Some(dir) = &args.profile {
+        profiling::check_dir(dir)?;
+    }
     let sink = RefCell::new(UserSink::new(outputs.json.as_ref())?);
     let on_user = |user: &UserResult, _: &[Suggestion]| sink.borrow_mut().take(user);
-    let report = execute_with(workload, args.mode, Some(&on_user))?;
+    let (report, profiles) =
+        execute_profiled(workload, args.mode, Some(&on_user), args.profile.as_deref())?;
     let sink = sink.into_inner();
     let top: Vec<UserResult> = sink.top_users().to_vec();
     let mut failures = Vec::new();
     let mut lines = String::new();
+    for path in &profiles {
+        lines += &format!("heap profile: {}\n", path.display());
+    }
     match &outputs.json {
         Some(JsonTarget::File(target)) => {
             if let Err(failure) = output::write_file(target, |w| sink.write_report(&report, w)) {

@@ -1,0 +1,139 @@
+//! `--profile DIR`: jemalloc's heap profiler on, leak alerts naming their
+//! top allocation sites, pprof files written.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn run(binary: &str, args: &[&str]) -> Output {
+    Command::new(binary)
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run demo-processor")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("demo-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn leak_alert_names_the_leaking_cache_insert_among_its_top_three_sites() {
+    let dir = scratch("profiles");
+    let json = scratch("leak.json");
+    let output = run(
+        env!("CARGO_BIN_EXE_demo-processor"),
+        &[
+            "run",
+            "--contacts",
+            "2000",
+            "--users",
+            "16",
+            "--quiet",
+            "--inject-leak",
+            "--profile",
+            dir.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let sites = report["leaks"][0]["top_sites"]
+        .as_array()
+        .expect("top_sites on the leak alert");
+    assert!(!sites.is_empty() && sites.len() <= 5, "{report:#}");
+    for site in sites {
+        for field in ["function", "file", "line", "bytes", "share"] {
+            assert!(site.get(field).is_some(), "{field} in {site}");
+        }
+        let share = site["share"].as_f64().unwrap();
+        assert!(share > 0.0 && share <= 1.0, "{site}");
+        assert!(site["bytes"].as_i64().unwrap() > 0, "{site}");
+    }
+    assert!(
+        sites.iter().take(3).any(|site| site["function"]
+            .as_str()
+            .unwrap()
+            .contains("UnboundedRecordCache::remember")),
+        "{sites:#?}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for name in ["leak-from.pb.gz", "leak-to.pb.gz", "heap-end.pb.gz"] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(bytes[..2], [0x1f, 0x8b], "{name} is gzip");
+        assert!(stdout.contains(name), "{stdout}");
+    }
+}
+
+#[test]
+fn without_profile_leak_alerts_carry_empty_top_sites() {
+    let json = scratch("plain.json");
+    let output = run(
+        env!("CARGO_BIN_EXE_demo-processor"),
+        &[
+            "run",
+            "--contacts",
+            "1000",
+            "--users",
+            "16",
+            "--quiet",
+            "--inject-leak",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["leaks"][0]["top_sites"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn the_system_allocator_build_refuses_profile_with_a_message() {
+    let dir = scratch("system-profiles");
+    let output = run(
+        env!("CARGO_BIN_EXE_demo-processor-system"),
+        &[
+            "run",
+            "--contacts",
+            "100",
+            "--users",
+            "2",
+            "--quiet",
+            "--profile",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not jemalloc"), "{stderr}");
+}
+
+#[test]
+fn profile_over_a_file_is_bad_input() {
+    let file = scratch("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let output = run(
+        env!("CARGO_BIN_EXE_demo-processor"),
+        &[
+            "run",
+            "--contacts",
+            "100",
+            "--users",
+            "2",
+            "--quiet",
+            "--profile",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--profile"));
+}
