@@ -7,7 +7,7 @@
 //! profile is diffed against the newest one taken at or before the span's
 //! start, and the growing backtraces are symbolised into allocation sites
 //! ([`heapguard_alloc::profile::Site`]). With
-//! [`MonitorHandle::attribute_leaks`](crate::MonitorHandle::attribute_leaks)
+//! [`MemoryMonitor::attribute_leaks`](crate::MemoryMonitor::attribute_leaks)
 //! the monitor does this itself and follows each `LeakSuspected` event with a
 //! [`MemoryEvent::LeakAttributed`].
 //!

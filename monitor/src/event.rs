@@ -72,7 +72,7 @@ pub enum MemoryEvent {
     },
     /// Where the memory of a [`LeakSuspected`](Self::LeakSuspected) went:
     /// follows it when the monitor attributes leaks (feature `attribution`,
-    /// [`MonitorHandle::attribute_leaks`](crate::MonitorHandle::attribute_leaks)).
+    /// [`MemoryMonitor::attribute_leaks`](crate::MemoryMonitor::attribute_leaks)).
     #[cfg(feature = "attribution")]
     LeakAttributed {
         /// Seconds since the monitor started (the leak event's).

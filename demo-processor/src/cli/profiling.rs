@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crossbeam_channel::Receiver;
 use heapguard_alloc::profile;
 use heapguard_monitor::attribution::AttributionConfig;
-use heapguard_monitor::{MemoryEvent, MonitorHandle};
+use heapguard_monitor::{MemoryEvent, MemoryMonitor};
 
 use super::error::CliError;
 
@@ -24,7 +24,7 @@ pub(crate) fn check_dir(dir: &Path) -> Result<(), CliError> {
 /// Switches sampling on and the monitor's leak attribution with it; the
 /// receiver sees the monitor's events from now on.
 pub(crate) fn start(
-    monitor: &MonitorHandle,
+    monitor: &MemoryMonitor,
     dir: &Path,
 ) -> Result<Receiver<MemoryEvent>, CliError> {
     let refused =
@@ -41,7 +41,7 @@ pub(crate) fn start(
 /// (`leak-from.pb.gz`, `leak-to.pb.gz`), the one taken at a breaker trip
 /// (`trip.pb.gz`) and one now (`heap-end.pb.gz`).
 pub(crate) fn write(
-    monitor: &MonitorHandle,
+    monitor: &MemoryMonitor,
     dir: &Path,
     events: &Receiver<MemoryEvent>,
 ) -> Result<Vec<PathBuf>, CliError> {
