@@ -114,10 +114,17 @@ fn leak_event_names_the_leaking_function_with_its_bytes() {
         rounds * LEAKED_PER_ROUND * BLOCK >= 100 << 14,
         "at least 100 intervals"
     );
-    // The steady function holds no more at the end than at the start.
-    assert!(attribution
-        .top_sites
-        .iter()
-        .all(|site| !site.function.ends_with("churn_steady") || site.share < 0.05));
+    // The steady function holds as much at the end as at the start: its
+    // 4 MiB are resampled in each profile, so the difference is sampling
+    // noise, about sqrt(2 x 4 MiB x 16 KiB) = 370 KiB (one sigma); a quarter
+    // of the leak's growth is over five of them.
+    for site in &attribution.top_sites {
+        if site.function.ends_with("churn_steady") {
+            assert!(
+                (site.bytes as f64) < exact / 4.0,
+                "{site:?}, exact leak {exact}"
+            );
+        }
+    }
     drop((kept, held));
 }

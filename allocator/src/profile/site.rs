@@ -181,12 +181,40 @@ fn is_machinery(frame: &Frame) -> bool {
             return true;
         }
     }
+    if let Some(file) = &frame.file {
+        if is_heapguard_source(file) {
+            return true;
+        }
+    }
     if !name.contains("::") {
-        // C symbols: jemalloc (`_rjem_*`, its static functions), the unwinder,
-        // libc, and Rust's allocator shims (`__rust_alloc`, `__rdl_alloc`).
-        return true;
+        // Inlined frames of a binary with line tables only carry bare names
+        // (`spread`, `realloc<A>`): their file says whose they are, and the
+        // standard library's and heapguard's were skipped above. Without a
+        // file: C symbols (jemalloc's `_rjem_*` and static functions, the
+        // unwinder, libc: no Rust file) and Rust's allocator shims
+        // (`__rust_alloc`).
+        return !frame
+            .file
+            .as_deref()
+            .is_some_and(|file| file.ends_with(".rs"))
+            || name.starts_with("__r");
     }
     MACHINERY_CRATES.contains(&crate_of(name))
+}
+
+/// Whether `file` is a source of heapguard's own crates: this crate's
+/// directory, its workspace siblings, or a registry copy (`heapguard-*`).
+fn is_heapguard_source(file: &str) -> bool {
+    let alloc_dir = env!("CARGO_MANIFEST_DIR");
+    if file.starts_with(&format!("{alloc_dir}/src/")) || file.contains("/heapguard-") {
+        return true;
+    }
+    match alloc_dir.rsplit_once('/') {
+        Some((workspace, _)) => ["/breaker/src/", "/monitor/src/"]
+            .iter()
+            .any(|crate_dir| file.starts_with(&format!("{workspace}{crate_dir}"))),
+        None => false,
+    }
 }
 
 /// The crate a demangled path belongs to: its first segment, or for
@@ -272,6 +300,22 @@ mod tests {
             ..super::tests::frame("app::cache::Cache::insert")
         };
         assert!(!is_machinery(&user));
+        // Bare names of inlined frames (line tables only): by file.
+        let bare = Frame {
+            function: "spread".into(),
+            file: Some("/src/app/src/main.rs".into()),
+            line: Some(3),
+        };
+        assert!(!is_machinery(&bare));
+        let ours = Frame {
+            function: "realloc<tikv_jemallocator::Jemalloc>".into(),
+            file: Some(format!(
+                "{}/src/counting_alloc.rs",
+                env!("CARGO_MANIFEST_DIR")
+            )),
+            line: Some(113),
+        };
+        assert!(is_machinery(&ours));
     }
 
     #[test]
