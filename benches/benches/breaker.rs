@@ -1,4 +1,4 @@
-//! The breaker's hot paths: `check()` and `try_reserve` + drop, on one
+//! The breaker's hot paths: `check()`, `pressure()` and `try_reserve` + drop, on one
 //! thread and on two threads hammering the same breaker at once.
 //!
 //! The breaker reads its default source, the counting allocator, installed
@@ -32,6 +32,17 @@ fn breaker_benches(c: &mut Criterion) {
                     let start = Clock::ThreadCpu.start();
                     for _ in 0..iters {
                         let _ = black_box(black_box(&breaker).check());
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        group.bench_function("pressure", |b| {
+            b.iter_custom(|iters| {
+                run_on_threads(threads, iters, |iters| {
+                    let start = Clock::ThreadCpu.start();
+                    for _ in 0..iters {
+                        let _ = black_box(black_box(&breaker).pressure());
                     }
                     start.elapsed()
                 })

@@ -2,16 +2,19 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crossbeam_channel::Receiver;
 
+use crate::cancel::CancelToken;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BreakerConfig, ConfigError, PurgeHook, PurgeSetting};
 use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::inner::{lock, Inner};
+use crate::jobs::{JobRegistration, Jobs};
 use crate::ledger::Ledger;
 use crate::lines::Lines;
+use crate::pressure::{Levels, Pressure};
 use crate::purge::default_purge;
 use crate::reading::{
     Action, Budget, Cgroup, CountingAllocSource, Reader, Refresher, Resolution, SourceError, Tick,
@@ -37,6 +40,10 @@ pub struct MemoryBreaker {
     refresher: Option<Arc<Refresher>>,
     /// Re-resolves a budget read from the host; the refresher holds it weakly.
     _budget_watch: Option<Arc<Action>>,
+    /// Acts at the cancel line on each refresh, once a job is registered
+    /// (unless [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is off).
+    cancel_watch: OnceLock<Option<(Arc<Action>, Arc<Refresher>)>>,
+    watch_cancel_line: bool,
 }
 
 impl MemoryBreaker {
@@ -147,6 +154,11 @@ impl MemoryBreaker {
         parent: Option<Arc<Inner>>,
     ) -> Self {
         let refresher = source.as_ref().and_then(Reader::refresher).cloned();
+        let levels = Levels::new(crate::pressure::Lines::new(
+            config.levels.percents(config.trip_percent),
+            limit,
+        ));
+        let watch_cancel_line = config.levels.watch;
         let inner = Arc::new(Inner {
             lines: Lines::new(
                 config.name,
@@ -169,6 +181,9 @@ impl MemoryBreaker {
             refusals: AtomicU64::new(0),
             transitions: Mutex::new(None),
             subscribers: Mutex::new(Vec::new()),
+            levels,
+            jobs: Jobs::default(),
+            cancel_grace: config.levels.cancel_grace,
         });
         // A budget read from the host follows the host: re-resolved on the
         // refresher's limits period (a cgroup limit can change while the
@@ -186,6 +201,8 @@ impl MemoryBreaker {
             inner,
             refresher,
             _budget_watch: budget_watch,
+            cancel_watch: OnceLock::new(),
+            watch_cancel_line,
         }
     }
 
@@ -224,6 +241,95 @@ impl MemoryBreaker {
             breaker: self.inner.clone(),
             bytes,
         })
+    }
+
+    /// The pressure level as last published: one atomic load (about a
+    /// nanosecond), cheap enough for inner loops.
+    ///
+    /// Published by checks, reservations, [`refresh`](Self::refresh) and,
+    /// while jobs are registered, the refresher thread (every
+    /// [`REFRESH_PERIOD`](crate::REFRESH_PERIOD)); stale by at most the time
+    /// since the last of them.
+    ///
+    /// ```
+    /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker, Pressure};
+    /// let memory = ManualSource::new(0);
+    /// let breaker = MemoryBreaker::new(
+    ///     BreakerConfig::new(Budget::Bytes(1000)).source(memory.clone()),
+    /// )?;
+    /// memory.set(720);
+    /// assert_eq!(breaker.pressure(), Pressure::Normal, "nothing read it yet");
+    /// breaker.refresh();
+    /// assert_eq!(breaker.pressure(), Pressure::Warn);
+    /// # Ok::<(), heapguard_breaker::ConfigError>(())
+    /// ```
+    #[inline]
+    pub fn pressure(&self) -> Pressure {
+        self.inner.levels.current()
+    }
+
+    /// Reads the source now and moves the state and the pressure level as a
+    /// check would (without counting a refusal); past the cancel line,
+    /// takes one step of the cancel policy (see [`register_job`](Self::register_job)).
+    /// Returns the level. What the refresher thread does on each tick while
+    /// jobs are registered.
+    pub fn refresh(&self) -> Pressure {
+        self.inner.refresh()
+    }
+
+    /// Registers a job in flight: its memory account and its cancellation
+    /// token. Until the registration is dropped, the breaker may cancel it.
+    ///
+    /// Past the cancel line, the breaker cancels the registered job whose
+    /// account holds the most live bytes (publishing
+    /// [`BreakerEvent::JobCancelled`]), then waits until that job
+    /// deregisters or [`cancel_grace`](BreakerConfig::cancel_grace) passes
+    /// before it reads again and cancels another; it never cancels a job
+    /// twice. A cancelled job should stop at its next
+    /// [`is_cancelled`](JobRegistration::is_cancelled) poll, free what it
+    /// holds, and drop the registration.
+    ///
+    /// The first registration adds an action to the breaker's refresher
+    /// (unless [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is
+    /// off), so the cancel line acts while no thread calls
+    /// [`check`](Self::check).
+    pub fn register_job(
+        &self,
+        name: impl Into<String>,
+        account: &heapguard_alloc::Account,
+        token: CancelToken,
+    ) -> JobRegistration {
+        let name: Arc<str> = name.into().into();
+        let id = self
+            .inner
+            .jobs
+            .register(name.clone(), account.clone(), token.clone());
+        self.cancel_watch.get_or_init(|| {
+            self.watch_cancel_line.then(|| {
+                let refresher = self.refresher.clone().unwrap_or_else(Refresher::plain);
+                let breaker = Arc::downgrade(&self.inner);
+                let action: Arc<Action> = Arc::new(move |_: &Tick| {
+                    if let Some(inner) = breaker.upgrade() {
+                        if inner.jobs.len() > 0 {
+                            inner.refresh();
+                        }
+                    }
+                });
+                refresher.add_action(&action);
+                (action, refresher)
+            })
+        });
+        JobRegistration {
+            breaker: self.inner.clone(),
+            id,
+            name,
+            token,
+        }
+    }
+
+    /// Jobs registered now.
+    pub fn jobs_registered(&self) -> usize {
+        self.inner.jobs.len()
     }
 
     /// The current usage without deciding anything (no state change, no purge).
@@ -270,6 +376,17 @@ impl MemoryBreaker {
     /// Usage below this many bytes resets it.
     pub fn reset_bytes(&self) -> u64 {
         self.inner.lines.reset_bytes()
+    }
+
+    /// Usage at or above this many bytes raises the pressure level to `Warn`.
+    pub fn warn_bytes(&self) -> u64 {
+        self.inner.levels.lines.warn()
+    }
+
+    /// Usage at or above this many bytes raises the pressure level to
+    /// `Cancel`, where the breaker cancels the largest registered job.
+    pub fn cancel_bytes(&self) -> u64 {
+        self.inner.levels.lines.cancel()
     }
 
     /// The budget as last resolved: bytes, where they came from, what was skipped.
@@ -387,6 +504,7 @@ fn budget_watch(inner: &Arc<Inner>, budget: Budget, host: crate::reading::Host) 
                 let old = inner.lines.limit();
                 if resolution.bytes() != old {
                     inner.lines.set_limit(resolution.bytes());
+                    inner.levels.lines.set_limit(resolution.bytes());
                     tracing::warn!(
                         breaker = %inner.lines.name,
                         old,

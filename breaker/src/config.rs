@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::lines::share_of;
+use crate::pressure::LevelPercents;
 use crate::reading::{
     Budget, BudgetError, Configured, Host, MemorySource, Reader, Resolution, SourceError,
 };
@@ -39,6 +40,7 @@ pub struct BreakerConfig {
     pub(crate) reset_percent: f64,
     pub(crate) min_state_duration: Duration,
     pub(crate) purge_interval: Duration,
+    pub(crate) levels: LevelSettings,
     pub(crate) source: Option<Configured>,
     pub(crate) clock: Option<Arc<dyn Clock>>,
     pub(crate) purge: PurgeSetting,
@@ -62,6 +64,7 @@ impl fmt::Debug for BreakerConfig {
             .field("reset_percent", &self.reset_percent)
             .field("min_state_duration", &self.min_state_duration)
             .field("purge_interval", &self.purge_interval)
+            .field("levels", &self.levels)
             .field("source", &self.source.as_ref().map(Configured::name))
             .field("host", &self.host)
             .field("cgroup_working_set", &self.cgroup_working_set)
@@ -78,9 +81,19 @@ impl BreakerConfig {
     pub const DEFAULT_MIN_STATE_DURATION: Duration = Duration::from_secs(1);
     /// Default minimum time between two purges: 1 second.
     pub const DEFAULT_PURGE_INTERVAL: Duration = Duration::from_secs(1);
+    /// Default warn line: 70% of the budget.
+    pub const DEFAULT_WARN_PERCENT: f64 = 70.0;
+    /// Default cancel line: 95% of the budget.
+    pub const DEFAULT_CANCEL_PERCENT: f64 = 95.0;
+    /// Default hysteresis of the warn and cancel lines: 5 percentage points.
+    pub const DEFAULT_LEVEL_HYSTERESIS_PERCENT: f64 = 5.0;
+    /// Default wait for a cancelled job to deregister: 2 seconds.
+    pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(2);
 
-    /// A configuration over `budget` with the defaults: name `"memory"`, trip
-    /// at 80%, reset below 70%, 1 s minimum in a state, the counting
+    /// A configuration over `budget` with the defaults: name `"memory"`, warn
+    /// at 70% (until below 65%), trip at 80%, reset below 70%, 1 s minimum
+    /// in a state, cancel at 95% (until below 90%) with a 2 s grace, watched
+    /// by the refresher while jobs are registered, the counting
     /// allocator as source (for a root breaker; the worst of it and the
     /// cgroup's working set when the budget comes from a cgroup), the real
     /// clock, and the default purge hook (`malloc_trim(0)` on glibc, and
@@ -93,6 +106,7 @@ impl BreakerConfig {
             reset_percent: Self::DEFAULT_RESET_PERCENT,
             min_state_duration: Self::DEFAULT_MIN_STATE_DURATION,
             purge_interval: Self::DEFAULT_PURGE_INTERVAL,
+            levels: LevelSettings::default(),
             source: None,
             clock: None,
             purge: PurgeSetting::Default,
@@ -182,6 +196,48 @@ impl BreakerConfig {
         self
     }
 
+    /// Raise the pressure level to [`Warn`](crate::Pressure::Warn) when
+    /// usage reaches this percentage of the budget (0 < warn <= trip;
+    /// default 70, or the trip line if that is lower).
+    pub fn warn_percent(mut self, percent: f64) -> Self {
+        self.levels.warn_percent = Some(percent);
+        self
+    }
+
+    /// Raise the pressure level to [`Cancel`](crate::Pressure::Cancel), and
+    /// cancel the largest registered job, when usage reaches this percentage
+    /// of the budget (trip <= cancel <= 100; default 95, or the trip line if
+    /// that is higher).
+    pub fn cancel_percent(mut self, percent: f64) -> Self {
+        self.levels.cancel_percent = Some(percent);
+        self
+    }
+
+    /// How far, in percentage points, usage must fall below the warn or the
+    /// cancel line to leave that level (0 <= points < warn; default 5). The
+    /// refuse level is left below the [reset line](Self::reset_percent).
+    pub fn level_hysteresis_percent(mut self, points: f64) -> Self {
+        self.levels.hysteresis_percent = points;
+        self
+    }
+
+    /// How long, after cancelling a job, the breaker waits for it to
+    /// deregister before it reads again and may cancel another (default 2 s).
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.levels.cancel_grace = grace;
+        self
+    }
+
+    /// Whether the breaker's refresher thread acts at the cancel line while
+    /// jobs are registered, every [`REFRESH_PERIOD`](crate::REFRESH_PERIOD),
+    /// so it acts while no thread calls `check()` (default true; false:
+    /// only checks and [`refresh`](crate::MemoryBreaker::refresh) act, as
+    /// deterministic tests want).
+    pub fn watch_cancel_line(mut self, watch: bool) -> Self {
+        self.levels.watch = watch;
+        self
+    }
+
     /// Where `Budget::Cgroup`, `SystemMemory` and `Auto` read the machine (default: this one).
     pub fn host(mut self, host: Host) -> Self {
         self.host = host;
@@ -235,7 +291,7 @@ impl BreakerConfig {
         if self.name.is_empty() {
             return Err(ConfigError::EmptyName);
         }
-        Ok(())
+        self.levels.validate(self.trip_percent)
     }
 }
 
@@ -249,14 +305,21 @@ pub struct ValidConfig {
     pub trip_bytes: u64,
     /// Usage below this resets it.
     pub reset_bytes: u64,
+    /// Usage at or above this raises the pressure level to `Warn`.
+    pub warn_bytes: u64,
+    /// Usage at or above this raises the pressure level to `Cancel`.
+    pub cancel_bytes: u64,
 }
 
 impl ValidConfig {
     fn new(limit: u64, config: &BreakerConfig) -> Self {
+        let levels = config.levels.percents(config.trip_percent);
         Self {
             limit,
             trip_bytes: share_of(limit, config.trip_percent),
             reset_bytes: share_of(limit, config.reset_percent),
+            warn_bytes: share_of(limit, levels.warn),
+            cancel_bytes: share_of(limit, levels.cancel),
         }
     }
 }
@@ -285,6 +348,39 @@ pub enum ConfigError {
         /// The trip percentage given.
         trip: f64,
     },
+    /// The warn percentage is outside (0, 100].
+    #[error("warn_percent must be above 0 and at most 100, got {percent}")]
+    WarnPercent {
+        /// The value given.
+        percent: f64,
+    },
+    /// The cancel percentage is outside (0, 100].
+    #[error("cancel_percent must be above 0 and at most 100, got {percent}")]
+    CancelPercent {
+        /// The value given.
+        percent: f64,
+    },
+    /// The lines are out of order: warn <= trip <= cancel is required.
+    #[error("pressure lines must rise: warn ({warn}) <= trip ({trip}) <= cancel ({cancel})")]
+    LevelOrder {
+        /// The warn percentage.
+        warn: f64,
+        /// The trip (refuse) percentage.
+        trip: f64,
+        /// The cancel percentage.
+        cancel: f64,
+    },
+    /// The level hysteresis is negative, or so wide that the warn level
+    /// could never be left.
+    #[error(
+        "level_hysteresis_percent must be at least 0 and below warn_percent ({warn}), got {points}"
+    )]
+    LevelHysteresis {
+        /// The value given, in percentage points.
+        points: f64,
+        /// The warn percentage it must stay below.
+        warn: f64,
+    },
     /// An empty name would make errors and logs unreadable.
     #[error("a breaker needs a non-empty name")]
     EmptyName,
@@ -294,4 +390,65 @@ pub enum ConfigError {
     /// The default source cannot read (the counting allocator is not installed).
     #[error("no memory source: {0}")]
     Source(#[from] SourceError),
+}
+
+/// The warn and cancel lines and what acts on them, as configured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LevelSettings {
+    pub(crate) warn_percent: Option<f64>,
+    pub(crate) cancel_percent: Option<f64>,
+    pub(crate) hysteresis_percent: f64,
+    pub(crate) cancel_grace: Duration,
+    pub(crate) watch: bool,
+}
+
+impl Default for LevelSettings {
+    fn default() -> Self {
+        Self {
+            warn_percent: None,
+            cancel_percent: None,
+            hysteresis_percent: BreakerConfig::DEFAULT_LEVEL_HYSTERESIS_PERCENT,
+            cancel_grace: BreakerConfig::DEFAULT_CANCEL_GRACE,
+            watch: true,
+        }
+    }
+}
+
+impl LevelSettings {
+    /// The lines for a breaker tripping at `trip`: explicit values as
+    /// given, defaults bent to the trip line.
+    pub(crate) fn percents(&self, trip: f64) -> LevelPercents {
+        LevelPercents {
+            warn: self
+                .warn_percent
+                .unwrap_or(BreakerConfig::DEFAULT_WARN_PERCENT.min(trip)),
+            cancel: self
+                .cancel_percent
+                .unwrap_or(BreakerConfig::DEFAULT_CANCEL_PERCENT.max(trip)),
+            hysteresis: self.hysteresis_percent,
+        }
+    }
+
+    /// Explicit values must be in range and in order.
+    fn validate(&self, trip: f64) -> Result<(), ConfigError> {
+        let in_range = |percent: f64| percent > 0.0 && percent <= 100.0;
+        if let Some(percent) = self.warn_percent.filter(|p| !in_range(*p)) {
+            return Err(ConfigError::WarnPercent { percent });
+        }
+        if let Some(percent) = self.cancel_percent.filter(|p| !in_range(*p)) {
+            return Err(ConfigError::CancelPercent { percent });
+        }
+        let LevelPercents {
+            warn,
+            cancel,
+            hysteresis: points,
+        } = self.percents(trip);
+        if warn > trip || trip > cancel {
+            return Err(ConfigError::LevelOrder { warn, trip, cancel });
+        }
+        if !(points >= 0.0 && points < warn) {
+            return Err(ConfigError::LevelHysteresis { points, warn });
+        }
+        Ok(())
+    }
 }

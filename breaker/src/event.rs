@@ -2,10 +2,14 @@
 
 use std::time::SystemTime;
 
-/// A state change of a breaker, sent to every [`subscribe`](crate::MemoryBreaker::subscribe)r.
+use crate::pressure::Pressure;
+
+/// A state change of a breaker, a change of its pressure level, or a job
+/// it cancelled; sent to every [`subscribe`](crate::MemoryBreaker::subscribe)r.
 ///
 /// Published once per change (not once per check), with the reading that
-/// caused it.
+/// caused it. One thread's events arrive in the order it made them; two
+/// threads changing levels at once may interleave theirs.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum BreakerEvent {
@@ -13,14 +17,42 @@ pub enum BreakerEvent {
     Tripped(BreakerSnapshot),
     /// The breaker accepts new work again (usage fell below the reset line).
     Reset(BreakerSnapshot),
+    /// The pressure level changed (published after the `Tripped` or `Reset`
+    /// that moved it, if any).
+    Level {
+        /// The level before.
+        from: Pressure,
+        /// The level now.
+        to: Pressure,
+        /// The reading that moved it.
+        snapshot: BreakerSnapshot,
+    },
+    /// Past the cancel line, the breaker cancelled the registered job whose
+    /// memory account held the most live bytes.
+    JobCancelled {
+        /// The job's name, as registered.
+        job: String,
+        /// The live bytes of the job's account when it was cancelled.
+        live_bytes: u64,
+        /// The breaker's reading then.
+        snapshot: BreakerSnapshot,
+    },
 }
 
 impl BreakerEvent {
     /// The reading that caused the change.
     pub fn snapshot(&self) -> &BreakerSnapshot {
         match self {
-            BreakerEvent::Tripped(snapshot) | BreakerEvent::Reset(snapshot) => snapshot,
+            BreakerEvent::Tripped(snapshot)
+            | BreakerEvent::Reset(snapshot)
+            | BreakerEvent::Level { snapshot, .. }
+            | BreakerEvent::JobCancelled { snapshot, .. } => snapshot,
         }
+    }
+
+    /// Whether this is a reset (accepting again).
+    pub fn is_reset(&self) -> bool {
+        matches!(self, BreakerEvent::Reset(_))
     }
 
     /// Whether this is a trip.

@@ -14,8 +14,10 @@ use crossbeam_channel::{Sender, TrySendError};
 use crate::clock::Clock;
 use crate::config::PurgeHook;
 use crate::event::{BreakerEvent, BreakerSnapshot};
+use crate::jobs::Jobs;
 use crate::ledger::{Ledger, Refused};
 use crate::lines::{percent, Lines};
+use crate::pressure::{Levels, Pressure};
 use crate::reading::{Reader, Resolution, SourceError};
 use crate::state::{BreakerState, ACCEPTING, REFUSING};
 use crate::usage::{Details, TripCause, Tripped, Usage};
@@ -41,6 +43,10 @@ pub(crate) struct Inner {
     /// Serialises state changes; holds the last trip.
     pub(crate) transitions: Mutex<Option<BreakerSnapshot>>,
     pub(crate) subscribers: Mutex<Vec<Sender<BreakerEvent>>>,
+    /// The pressure level, its warn and cancel lines and their flags.
+    pub(crate) levels: Levels,
+    pub(crate) jobs: Jobs,
+    pub(crate) cancel_grace: Duration,
 }
 
 /// Locks, ignoring poisoning: every critical section leaves its data consistent.
@@ -85,13 +91,34 @@ impl Inner {
         if self.state.load(Relaxed) == ACCEPTING
             && used.saturating_add(reserved) < self.lines.trip_bytes()
         {
+            self.observe_level(used, reserved);
             return Ok(self.usage(used, reserved));
         }
-        self.decide(used, reserved)
+        // A state change moves the level itself; observe what is left after.
+        let verdict = self.decide(used, reserved);
+        self.observe_level(used, reserved);
+        verdict
     }
 
-    /// The usage if this breaker accepts on its fast path and has no
-    /// parent: one reading, two loads, one comparison.
+    /// Moves the pressure level if this reading changes it; acts at the
+    /// cancel line. Lock-free unless the level changes or is `Cancel`.
+    #[inline]
+    fn observe_level(&self, used: u64, reserved: u64) {
+        let refusing = self.state.load(Relaxed) == REFUSING;
+        if self
+            .levels
+            .would_change(used.saturating_add(reserved), refusing)
+        {
+            self.shift_level(used, reserved);
+        }
+        if self.levels.current() == Pressure::Cancel {
+            self.cancel_largest(used, reserved);
+        }
+    }
+
+    /// The usage if this breaker accepts on its fast path (level `Normal`,
+    /// below the warn line, which is at or below the trip line) and has no
+    /// parent: one reading, three loads, one comparison.
     #[inline]
     pub(crate) fn fast_check(&self) -> Option<Usage<'_>> {
         let used = match &self.source {
@@ -99,10 +126,12 @@ impl Inner {
             None => 0,
         };
         let reserved = self.ledger.reserved();
-        let accepting = self.state.load(Relaxed) == ACCEPTING;
-        (accepting
+        // Level `Normal` implies accepting: the level is set under the
+        // transition lock from the state.
+        let normal = self.levels.is_normal();
+        (normal
             && self.parent.is_none()
-            && used.saturating_add(reserved) < self.lines.trip_bytes())
+            && used.saturating_add(reserved) < self.levels.lines.warn())
         .then_some(Usage {
             lines: &self.lines,
             used,
@@ -230,6 +259,9 @@ impl Inner {
         }
         self.state.store(to, Relaxed);
         self.last_change.store(stamp(now), Relaxed);
+        let shift = self
+            .levels
+            .update(used.saturating_add(reserved), to == REFUSING);
         let snapshot = self.snapshot(used, reserved);
         let event = if to == REFUSING {
             self.trips.fetch_add(1, Relaxed);
@@ -258,6 +290,112 @@ impl Inner {
         };
         drop(last_trip);
         self.publish(&event);
+        if let Some((from, to)) = shift {
+            // Logged above as the trip or the reset.
+            self.publish(&BreakerEvent::Level {
+                from,
+                to,
+                snapshot: event.snapshot().clone(),
+            });
+        }
+    }
+
+    /// Moves the pressure level to what a reading of `used + reserved`
+    /// makes it, under the transition lock; logs and publishes a change.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn shift_level(&self, used: u64, reserved: u64) {
+        let guard = lock(&self.transitions);
+        let refusing = self.state.load(Relaxed) == REFUSING;
+        let shift = self.levels.update(used.saturating_add(reserved), refusing);
+        drop(guard);
+        if let Some((from, to)) = shift {
+            self.publish_level(from, to, self.snapshot(used, reserved));
+        }
+    }
+
+    fn publish_level(&self, from: Pressure, to: Pressure, snapshot: BreakerSnapshot) {
+        if to > from {
+            tracing::warn!(
+                breaker = %self.lines.name,
+                from = from.as_str(),
+                to = to.as_str(),
+                used = snapshot.used,
+                reserved = snapshot.reserved,
+                limit = snapshot.limit,
+                percent = snapshot.percent,
+                "memory pressure rose"
+            );
+        } else {
+            tracing::info!(
+                breaker = %self.lines.name,
+                from = from.as_str(),
+                to = to.as_str(),
+                used = snapshot.used,
+                reserved = snapshot.reserved,
+                limit = snapshot.limit,
+                percent = snapshot.percent,
+                "memory pressure fell"
+            );
+        }
+        self.publish(&BreakerEvent::Level { from, to, snapshot });
+    }
+
+    /// At the cancel line: one step of the cancel policy (see `jobs`).
+    #[cold]
+    #[inline(never)]
+    fn cancel_largest(&self, used: u64, reserved: u64) {
+        let now = self.clock.now();
+        let Some(cancelled) = self.jobs.cancel_largest(now, self.cancel_grace) else {
+            return;
+        };
+        let snapshot = self.snapshot(used, reserved);
+        tracing::warn!(
+            breaker = %self.lines.name,
+            job = %cancelled.name,
+            job_live_bytes = cancelled.live_bytes,
+            used,
+            reserved,
+            limit = snapshot.limit,
+            percent = snapshot.percent,
+            "memory breaker cancelled the largest job"
+        );
+        self.publish(&BreakerEvent::JobCancelled {
+            job: cancelled.name.to_string(),
+            live_bytes: cancelled.live_bytes,
+            snapshot,
+        });
+    }
+
+    /// Reads the source and moves the state and the pressure level as a
+    /// check would, without counting a refusal; acts at the cancel line.
+    /// An unreadable source changes nothing here (checks fail closed).
+    pub(crate) fn refresh(&self) -> Pressure {
+        let Some(source) = &self.source else {
+            return self.levels.current();
+        };
+        let Ok(mut used) = source.used_bytes() else {
+            return self.levels.current();
+        };
+        let reserved = self.ledger.reserved();
+        let total = |used: u64| used.saturating_add(reserved);
+        match self.state() {
+            BreakerState::Accepting if total(used) >= self.lines.trip_bytes() => {
+                if let Some(Ok(fresh)) = self.purge_and_read(self.clock.now()) {
+                    used = fresh;
+                }
+                if total(used) >= self.lines.trip_bytes() {
+                    let whole_budget = total(used) >= self.lines.limit();
+                    self.change(ACCEPTING, REFUSING, whole_budget, used, reserved);
+                }
+            }
+            BreakerState::Refusing if total(used) < self.lines.reset_bytes() => {
+                self.change(REFUSING, ACCEPTING, false, used, reserved);
+            }
+            _ => {}
+        }
+        self.observe_level(used, reserved);
+        self.levels.current()
     }
 
     /// Sends to this breaker's subscribers and its ancestors'; never blocks.

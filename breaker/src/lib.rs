@@ -123,6 +123,22 @@
 //! `jemalloc` feature is on (the installed allocator cannot be inferred from
 //! the features a build has, so both run where they apply).
 //!
+//! # Pressure levels
+//! [`MemoryBreaker::pressure`] grades usage in four [`Pressure`] levels, as
+//! Envoy's overload manager grades its actions: `Normal`, `Warn` from 70%,
+//! `Refuse` while the breaker refuses new work, `Cancel` from 95%. The warn
+//! and cancel lines have hysteresis (5 points) as the refuse line has, so
+//! usage hovering at a line changes the level once; each change is an
+//! event. Reading the level is one atomic load.
+//!
+//! # Jobs in flight
+//! Refusing new work is not enough when one admitted job can pass 100%. A
+//! job registers its memory account and a [`CancelToken`] with
+//! [`MemoryBreaker::register_job`]; past the cancel line the breaker cancels
+//! the job holding the most live bytes, waits for it to deregister (or a
+//! grace period), reads again, and cancels the next only if still needed.
+//! The breaker's refresher thread acts while no thread calls `check()`.
+//!
 //! # Reservations
 //! [`MemoryBreaker::try_reserve`] holds bytes a job is about to allocate
 //! until the [`Reservation`] is dropped. Reservations are exact under
@@ -156,12 +172,15 @@
 #![warn(missing_docs)]
 
 mod breaker;
+mod cancel;
 mod clock;
 mod config;
 mod event;
 mod inner;
+mod jobs;
 mod ledger;
 mod lines;
+mod pressure;
 mod purge;
 mod reading;
 mod refresh;
@@ -172,9 +191,12 @@ mod state;
 mod usage;
 
 pub use breaker::{MemoryBreaker, SUBSCRIBER_CAPACITY};
+pub use cancel::CancelToken;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{BreakerConfig, ConfigError, PurgeHook, ValidConfig};
 pub use event::{BreakerEvent, BreakerSnapshot};
+pub use jobs::JobRegistration;
+pub use pressure::Pressure;
 #[cfg(feature = "jemalloc")]
 pub use reading::JemallocAllocatedSource;
 pub use reading::{

@@ -291,10 +291,13 @@ fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Contro
             index => {
                 let slot = index - (stop + 1);
                 match operation.recv(&breakers[slot]) {
-                    Ok(event) => {
+                    // Trips and resets only: pressure levels and cancelled
+                    // jobs have no monitor event.
+                    Ok(event) if event.is_trip() || event.is_reset() => {
                         let event = MemoryEvent::from_breaker(&event, shared.started_at);
                         shared.lock().publish(event);
                     }
+                    Ok(_) => {}
                     Err(_) => {
                         breakers.swap_remove(slot);
                     }
