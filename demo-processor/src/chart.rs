@@ -1,5 +1,6 @@
 //! An SVG chart of live heap bytes over time: one line per report, the
-//! budget and the trip line, trips and leak alerts marked.
+//! budget and the breaker's warn, refuse and cancel lines, trips, cancelled
+//! users and leak alerts marked.
 
 use std::path::Path;
 
@@ -115,6 +116,8 @@ fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
         / 1000.0;
     let budget = reports.iter().find_map(|r| r.budget_bytes);
     let trip_line = reports.iter().find_map(|r| r.trip_threshold_bytes);
+    let warn_line = reports.iter().find_map(|r| r.warn_threshold_bytes);
+    let cancel_line = reports.iter().find_map(|r| r.cancel_threshold_bytes);
     let max_live = reports
         .iter()
         .flat_map(|r| r.timeline.iter().map(|p| p.live_bytes))
@@ -152,7 +155,13 @@ fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
 
     let lines = [
         (budget, "budget", BLACK),
-        (trip_line, "breaker trips at", RGBColor(255, 127, 14)),
+        (
+            cancel_line,
+            "cancels in-flight work at",
+            RGBColor(140, 86, 75),
+        ),
+        (trip_line, "refuses new work at", RGBColor(255, 127, 14)),
+        (warn_line, "warns at", RGBColor(188, 189, 34)),
     ];
     for (bytes, label, line_color) in lines {
         if let Some(bytes) = bytes {
@@ -177,10 +186,10 @@ fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
                 "{}: peak {:.1} MiB, {} ({}/{} users)",
                 report.mode,
                 report.peak_bytes as f64 / MIB,
-                if report.users_skipped == 0 {
-                    "complete"
-                } else {
-                    "partial"
+                match report.status {
+                    crate::report::Status::Complete => "complete",
+                    crate::report::Status::Partial => "partial",
+                    crate::report::Status::Cancelled => "cancelled",
                 },
                 report.users_done,
                 report.users_total
@@ -204,6 +213,17 @@ fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
                 + Text::new(
                     format!("{} trip: stopped", report.mode),
                     TRIP_LABEL_OFFSET,
+                    ("sans-serif", 14).into_font().color(&line_color),
+                );
+            chart.draw_series([marker]).map_err(|e| failed(&e))?;
+        }
+        for cancelled in &report.cancelled_users {
+            let at = (cancelled.t_ms as f64 / 1000.0, level_at(cancelled.t_ms));
+            let marker = EmptyElement::at(at)
+                + Circle::new((0, 0), 7, line_color.stroke_width(3))
+                + Text::new(
+                    format!("user {} cancelled", cancelled.user_id),
+                    LEAK_LABEL_OFFSET,
                     ("sans-serif", 14).into_font().color(&line_color),
                 );
             chart.draw_series([marker]).map_err(|e| failed(&e))?;
@@ -273,8 +293,11 @@ mod tests {
             allocated_bytes: 5 << 20,
             budget_bytes: Some(4 << 20),
             trip_threshold_bytes: Some(3 << 20),
+            warn_threshold_bytes: None,
+            cancel_threshold_bytes: None,
             counting_allocator: true,
             skipped_users: vec![1, 2],
+            cancelled_users: Vec::new(),
             trip: Some(crate::report::TripRecord {
                 t_ms: 20,
                 user_id: Some(1),

@@ -4,7 +4,10 @@
 use std::time::Instant;
 
 use crossbeam_channel::Receiver;
-use heapguard_breaker::MemoryBreaker;
+use heapguard_alloc::Account;
+use heapguard_breaker::{
+    CancelToken, JobRegistration, MemoryBreaker, Pressure, Reservation, Tripped,
+};
 use heapguard_monitor::{LeakEvidence, MemoryEvent, MemoryMonitor};
 
 use crate::report::{LeakRecord, TopSite, TripRecord};
@@ -19,6 +22,10 @@ pub(crate) enum Checkpoint {
     User,
     /// Between chunks of a user's contacts.
     Chunk,
+    /// A user's reservation, before its work or as it outgrows its estimate.
+    Reservation,
+    /// Inside a naive user's candidate build.
+    Candidates,
 }
 
 impl Checkpoint {
@@ -27,6 +34,8 @@ impl Checkpoint {
             Checkpoint::Job => "job",
             Checkpoint::User => "user",
             Checkpoint::Chunk => "chunk",
+            Checkpoint::Reservation => "reservation",
+            Checkpoint::Candidates => "candidates",
         }
     }
 }
@@ -67,29 +76,97 @@ impl<'a> Guards<'a> {
         };
         match breaker.check() {
             Ok(_) => Ok(()),
-            Err(tripped) => {
-                if self.trip.is_none() {
-                    tracing::warn!(
-                        checkpoint = at.as_str(),
-                        user_id,
-                        used = tripped.used(),
-                        limit = tripped.limit(),
-                        percent = tripped.percent(),
-                        "breaker refused: stopping the job with partial results"
-                    );
-                    self.trip = Some(TripRecord {
-                        t_ms: self.origin.elapsed().as_millis() as u64,
-                        user_id,
-                        checkpoint: at.as_str().to_owned(),
-                        used_bytes: tripped.used() + tripped.reserved(),
-                        limit_bytes: tripped.limit(),
-                        percent: tripped.percent(),
-                        message: tripped.to_string(),
-                    });
-                }
-                Err(Refused)
-            }
+            Err(tripped) => Err(self.refused(at, user_id, &tripped)),
         }
+    }
+
+    /// Inside a long phase: asks the breaker only when its published
+    /// pressure level (one atomic load) says it refuses.
+    pub(crate) fn check_pressure(
+        &mut self,
+        at: Checkpoint,
+        user_id: Option<u32>,
+    ) -> Result<(), Refused> {
+        match self.breaker {
+            Some(breaker) if breaker.pressure() >= Pressure::Refuse => self.check(at, user_id),
+            _ => Ok(()),
+        }
+    }
+
+    /// Remembers the first refusal of the job.
+    fn refused(&mut self, at: Checkpoint, user_id: Option<u32>, tripped: &Tripped) -> Refused {
+        if self.trip.is_none() {
+            tracing::warn!(
+                checkpoint = at.as_str(),
+                user_id,
+                used = tripped.used(),
+                limit = tripped.limit(),
+                percent = tripped.percent(),
+                "breaker refused: stopping the job with partial results"
+            );
+            self.trip = Some(TripRecord {
+                t_ms: self.origin.elapsed().as_millis() as u64,
+                user_id,
+                checkpoint: at.as_str().to_owned(),
+                used_bytes: tripped.used() + tripped.reserved(),
+                limit_bytes: tripped.limit(),
+                percent: tripped.percent(),
+                message: tripped.to_string(),
+            });
+        }
+        Refused
+    }
+
+    /// Starts one user's work under the breaker: reserves `estimate` bytes
+    /// (estimate, then break) and registers the user's account and a
+    /// cancellation token, so the breaker can cancel it past its cancel
+    /// line. Refused when the estimate does not fit under the trip line.
+    pub(crate) fn start_user(
+        &mut self,
+        user_id: u32,
+        account: &Account,
+        estimate: u64,
+    ) -> Result<UserJob, Refused> {
+        let mut job = UserJob {
+            user_id,
+            account: account.clone(),
+            estimate,
+            reservation: None,
+            registration: None,
+        };
+        let Some(breaker) = self.breaker else {
+            return Ok(job);
+        };
+        let reservation = breaker
+            .try_reserve(estimate)
+            .map_err(|tripped| self.refused(Checkpoint::Reservation, Some(user_id), &tripped))?;
+        job.reservation = Some(reservation);
+        job.registration =
+            Some(breaker.register_job(format!("user-{user_id}"), account, CancelToken::new()));
+        Ok(job)
+    }
+
+    /// One step of a user's work: stops if the breaker cancelled the user;
+    /// settles the reservation with what the user's account holds now,
+    /// growing it by `next_bytes` when the work outgrows its estimate.
+    pub(crate) fn step(&mut self, job: &mut UserJob, next_bytes: u64) -> Result<(), Refused> {
+        if job.is_cancelled() {
+            return Err(Refused);
+        }
+        let live = job.account.live_bytes();
+        if live.saturating_add(next_bytes) > job.estimate {
+            job.estimate = live.saturating_add(next_bytes);
+            if let Some(reservation) = &mut job.reservation {
+                let target = job.estimate - live;
+                if let Err(tripped) = reservation.resize(target.max(reservation.bytes())) {
+                    return Err(self.refused(Checkpoint::Reservation, Some(job.user_id), &tripped));
+                }
+            }
+        } else if let Some(reservation) = &mut job.reservation {
+            // What the account holds is counted by the breaker's source now.
+            reservation.shrink(reservation.bytes().saturating_sub(job.estimate - live));
+        }
+        Ok(())
     }
 
     /// Tells the monitor the job holds only what it keeps (between users or batches).
@@ -131,6 +208,19 @@ impl<'a> Guards<'a> {
         self.breaker.map(MemoryBreaker::trip_bytes)
     }
 
+    pub(crate) fn warn_threshold_bytes(&self) -> Option<u64> {
+        self.breaker.map(MemoryBreaker::warn_bytes)
+    }
+
+    pub(crate) fn cancel_threshold_bytes(&self) -> Option<u64> {
+        self.breaker.map(MemoryBreaker::cancel_bytes)
+    }
+
+    /// Milliseconds since the job started.
+    pub(crate) fn t_ms(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
+    }
+
     /// Trips during the job, the trip that stopped it, and the leaks seen.
     pub(crate) fn finish(mut self) -> (u64, Option<TripRecord>, Vec<LeakRecord>) {
         self.collect_events();
@@ -165,5 +255,32 @@ fn describe(evidence: &LeakEvidence) -> String {
                 .unwrap_or_default()
         ),
         LeakEvidence::Growth(verdict) => format!("growth rule: {verdict:?}"),
+    }
+}
+
+/// One user's work under the breaker: its reservation (the part of its
+/// estimate not allocated yet) and its registration as a job in flight.
+/// Dropping it releases both.
+#[derive(Debug)]
+pub(crate) struct UserJob {
+    user_id: u32,
+    account: Account,
+    /// Bytes the user is expected to hold at its peak.
+    estimate: u64,
+    reservation: Option<Reservation>,
+    registration: Option<JobRegistration>,
+}
+
+impl UserJob {
+    /// Whether the breaker cancelled this user (one atomic load).
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.registration
+            .as_ref()
+            .is_some_and(JobRegistration::is_cancelled)
+    }
+
+    /// Live bytes of the user's account now.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.account.live_bytes()
     }
 }

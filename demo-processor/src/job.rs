@@ -9,11 +9,12 @@ use heapguard_monitor::MemoryMonitor;
 
 use crate::company::CompanyCache;
 use crate::config::{JobConfig, Mode};
+use crate::estimate::NaiveEstimate;
 use crate::generate::user_profile;
-use crate::guards::{Checkpoint, Guards};
+use crate::guards::{Checkpoint, Guards, UserJob};
 use crate::leak::UnboundedRecordCache;
 use crate::report::{
-    digest, JobOutcome, JobReport, PurgeRecord, Status, UserResult, UserSuggestions,
+    digest, CancelledUser, JobOutcome, JobReport, PurgeRecord, Status, UserResult, UserSuggestions,
 };
 use crate::scoring::Suggestion;
 use crate::streaming::Pipeline;
@@ -91,6 +92,8 @@ struct Tally<'a> {
     users_done: u32,
     suggestions: u64,
     skipped: Vec<u32>,
+    /// Users the breaker cancelled, in order.
+    cancelled: Vec<CancelledUser>,
     seen: u32,
     stopped: bool,
 }
@@ -124,6 +127,24 @@ impl Tally<'_> {
         self.skipped.push(user_id);
         self.seen += 1;
     }
+
+    /// A user whose work stopped midway: cancelled by the breaker (the job
+    /// goes on with the next user), or refused (the job stops).
+    fn stop(&mut self, user_id: u32, job: &UserJob, t_ms: u64) {
+        if job.is_cancelled() {
+            let held_bytes = job.held_bytes();
+            tracing::warn!(user_id, held_bytes, "user cancelled by the breaker");
+            self.cancelled.push(CancelledUser {
+                t_ms,
+                user_id,
+                held_bytes,
+            });
+            self.seen += 1;
+        } else {
+            self.stopped = true;
+            self.skip(user_id);
+        }
+    }
 }
 
 /// Runs the job with the given hooks.
@@ -151,6 +172,7 @@ pub fn run_job_with(config: &JobConfig, hooks: JobHooks<'_>) -> Result<JobOutcom
         users_done: 0,
         suggestions: 0,
         skipped: Vec::new(),
+        cancelled: Vec::new(),
         seen: 0,
         stopped: false,
     };
@@ -257,11 +279,15 @@ fn build_report(
     } = measured;
     let budget_bytes = guards.budget_bytes();
     let trip_threshold_bytes = guards.trip_threshold_bytes();
+    let warn_threshold_bytes = guards.warn_threshold_bytes();
+    let cancel_threshold_bytes = guards.cancel_threshold_bytes();
     let (breaker_trips, trip, leaks) = guards.finish();
-    let status = if tally.skipped.is_empty() {
-        Status::Complete
-    } else {
+    let status = if !tally.cancelled.is_empty() {
+        Status::Cancelled
+    } else if !tally.skipped.is_empty() {
         Status::Partial
+    } else {
+        Status::Complete
     };
     JobReport {
         mode: config.mode(),
@@ -281,8 +307,11 @@ fn build_report(
         allocated_bytes: after.allocated_bytes.saturating_sub(before.allocated_bytes),
         budget_bytes,
         trip_threshold_bytes,
+        warn_threshold_bytes,
+        cancel_threshold_bytes,
         counting_allocator: counting,
         skipped_users: tally.skipped.clone(),
+        cancelled_users: tally.cancelled.clone(),
         trip,
         leaks,
         purges,
@@ -318,43 +347,76 @@ fn naive_batch(
     report_progress: &dyn Fn(&Tally<'_>),
 ) {
     let seed = config.seed();
-    // Phase 1: load every admitted user of the batch in full.
+    let chunk = config.chunk_size();
+    // Phase 1: reserve each admitted user's estimated peak, register it as
+    // a job the breaker may cancel, and load it in full.
     let mut loaded = Vec::new();
     for user_id in users {
         if !admit(guards, tally, user_id, report_progress) {
             continue;
         }
         let account = user_account(user_id);
+        let profile = {
+            let _inside = account.enter();
+            user_profile(seed, user_id)
+        };
+        let slots = profile.slots.len();
+        let estimate = NaiveEstimate::for_user(config.contacts_per_user(), slots);
+        let mut job = match guards.start_user(user_id, &account, estimate.peak_bytes()) {
+            Ok(job) => job,
+            Err(_) => {
+                tally.stopped = true;
+                tally.skip(user_id);
+                report_progress(tally);
+                continue;
+            }
+        };
+        let next = NaiveEstimate::chunk_bytes(chunk, slots);
         let inside = account.enter();
-        let profile = user_profile(seed, user_id);
-        let mut between_chunks = || guards.check(Checkpoint::Chunk, Some(user_id));
+        let mut between_chunks = || {
+            guards.step(&mut job, next)?;
+            guards.check(Checkpoint::Chunk, Some(user_id))
+        };
         let contacts = naive::load_contacts(
             seed,
             user_id,
             config.contacts_per_user(),
-            config.chunk_size(),
+            chunk,
             &mut between_chunks,
         );
         match contacts {
             Ok(contacts) => {
                 drop(inside);
-                loaded.push((account, profile, contacts));
+                loaded.push((account, profile, contacts, job));
             }
             Err(_) => {
-                tally.stopped = true;
-                tally.skip(user_id);
+                drop(inside);
+                tally.stop(user_id, &job, guards.t_ms());
                 report_progress(tally);
             }
         }
     }
-    // Phase 2: finish the users admitted; free each one's records when done.
-    for (account, profile, contacts) in loaded {
+    // Phase 2: finish the users admitted, checking inside the candidate
+    // build; free each one's records when done.
+    for (account, profile, contacts, mut job) in loaded {
+        let user_id = profile.user_id;
+        let next = NaiveEstimate::chunk_bytes(chunk, profile.slots.len());
         let inside = account.enter();
-        let suggestions = naive::suggest(seed, &profile, &contacts, leak);
+        let mut inside_build = || {
+            guards.step(&mut job, next)?;
+            guards.check_pressure(Checkpoint::Candidates, Some(user_id))
+        };
+        let suggestions = naive::suggest(seed, &profile, &contacts, chunk, &mut inside_build, leak);
         drop(contacts);
         drop(inside);
-        log_user(profile.user_id, suggestions.len());
-        tally.finish(profile.user_id, suggestions, &account);
+        match suggestions {
+            Ok(suggestions) => {
+                drop(job);
+                log_user(user_id, suggestions.len());
+                tally.finish(user_id, suggestions, &account);
+            }
+            Err(_) => tally.stop(user_id, &job, guards.t_ms()),
+        }
         report_progress(tally);
     }
 }

@@ -35,6 +35,7 @@ pub mod cli;
 pub mod company;
 mod config;
 pub mod contact;
+pub mod estimate;
 pub mod generate;
 mod guards;
 mod job;
@@ -57,7 +58,8 @@ pub use config::{
 pub use job::{run_job, run_job_with, JobError, JobHooks, OnUser, Progress};
 pub use leak::UnboundedRecordCache;
 pub use report::{
-    digest, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TopSite, TripRecord,
+    digest, CancelledUser, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TopSite,
+    TripRecord,
     UserResult, UserSuggestions,
 };
 pub use timeline::{TimelinePoint, MAX_TIMELINE_POINTS};

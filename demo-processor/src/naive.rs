@@ -4,6 +4,8 @@
 //!
 //! Memory grows with contacts x users in the batch x slots: at 100,000
 //! contacts a user holds ~120 MB of records and ~150 MB of candidates.
+//! [`NaiveEstimate`](crate::estimate::NaiveEstimate) bounds a user's peak
+//! from its contact and slot counts, so the job can reserve it first.
 
 use std::collections::HashSet;
 
@@ -55,16 +57,26 @@ pub(crate) fn load_contacts(
     Ok(loaded)
 }
 
+/// Bytes of one candidate in the candidates' vector (its strings aside).
+pub(crate) const CANDIDATE_BYTES: usize = std::mem::size_of::<Candidate>();
+
 /// Builds every candidate for the user, sorts them, keeps each contact's best
-/// slot and the 50 best contacts.
+/// slot and the 50 best contacts. Calls `check` before each chunk of
+/// `chunk_size` contacts and before the sort; stops (dropping the
+/// candidates) when it refuses.
 pub(crate) fn suggest(
     seed: u64,
     profile: &UserProfile,
     loaded: &[Contact],
+    chunk_size: usize,
+    check: &mut dyn FnMut() -> Result<(), Refused>,
     leak: Option<&UnboundedRecordCache>,
-) -> Vec<Suggestion> {
+) -> Result<Vec<Suggestion>, Refused> {
     let mut candidates = Vec::new();
-    for contact in loaded {
+    for (index, contact) in loaded.iter().enumerate() {
+        if index % chunk_size.max(1) == 0 {
+            check()?;
+        }
         // One directory query per contact: no cache in the original.
         let company = company(seed, contact.company_id);
         let signals = ContactSignals::project(contact, TODAY);
@@ -84,6 +96,7 @@ pub(crate) fn suggest(
             });
         }
     }
+    check()?; // the sort's scratch is half the candidates again
     candidates.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
@@ -109,5 +122,5 @@ pub(crate) fn suggest(
             });
         }
     }
-    suggestions
+    Ok(suggestions)
 }

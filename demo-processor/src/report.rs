@@ -14,6 +14,20 @@ pub enum Status {
     Complete,
     /// The breaker stopped the job: some users are skipped.
     Partial,
+    /// The breaker cancelled some users' work in flight, past its cancel
+    /// line (listed in `cancelled_users`); others may be done or skipped.
+    Cancelled,
+}
+
+/// A user whose work the breaker cancelled in flight.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelledUser {
+    /// Milliseconds since the job started, when the user stopped.
+    pub t_ms: u64,
+    /// The user.
+    pub user_id: u32,
+    /// Live heap bytes the user's memory account held when it stopped.
+    pub held_bytes: u64,
 }
 
 /// The breaker's refusal that stopped the job.
@@ -23,7 +37,7 @@ pub struct TripRecord {
     pub t_ms: u64,
     /// The user about to be processed (or interrupted), if any.
     pub user_id: Option<u32>,
-    /// Where the check was: `job`, `user` or `chunk`.
+    /// Where the check was: `job`, `user`, `chunk`, `reservation` or `candidates`.
     pub checkpoint: String,
     /// Bytes in use (plus reservations) when it refused.
     pub used_bytes: u64,
@@ -109,7 +123,7 @@ pub struct JobReport {
     pub users_skipped: u32,
     /// Suggestions across finished users.
     pub suggestions: u64,
-    /// `complete` or `partial`.
+    /// `complete`, `partial` or `cancelled`.
     pub status: Status,
     /// Peak live heap bytes during the job (0 without the counting allocator).
     pub peak_bytes: u64,
@@ -131,10 +145,19 @@ pub struct JobReport {
     pub budget_bytes: Option<u64>,
     /// The breaker's trip line in bytes, when there was one.
     pub trip_threshold_bytes: Option<u64>,
+    /// The breaker's warn line in bytes, when there was one.
+    #[serde(default)]
+    pub warn_threshold_bytes: Option<u64>,
+    /// The breaker's cancel line in bytes, when there was one.
+    #[serde(default)]
+    pub cancel_threshold_bytes: Option<u64>,
     /// Whether the counting allocator was installed (the byte figures need it).
     pub counting_allocator: bool,
     /// The users skipped, in order.
     pub skipped_users: Vec<u32>,
+    /// The users the breaker cancelled in flight, in order.
+    #[serde(default)]
+    pub cancelled_users: Vec<CancelledUser>,
     /// The refusal that stopped the job, if any.
     pub trip: Option<TripRecord>,
     /// Leaks reported, in order.

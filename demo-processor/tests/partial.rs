@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use demo_processor::{run_job, run_job_with, JobConfig, JobHooks, Mode, Progress, Status};
 use heapguard_breaker::{
@@ -16,6 +17,8 @@ fn breaker(source: impl MemorySource) -> MemoryBreaker {
         BreakerConfig::new(Budget::Bytes(BUDGET))
             .name("suggestions")
             .source(source)
+            // No watcher thread: these tests count the source's readings.
+            .watch_interval(Duration::ZERO)
             .no_purge(),
     )
     .expect("a valid breaker")
@@ -81,11 +84,15 @@ fn a_trip_between_users_keeps_the_users_done_and_names_the_rest() {
 
 #[test]
 fn a_trip_between_chunks_skips_the_interrupted_user() {
-    // 1,000 contacts in chunks of 100: the job check, a user check and 9
-    // between-chunk checks for user 0, then user 1's check and 3 chunk checks.
+    // 1,000 contacts in chunks of 100, one user per batch: the job check, a
+    // user check and 10 more readings for user 0 (streaming: 10 chunk
+    // checks; naive: its reservation and 9 between-chunk checks), then user
+    // 1's check and 3 more: the reading after these 15 refuses.
     let config = JobConfig::new(1_000, 3)
         .unwrap()
         .with_chunk_size(100)
+        .unwrap()
+        .with_batch_size(1)
         .unwrap();
     for mode in Mode::ALL {
         let breaker = breaker(PressureAfter {

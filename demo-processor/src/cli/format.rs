@@ -47,6 +47,7 @@ fn status(report: &JobReport) -> &'static str {
     match report.status {
         Status::Complete => "complete",
         Status::Partial => "partial",
+        Status::Cancelled => "cancelled",
     }
 }
 
@@ -88,6 +89,14 @@ pub(crate) fn summary(r: &JobReport, top_users: &[&UserResult]) -> String {
             "  users skipped  {} ({})",
             r.users_skipped,
             ranges(&r.skipped_users)
+        );
+    }
+    for user in &r.cancelled_users {
+        let _ = writeln!(
+            out,
+            "  user cancelled {} (held {})",
+            user.user_id,
+            bytes(user.held_bytes)
         );
     }
     let _ = writeln!(out, "  suggestions    {}", thousands(r.suggestions));
