@@ -293,11 +293,15 @@ mod tests {
             allocated_bytes: 5 << 20,
             budget_bytes: Some(4 << 20),
             trip_threshold_bytes: Some(3 << 20),
-            warn_threshold_bytes: None,
-            cancel_threshold_bytes: None,
+            warn_threshold_bytes: Some(2 << 20),
+            cancel_threshold_bytes: Some(3_900_000),
             counting_allocator: true,
             skipped_users: vec![1, 2],
-            cancelled_users: Vec::new(),
+            cancelled_users: vec![crate::report::CancelledUser {
+                t_ms: 30,
+                user_id: 2,
+                held_bytes: 1 << 20,
+            }],
             trip: Some(crate::report::TripRecord {
                 t_ms: 20,
                 user_id: Some(1),
@@ -325,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn draws_lines_budget_trip_and_leak_marks() {
+    fn draws_lines_budget_levels_trip_cancel_and_leak_marks() {
         let path = std::env::temp_dir().join(format!("demo-chart-{}.svg", std::process::id()));
         let (naive, streaming) = (report(Mode::Naive), report(Mode::Streaming));
         draw(&path, &[&naive, &streaming]).expect("drawn");
@@ -333,7 +337,10 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         for text in [
             "budget 4 MiB",
-            "breaker trips at 3 MiB",
+            "refuses new work at 3 MiB",
+            "warns at 2 MiB",
+            "cancels in-flight work at 4 MiB",
+            "user 2 cancelled",
             "naive trip: stopped",
             "leak alert",
             "streaming: peak 3.0 MiB",

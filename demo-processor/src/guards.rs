@@ -80,15 +80,16 @@ impl<'a> Guards<'a> {
         }
     }
 
-    /// Inside a long phase: asks the breaker only when its published
-    /// pressure level (one atomic load) says it refuses.
-    pub(crate) fn check_pressure(
-        &mut self,
-        at: Checkpoint,
-        user_id: Option<u32>,
-    ) -> Result<(), Refused> {
+    /// Inside a long phase of an admitted user: a user within the estimate
+    /// it reserved goes on (its memory is accounted for; past the cancel
+    /// line the breaker cancels the largest job); one that outgrew it asks
+    /// the breaker when its published pressure level (one atomic load) says
+    /// it refuses, and stops if refused.
+    pub(crate) fn check_in_flight(&mut self, job: &UserJob, at: Checkpoint) -> Result<(), Refused> {
         match self.breaker {
-            Some(breaker) if breaker.pressure() >= Pressure::Refuse => self.check(at, user_id),
+            Some(breaker) if job.outgrown() && breaker.pressure() >= Pressure::Refuse => {
+                self.check(at, Some(job.user_id))
+            }
             _ => Ok(()),
         }
     }
@@ -131,6 +132,7 @@ impl<'a> Guards<'a> {
             user_id,
             account: account.clone(),
             estimate,
+            reserved_estimate: estimate,
             reservation: None,
             registration: None,
         };
@@ -147,14 +149,17 @@ impl<'a> Guards<'a> {
     }
 
     /// One step of a user's work: stops if the breaker cancelled the user;
-    /// settles the reservation with what the user's account holds now,
-    /// growing it by `next_bytes` when the work outgrows its estimate.
+    /// settles the reservation with what the user's account holds now (the
+    /// breaker's source counts that part), and once the work has outgrown
+    /// its estimate, reserves `next_bytes` more before each step, stopping
+    /// if refused.
     pub(crate) fn step(&mut self, job: &mut UserJob, next_bytes: u64) -> Result<(), Refused> {
         if job.is_cancelled() {
             return Err(Refused);
         }
         let live = job.account.live_bytes();
-        if live.saturating_add(next_bytes) > job.estimate {
+        if live > job.estimate {
+            // Outgrown: reserve the next step before taking it.
             job.estimate = live.saturating_add(next_bytes);
             if let Some(reservation) = &mut job.reservation {
                 let target = job.estimate - live;
@@ -267,6 +272,8 @@ pub(crate) struct UserJob {
     account: Account,
     /// Bytes the user is expected to hold at its peak.
     estimate: u64,
+    /// The estimate reserved when the user was admitted.
+    reserved_estimate: u64,
     reservation: Option<Reservation>,
     registration: Option<JobRegistration>,
 }
@@ -279,8 +286,13 @@ impl UserJob {
             .is_some_and(JobRegistration::is_cancelled)
     }
 
-    /// Live bytes of the user's account now.
+    /// Whether the user's work outgrew the estimate it was admitted with.
+    pub(crate) fn outgrown(&self) -> bool {
+        self.estimate > self.reserved_estimate
+    }
+
+    /// The most live bytes the user's account held so far.
     pub(crate) fn held_bytes(&self) -> u64 {
-        self.account.live_bytes()
+        self.account.usage().peak_bytes
     }
 }

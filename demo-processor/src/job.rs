@@ -375,7 +375,7 @@ fn naive_batch(
         let inside = account.enter();
         let mut between_chunks = || {
             guards.step(&mut job, next)?;
-            guards.check(Checkpoint::Chunk, Some(user_id))
+            guards.check_in_flight(&job, Checkpoint::Chunk)
         };
         let contacts = naive::load_contacts(
             seed,
@@ -404,7 +404,7 @@ fn naive_batch(
         let inside = account.enter();
         let mut inside_build = || {
             guards.step(&mut job, next)?;
-            guards.check_pressure(Checkpoint::Candidates, Some(user_id))
+            guards.check_in_flight(&job, Checkpoint::Candidates)
         };
         let suggestions = naive::suggest(seed, &profile, &contacts, chunk, &mut inside_build, leak);
         drop(contacts);

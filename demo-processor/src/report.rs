@@ -26,7 +26,7 @@ pub struct CancelledUser {
     pub t_ms: u64,
     /// The user.
     pub user_id: u32,
-    /// Live heap bytes the user's memory account held when it stopped.
+    /// The most live heap bytes the user's memory account held before it stopped.
     pub held_bytes: u64,
 }
 

@@ -204,7 +204,14 @@ fn under_a_tight_budget_naive_is_partial_and_streaming_completes() {
     assert!(stdout.contains("users skipped"), "{stdout}");
     let report = read_json(&naive_json);
     assert_eq!(report["status"], "partial");
-    assert_eq!(report["breaker_trips"], 1);
+    // Refused before it allocated: a user's estimate does not fit under the
+    // trip line.
+    assert_eq!(report["trip"]["checkpoint"], "reservation");
+    let (peak, budget) = (
+        report["peak_bytes"].as_u64(),
+        report["budget_bytes"].as_u64(),
+    );
+    assert!(peak.is_some() && peak < budget, "{peak:?} {budget:?}");
     let skipped = report["skipped_users"]
         .as_array()
         .expect("skipped users listed");

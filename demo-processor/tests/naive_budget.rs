@@ -8,18 +8,28 @@
 //! scaled down by one factor in contacts and bytes, so a debug build runs
 //! them in seconds.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use demo_processor::estimate::NaiveEstimate;
 use demo_processor::generate::user_profile;
-use demo_processor::{run_job, run_job_with, JobConfig, JobHooks, JobReport, Mode, Status};
-use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker, MemorySource, SourceError};
+use demo_processor::{
+    run_job, run_job_with, JobConfig, JobHooks, JobReport, Mode, Progress, Status,
+};
+use heapguard_breaker::{
+    BreakerConfig, BreakerEvent, Budget, ManualSource, MemoryBreaker, Pressure,
+};
 
 #[global_allocator]
 static GLOBAL: heapguard_alloc::CountingAlloc<heapguard_alloc::Jemalloc> =
     heapguard_alloc::CountingAlloc::new(heapguard_alloc::Jemalloc);
+
+/// The breaker reads, and reports give, the whole process's live bytes:
+/// these tests run one at a time so none sees another's memory.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn naive(contacts: u32, users: u32) -> JobConfig {
     JobConfig::new(contacts, users)
@@ -44,6 +54,7 @@ fn run_under(config: &JobConfig, budget: u64) -> JobReport {
 
 #[test]
 fn the_estimate_bounds_each_users_measured_peak() {
+    let _serial = serial();
     for contacts in [2_000u32, 10_000] {
         // One user per batch: each user's account peak is its own work alone.
         let config = naive(contacts, 2).with_batch_size(1).unwrap();
@@ -71,6 +82,7 @@ fn the_estimate_bounds_each_users_measured_peak() {
 
 #[test]
 fn one_user_larger_than_the_budget_stops_before_passing_it() {
+    let _serial = serial();
     // 1,000,000 contacts under 2 GiB, scaled by 1/100: 10,000 under 20.5 MiB.
     let budget = (2u64 << 30) / 100;
     let config = naive(10_000, 1);
@@ -96,6 +108,7 @@ fn one_user_larger_than_the_budget_stops_before_passing_it() {
 
 #[test]
 fn three_users_under_half_of_naives_peak_stop_before_passing_it() {
+    let _serial = serial();
     // 100,000 x 3 scaled by 1/20: 5,000 x 3.
     let config = naive(5_000, 3);
     let free = run_job(&config).unwrap().report;
@@ -115,56 +128,33 @@ fn three_users_under_half_of_naives_peak_stop_before_passing_it() {
     assert!(report.users_done < 3);
 }
 
-/// Reads 10 MiB for its first `calm` readings, then 96% of the budget.
-#[derive(Debug)]
-struct SpikeAfter {
-    calm: u64,
-    budget: u64,
-    reads: Arc<AtomicU64>,
-}
-
-impl MemorySource for SpikeAfter {
-    fn used_bytes(&self) -> Result<u64, SourceError> {
-        let read = self.reads.fetch_add(1, Ordering::Relaxed);
-        Ok(if read < self.calm {
-            10 << 20
-        } else {
-            self.budget / 100 * 96
-        })
-    }
-
-    fn name(&self) -> &'static str {
-        "spike-after"
-    }
-}
-
 #[test]
 fn a_user_in_flight_past_the_cancel_line_is_cancelled_and_listed() {
+    let _serial = serial();
     let budget = 1u64 << 30;
-    // 1,000 contacts in chunks of 100, one user per batch. Readings: the job
-    // check; user 0's check, reservation and 9 chunk checks; user 1's check,
-    // reservation and first chunk check (15 calm); the next reading, at
-    // user 1's second chunk, is past the cancel line.
-    let config = naive(1_000, 3)
-        .with_chunk_size(100)
-        .unwrap()
-        .with_batch_size(1)
-        .unwrap();
+    // Both users are loaded (in flight) before either builds candidates.
+    let config = naive(1_000, 2);
+    let memory = ManualSource::new(10 << 20);
     let breaker = MemoryBreaker::new(
         BreakerConfig::new(Budget::Bytes(budget))
             .name("suggestions")
-            .source(SpikeAfter {
-                calm: 15,
-                budget,
-                reads: Arc::default(),
-            })
-            .watch_interval(Duration::ZERO)
+            .source(memory.clone())
+            .watch_cancel_line(false)
             .no_purge(),
     )
     .unwrap();
     let events = breaker.subscribe();
+    // Once user 0 is done, memory jumps past the cancel line; the refresh
+    // stands in for the refresher's next tick.
+    let spike = |p: Progress| {
+        if p.users_done == 1 {
+            memory.set(budget / 100 * 96);
+            assert_eq!(breaker.refresh(), Pressure::Cancel);
+        }
+    };
     let hooks = JobHooks {
         breaker: Some(&breaker),
+        progress: Some(&spike),
         ..JobHooks::default()
     };
     let report = run_job_with(&config, hooks).unwrap().report;
@@ -173,12 +163,14 @@ fn a_user_in_flight_past_the_cancel_line_is_cancelled_and_listed() {
     let cancelled: Vec<u32> = report.cancelled_users.iter().map(|u| u.user_id).collect();
     assert_eq!(cancelled, [1]);
     assert!(
-        report.cancelled_users[0].held_bytes > 0,
-        "user 1 held its first chunks"
+        report.cancelled_users[0].held_bytes > 1_000 * 500,
+        "user 1 had loaded its records: {}",
+        report.cancelled_users[0].held_bytes
     );
-    assert_eq!(report.skipped_users, [2], "refused: still past the line");
+    assert!(report.skipped_users.is_empty());
+    assert_eq!(breaker.jobs_registered(), 0);
     let cancel = events.try_iter().find_map(|event| match event {
-        heapguard_breaker::BreakerEvent::JobCancelled { job, .. } => Some(job),
+        BreakerEvent::JobCancelled { job, .. } => Some(job),
         _ => None,
     });
     assert_eq!(cancel.as_deref(), Some("user-1"));

@@ -3,7 +3,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use demo_processor::{run_job, run_job_with, JobConfig, JobHooks, Mode, Progress, Status};
 use heapguard_breaker::{
@@ -18,7 +17,7 @@ fn breaker(source: impl MemorySource) -> MemoryBreaker {
             .name("suggestions")
             .source(source)
             // No watcher thread: these tests count the source's readings.
-            .watch_interval(Duration::ZERO)
+            .watch_cancel_line(false)
             .no_purge(),
     )
     .expect("a valid breaker")
@@ -84,38 +83,59 @@ fn a_trip_between_users_keeps_the_users_done_and_names_the_rest() {
 
 #[test]
 fn a_trip_between_chunks_skips_the_interrupted_user() {
-    // 1,000 contacts in chunks of 100, one user per batch: the job check, a
-    // user check and 10 more readings for user 0 (streaming: 10 chunk
-    // checks; naive: its reservation and 9 between-chunk checks), then user
-    // 1's check and 3 more: the reading after these 15 refuses.
+    // Streaming, 1,000 contacts in chunks of 100: the job check, a user
+    // check and 10 chunk checks for user 0, then user 1's check and 2 chunk
+    // checks: the reading after these 15 refuses.
+    let config = JobConfig::new(1_000, 3)
+        .unwrap()
+        .with_chunk_size(100)
+        .unwrap()
+        .with_mode(Mode::Streaming);
+    let breaker = breaker(PressureAfter {
+        calm: 1 + 11 + 3,
+        reads: Arc::default(),
+    });
+    let hooks = JobHooks {
+        breaker: Some(&breaker),
+        ..JobHooks::default()
+    };
+    let report = run_job_with(&config, hooks).unwrap().report;
+    assert_eq!(report.status, Status::Partial);
+    assert_eq!(report.users_done, 1);
+    assert_eq!(report.skipped_users, vec![1, 2]);
+    let trip = report.trip.expect("the trip is reported");
+    assert_eq!((trip.checkpoint.as_str(), trip.user_id), ("chunk", Some(1)));
+}
+
+#[test]
+fn naive_refuses_a_user_whose_estimate_does_not_fit_before_loading_it() {
+    // Naive, one user per batch: the job check, then each user's check and
+    // reservation; user 1's reservation is the first reading past the line.
     let config = JobConfig::new(1_000, 3)
         .unwrap()
         .with_chunk_size(100)
         .unwrap()
         .with_batch_size(1)
-        .unwrap();
-    for mode in Mode::ALL {
-        let breaker = breaker(PressureAfter {
-            calm: 1 + 10 + 4,
-            reads: Arc::default(),
-        });
-        let hooks = JobHooks {
-            breaker: Some(&breaker),
-            ..JobHooks::default()
-        };
-        let report = run_job_with(&config.clone().with_mode(mode), hooks)
-            .unwrap()
-            .report;
-        assert_eq!(report.status, Status::Partial, "{mode}");
-        assert_eq!(report.users_done, 1, "{mode}");
-        assert_eq!(report.skipped_users, vec![1, 2], "{mode}");
-        let trip = report.trip.expect("the trip is reported");
-        assert_eq!(
-            (trip.checkpoint.as_str(), trip.user_id),
-            ("chunk", Some(1)),
-            "{mode}"
-        );
-    }
+        .unwrap()
+        .with_mode(Mode::Naive);
+    let breaker = breaker(PressureAfter {
+        calm: 1 + 2 + 1,
+        reads: Arc::default(),
+    });
+    let hooks = JobHooks {
+        breaker: Some(&breaker),
+        ..JobHooks::default()
+    };
+    let report = run_job_with(&config, hooks).unwrap().report;
+    assert_eq!(report.status, Status::Partial);
+    assert_eq!(report.users_done, 1);
+    assert_eq!(report.skipped_users, vec![1, 2]);
+    let trip = report.trip.expect("the refusal is reported");
+    assert_eq!(
+        (trip.checkpoint.as_str(), trip.user_id),
+        ("reservation", Some(1))
+    );
+    assert_eq!(breaker.reserved(), 0, "every reservation was released");
 }
 
 #[test]
