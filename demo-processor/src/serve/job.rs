@@ -119,7 +119,15 @@ pub(crate) fn suggest_one(
                 &mut between_chunks,
             )
             .map_err(|Refused| Cancelled)?;
-            naive::suggest(seed, &profile, &contacts, None)
+            naive::suggest(
+                seed,
+                &profile,
+                &contacts,
+                config.chunk_size(),
+                &mut between_chunks,
+                None,
+            )
+            .map_err(|Refused| Cancelled)?
         }
         Mode::Streaming => {
             let mut cache = CompanyCache::new(config.cache_bytes());
