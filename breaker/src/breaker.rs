@@ -14,7 +14,7 @@ use crate::inner::{lock, Inner};
 use crate::jobs::{JobRegistration, Jobs};
 use crate::ledger::Ledger;
 use crate::lines::Lines;
-use crate::pressure::{Levels, Pressure};
+use crate::pressure::{Levels, PressureLevel};
 use crate::purge::default_purge;
 use crate::reading::{
     Action, Budget, Cgroup, CountingAllocSource, Reader, Refresher, Resolution, SourceError, Tick,
@@ -252,19 +252,19 @@ impl MemoryBreaker {
     /// since the last of them.
     ///
     /// ```
-    /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker, Pressure};
+    /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker, PressureLevel};
     /// let memory = ManualSource::new(0);
     /// let breaker = MemoryBreaker::new(
     ///     BreakerConfig::new(Budget::Bytes(1000)).source(memory.clone()),
     /// )?;
     /// memory.set(720);
-    /// assert_eq!(breaker.pressure(), Pressure::Normal, "nothing read it yet");
+    /// assert_eq!(breaker.pressure(), PressureLevel::Normal, "nothing read it yet");
     /// breaker.refresh();
-    /// assert_eq!(breaker.pressure(), Pressure::Warn);
+    /// assert_eq!(breaker.pressure(), PressureLevel::Warn);
     /// # Ok::<(), heapguard_breaker::ConfigError>(())
     /// ```
     #[inline]
-    pub fn pressure(&self) -> Pressure {
+    pub fn pressure(&self) -> PressureLevel {
         self.inner.levels.current()
     }
 
@@ -273,7 +273,7 @@ impl MemoryBreaker {
     /// takes one step of the cancel policy (see [`register_job`](Self::register_job)).
     /// Returns the level. What the refresher thread does on each tick while
     /// jobs are registered.
-    pub fn refresh(&self) -> Pressure {
+    pub fn refresh(&self) -> PressureLevel {
         self.inner.refresh()
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::pressure::Pressure;
+use crate::pressure::PressureLevel;
 
 /// A state change of a breaker, a change of its pressure level, or a job
 /// it cancelled; sent to every [`subscribe`](crate::MemoryBreaker::subscribe)r.
@@ -21,9 +21,9 @@ pub enum BreakerEvent {
     /// that moved it, if any).
     Level {
         /// The level before.
-        from: Pressure,
+        from: PressureLevel,
         /// The level now.
-        to: Pressure,
+        to: PressureLevel,
         /// The reading that moved it.
         snapshot: BreakerSnapshot,
     },

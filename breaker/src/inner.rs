@@ -17,7 +17,7 @@ use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::jobs::Jobs;
 use crate::ledger::{Ledger, Refused};
 use crate::lines::{percent, Lines};
-use crate::pressure::{Levels, Pressure};
+use crate::pressure::{Levels, PressureLevel};
 use crate::reading::{Reader, Resolution, SourceError};
 use crate::state::{BreakerState, ACCEPTING, REFUSING};
 use crate::usage::{Details, TripCause, Tripped, Usage};
@@ -111,7 +111,7 @@ impl Inner {
         {
             self.shift_level(used, reserved);
         }
-        if self.levels.current() == Pressure::Cancel {
+        if self.levels.current() == PressureLevel::Cancel {
             self.cancel_largest(used, reserved);
         }
     }
@@ -314,7 +314,7 @@ impl Inner {
         }
     }
 
-    fn publish_level(&self, from: Pressure, to: Pressure, snapshot: BreakerSnapshot) {
+    fn publish_level(&self, from: PressureLevel, to: PressureLevel, snapshot: BreakerSnapshot) {
         if to > from {
             tracing::warn!(
                 breaker = %self.lines.name,
@@ -370,7 +370,7 @@ impl Inner {
     /// Reads the source and moves the state and the pressure level as a
     /// check would, without counting a refusal; acts at the cancel line.
     /// An unreadable source changes nothing here (checks fail closed).
-    pub(crate) fn refresh(&self) -> Pressure {
+    pub(crate) fn refresh(&self) -> PressureLevel {
         let Some(source) = &self.source else {
             return self.levels.current();
         };

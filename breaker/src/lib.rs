@@ -124,7 +124,7 @@
 //! the features a build has, so both run where they apply).
 //!
 //! # Pressure levels
-//! [`MemoryBreaker::pressure`] grades usage in four [`Pressure`] levels, as
+//! [`MemoryBreaker::pressure`] grades usage in four [`PressureLevel`]s, as
 //! Envoy's overload manager grades its actions: `Normal`, `Warn` from 70%,
 //! `Refuse` while the breaker refuses new work, `Cancel` from 95%. The warn
 //! and cancel lines have hysteresis (5 points) as the refuse line has, so
@@ -196,7 +196,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{BreakerConfig, ConfigError, PurgeHook, ValidConfig};
 pub use event::{BreakerEvent, BreakerSnapshot};
 pub use jobs::JobRegistration;
-pub use pressure::Pressure;
+pub use pressure::PressureLevel;
 #[cfg(feature = "jemalloc")]
 pub use reading::JemallocAllocatedSource;
 pub use reading::{

@@ -27,7 +27,7 @@ use crate::lines::share_of;
 ///   warn - hysteresis, the reset line, cancel - hysteresis
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Pressure {
+pub enum PressureLevel {
     /// Below the warn line: nothing to do.
     Normal,
     /// At or past the warn line (default 70%): shed optional work, log.
@@ -39,28 +39,28 @@ pub enum Pressure {
     Cancel,
 }
 
-impl Pressure {
+impl PressureLevel {
     /// The level's name in logs and reports: `normal`, `warn`, `refuse`, `cancel`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Pressure::Normal => "normal",
-            Pressure::Warn => "warn",
-            Pressure::Refuse => "refuse",
-            Pressure::Cancel => "cancel",
+            PressureLevel::Normal => "normal",
+            PressureLevel::Warn => "warn",
+            PressureLevel::Refuse => "refuse",
+            PressureLevel::Cancel => "cancel",
         }
     }
 
     fn from_u8(value: u8) -> Self {
         match value {
-            0 => Pressure::Normal,
-            1 => Pressure::Warn,
-            2 => Pressure::Refuse,
-            _ => Pressure::Cancel,
+            0 => PressureLevel::Normal,
+            1 => PressureLevel::Warn,
+            2 => PressureLevel::Refuse,
+            _ => PressureLevel::Cancel,
         }
     }
 }
 
-impl fmt::Display for Pressure {
+impl fmt::Display for PressureLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -137,20 +137,20 @@ impl Levels {
         Self {
             lines,
             flags: AtomicU8::new(0),
-            published: AtomicU8::new(Pressure::Normal as u8),
+            published: AtomicU8::new(PressureLevel::Normal as u8),
         }
     }
 
     /// The published level: one relaxed load.
     #[inline]
-    pub(crate) fn current(&self) -> Pressure {
-        Pressure::from_u8(self.published.load(Relaxed))
+    pub(crate) fn current(&self) -> PressureLevel {
+        PressureLevel::from_u8(self.published.load(Relaxed))
     }
 
     /// Whether the published level is `Normal` (the check fast path's test).
     #[inline]
     pub(crate) fn is_normal(&self) -> bool {
-        self.published.load(Relaxed) == Pressure::Normal as u8
+        self.published.load(Relaxed) == PressureLevel::Normal as u8
     }
 
     /// The flags after a reading of `total` bytes.
@@ -170,15 +170,15 @@ impl Levels {
         next
     }
 
-    fn level(flags: u8, refusing: bool) -> Pressure {
+    fn level(flags: u8, refusing: bool) -> PressureLevel {
         if flags & CANCEL_FLAG != 0 {
-            Pressure::Cancel
+            PressureLevel::Cancel
         } else if refusing {
-            Pressure::Refuse
+            PressureLevel::Refuse
         } else if flags & WARN_FLAG != 0 {
-            Pressure::Warn
+            PressureLevel::Warn
         } else {
-            Pressure::Normal
+            PressureLevel::Normal
         }
     }
 
@@ -193,11 +193,15 @@ impl Levels {
 
     /// Applies a reading of `total`; returns `(from, to)` if the level
     /// changed. Call only under the breaker's transition lock.
-    pub(crate) fn update(&self, total: u64, refusing: bool) -> Option<(Pressure, Pressure)> {
+    pub(crate) fn update(
+        &self,
+        total: u64,
+        refusing: bool,
+    ) -> Option<(PressureLevel, PressureLevel)> {
         let flags = self.next_flags(self.flags.load(Relaxed), total);
         self.flags.store(flags, Relaxed);
         let to = Self::level(flags, refusing);
-        let from = Pressure::from_u8(self.published.swap(to as u8, Relaxed));
+        let from = PressureLevel::from_u8(self.published.swap(to as u8, Relaxed));
         (from != to).then_some((from, to))
     }
 }
@@ -221,7 +225,7 @@ mod tests {
         assert_eq!(levels.update(699, false), None);
         assert_eq!(
             levels.update(700, false),
-            Some((Pressure::Normal, Pressure::Warn))
+            Some((PressureLevel::Normal, PressureLevel::Warn))
         );
         // Hovering between the clear line and the line changes nothing.
         for total in [699, 650, 700, 651] {
@@ -230,32 +234,32 @@ mod tests {
         }
         assert_eq!(
             levels.update(649, false),
-            Some((Pressure::Warn, Pressure::Normal))
+            Some((PressureLevel::Warn, PressureLevel::Normal))
         );
         assert_eq!(
             levels.update(950, true),
-            Some((Pressure::Normal, Pressure::Cancel))
+            Some((PressureLevel::Normal, PressureLevel::Cancel))
         );
         for total in [949, 900, 950] {
             assert_eq!(levels.update(total, true), None);
         }
         assert_eq!(
             levels.update(899, true),
-            Some((Pressure::Cancel, Pressure::Refuse))
+            Some((PressureLevel::Cancel, PressureLevel::Refuse))
         );
         assert_eq!(
             levels.update(10, false),
-            Some((Pressure::Refuse, Pressure::Normal))
+            Some((PressureLevel::Refuse, PressureLevel::Normal))
         );
-        assert_eq!(levels.current(), Pressure::Normal);
+        assert_eq!(levels.current(), PressureLevel::Normal);
     }
 
     #[test]
     fn levels_order_by_severity() {
-        assert!(Pressure::Normal < Pressure::Warn);
-        assert!(Pressure::Warn < Pressure::Refuse);
-        assert!(Pressure::Refuse < Pressure::Cancel);
-        assert_eq!(Pressure::Cancel.to_string(), "cancel");
+        assert!(PressureLevel::Normal < PressureLevel::Warn);
+        assert!(PressureLevel::Warn < PressureLevel::Refuse);
+        assert!(PressureLevel::Refuse < PressureLevel::Cancel);
+        assert_eq!(PressureLevel::Cancel.to_string(), "cancel");
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::{
     BreakerConfig, BreakerEvent, Budget, CancelToken, JobRegistration, ManualClock, ManualSource,
-    MemoryBreaker, Pressure,
+    MemoryBreaker, PressureLevel,
 };
 
 #[global_allocator]
@@ -152,7 +152,7 @@ fn the_larger_job_is_cancelled_and_the_smaller_completes() {
     assert_eq!(large_outcome, Outcome::Cancelled);
     assert_eq!(large.live(), 0, "the cancelled job freed what it held");
     assert_eq!(breaker.jobs_registered(), 0);
-    assert_eq!(breaker.pressure(), Pressure::Normal);
+    assert_eq!(breaker.pressure(), PressureLevel::Normal);
     let large_held = large_at_cancel.expect("the large job ran before the cancel line");
     assert!(
         (76 * MIB..77 * MIB).contains(&large_held),
@@ -202,7 +202,7 @@ fn waits_for_the_cancelled_job_or_its_grace_then_cancels_the_next_never_twice() 
             .collect()
     };
 
-    assert_eq!(breaker.refresh(), Pressure::Cancel);
+    assert_eq!(breaker.refresh(), PressureLevel::Cancel);
     assert_eq!(
         cancelled(&registrations),
         [false, true, false],

@@ -1,11 +1,11 @@
-//! Pressure levels on a fake clock and a settable source: the lines and
+//! PressureLevel levels on a fake clock and a settable source: the lines and
 //! their defaults, validation, hysteresis, and one event per level change.
 
 use std::time::Duration;
 
 use heapguard_breaker::{
     BreakerConfig, BreakerEvent, Budget, ConfigError, ManualClock, ManualSource, MemoryBreaker,
-    Pressure,
+    PressureLevel,
 };
 
 fn breaker(config: BreakerConfig) -> (MemoryBreaker, ManualSource, ManualClock) {
@@ -24,7 +24,9 @@ fn breaker(config: BreakerConfig) -> (MemoryBreaker, ManualSource, ManualClock) 
 }
 
 /// The level changes a subscriber saw, in order.
-fn levels(events: &crossbeam_channel::Receiver<BreakerEvent>) -> Vec<(Pressure, Pressure)> {
+fn levels(
+    events: &crossbeam_channel::Receiver<BreakerEvent>,
+) -> Vec<(PressureLevel, PressureLevel)> {
     events
         .try_iter()
         .filter_map(|event| match event {
@@ -45,7 +47,7 @@ fn default_lines_are_70_80_95_of_the_budget() {
         ),
         (700, 800, 950)
     );
-    assert_eq!(breaker.pressure(), Pressure::Normal);
+    assert_eq!(breaker.pressure(), PressureLevel::Normal);
 }
 
 #[test]
@@ -120,12 +122,18 @@ fn usage_hovering_at_a_line_changes_the_level_once() {
             breaker.refresh();
         }
     }
-    assert_eq!(breaker.pressure(), Pressure::Warn);
-    assert_eq!(levels(&events), [(Pressure::Normal, Pressure::Warn)]);
+    assert_eq!(breaker.pressure(), PressureLevel::Warn);
+    assert_eq!(
+        levels(&events),
+        [(PressureLevel::Normal, PressureLevel::Warn)]
+    );
     memory.set(649);
     breaker.check().unwrap();
-    assert_eq!(breaker.pressure(), Pressure::Normal);
-    assert_eq!(levels(&events), [(Pressure::Warn, Pressure::Normal)]);
+    assert_eq!(breaker.pressure(), PressureLevel::Normal);
+    assert_eq!(
+        levels(&events),
+        [(PressureLevel::Warn, PressureLevel::Normal)]
+    );
 }
 
 #[test]
@@ -133,21 +141,21 @@ fn hovering_at_the_cancel_line_changes_the_level_once() {
     let (breaker, memory, _clock) = breaker(BreakerConfig::new(Budget::Bytes(1000)));
     let events = breaker.subscribe();
     memory.set(960);
-    assert_eq!(breaker.refresh(), Pressure::Cancel);
+    assert_eq!(breaker.refresh(), PressureLevel::Cancel);
     for _ in 0..100 {
         for used in [949, 950, 901] {
             memory.set(used);
             breaker.check().unwrap_err();
-            assert_eq!(breaker.refresh(), Pressure::Cancel);
+            assert_eq!(breaker.refresh(), PressureLevel::Cancel);
         }
     }
     memory.set(899);
-    assert_eq!(breaker.refresh(), Pressure::Refuse);
+    assert_eq!(breaker.refresh(), PressureLevel::Refuse);
     assert_eq!(
         levels(&events),
         [
-            (Pressure::Normal, Pressure::Cancel),
-            (Pressure::Cancel, Pressure::Refuse)
+            (PressureLevel::Normal, PressureLevel::Cancel),
+            (PressureLevel::Cancel, PressureLevel::Refuse)
         ]
     );
 }
@@ -161,16 +169,20 @@ fn checks_publish_every_level_in_order_with_the_trip_and_the_reset() {
         let _ = breaker.check();
         breaker.pressure()
     };
-    assert_eq!(step(500), Pressure::Normal);
-    assert_eq!(step(700), Pressure::Warn);
-    assert_eq!(step(800), Pressure::Refuse);
-    assert_eq!(step(950), Pressure::Cancel);
-    assert_eq!(step(850), Pressure::Refuse, "below 90%: cancel clears");
-    assert_eq!(step(600), Pressure::Refuse, "refusing for its minimum time");
+    assert_eq!(step(500), PressureLevel::Normal);
+    assert_eq!(step(700), PressureLevel::Warn);
+    assert_eq!(step(800), PressureLevel::Refuse);
+    assert_eq!(step(950), PressureLevel::Cancel);
+    assert_eq!(step(850), PressureLevel::Refuse, "below 90%: cancel clears");
+    assert_eq!(
+        step(600),
+        PressureLevel::Refuse,
+        "refusing for its minimum time"
+    );
     clock.advance(Duration::from_secs(1));
     assert_eq!(
         step(600),
-        Pressure::Normal,
+        PressureLevel::Normal,
         "reset, and below the warn clear line"
     );
     let seen: Vec<String> = events
@@ -205,11 +217,11 @@ fn reservations_count_toward_the_level() {
     let held = breaker.try_reserve(150).unwrap();
     assert_eq!(
         breaker.pressure(),
-        Pressure::Normal,
+        PressureLevel::Normal,
         "read before the grant"
     );
     breaker.check().unwrap();
-    assert_eq!(breaker.pressure(), Pressure::Warn);
+    assert_eq!(breaker.pressure(), PressureLevel::Warn);
     drop(held);
-    assert_eq!(breaker.refresh(), Pressure::Normal);
+    assert_eq!(breaker.refresh(), PressureLevel::Normal);
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 use heapguard_alloc::Account;
 use heapguard_breaker::{
-    CancelToken, JobRegistration, MemoryBreaker, Pressure, Reservation, Tripped,
+    CancelToken, JobRegistration, MemoryBreaker, PressureLevel, Reservation, Tripped,
 };
 use heapguard_monitor::{LeakEvidence, MemoryEvent, MemoryMonitor};
 
@@ -87,7 +87,7 @@ impl<'a> Guards<'a> {
     /// it refuses, and stops if refused.
     pub(crate) fn check_in_flight(&mut self, job: &UserJob, at: Checkpoint) -> Result<(), Refused> {
         match self.breaker {
-            Some(breaker) if job.outgrown() && breaker.pressure() >= Pressure::Refuse => {
+            Some(breaker) if job.outgrown() && breaker.pressure() >= PressureLevel::Refuse => {
                 self.check(at, Some(job.user_id))
             }
             _ => Ok(()),

@@ -16,7 +16,7 @@ use demo_processor::{
     run_job, run_job_with, JobConfig, JobHooks, JobReport, Mode, Progress, Status,
 };
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, Budget, ManualSource, MemoryBreaker, Pressure,
+    BreakerConfig, BreakerEvent, Budget, ManualSource, MemoryBreaker, PressureLevel,
 };
 
 #[global_allocator]
@@ -149,7 +149,7 @@ fn a_user_in_flight_past_the_cancel_line_is_cancelled_and_listed() {
     let spike = |p: Progress| {
         if p.users_done == 1 {
             memory.set(budget / 100 * 96);
-            assert_eq!(breaker.refresh(), Pressure::Cancel);
+            assert_eq!(breaker.refresh(), PressureLevel::Cancel);
         }
     };
     let hooks = JobHooks {
