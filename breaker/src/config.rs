@@ -196,7 +196,7 @@ impl BreakerConfig {
         self
     }
 
-    /// Raise the pressure level to [`Warn`](crate::Pressure::Warn) when
+    /// Raise the pressure level to [`Warn`](crate::PressureLevel::Warn) when
     /// usage reaches this percentage of the budget (0 < warn <= trip;
     /// default 70, or the trip line if that is lower).
     pub fn warn_percent(mut self, percent: f64) -> Self {
@@ -204,7 +204,7 @@ impl BreakerConfig {
         self
     }
 
-    /// Raise the pressure level to [`Cancel`](crate::Pressure::Cancel), and
+    /// Raise the pressure level to [`Cancel`](crate::PressureLevel::Cancel), and
     /// cancel the largest registered job, when usage reaches this percentage
     /// of the budget (trip <= cancel <= 100; default 95, or the trip line if
     /// that is higher).
