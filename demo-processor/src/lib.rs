@@ -59,8 +59,7 @@ pub use job::{run_job, run_job_with, JobError, JobHooks, OnUser, Progress};
 pub use leak::UnboundedRecordCache;
 pub use report::{
     digest, CancelledUser, JobOutcome, JobReport, LeakRecord, PurgeRecord, Status, TopSite,
-    TripRecord,
-    UserResult, UserSuggestions,
+    TripRecord, UserResult, UserSuggestions,
 };
 pub use timeline::{TimelinePoint, MAX_TIMELINE_POINTS};
 
