@@ -10,7 +10,7 @@ use heapguard_breaker::{
 };
 use heapguard_monitor::{LeakEvidence, MemoryEvent, MemoryMonitor};
 
-use crate::report::{LeakRecord, TopSite, TripRecord};
+use crate::report::{LeakRecord, TripRecord};
 use crate::stop::Refused;
 
 /// Where a check happens.
@@ -195,6 +195,7 @@ impl<'a> Guards<'a> {
                     top_sites: Vec::new(),
                 }),
                 // Follows its LeakSuspected at once.
+                #[cfg(feature = "profiling")]
                 MemoryEvent::LeakAttributed { attribution, .. } => {
                     if let Some(leak) = self.leaks.last_mut() {
                         leak.top_sites = attribution.top_sites.into_iter().map(top_site).collect();
@@ -236,8 +237,9 @@ impl<'a> Guards<'a> {
     }
 }
 
-fn top_site(site: heapguard_monitor::attribution::GrowingSite) -> TopSite {
-    TopSite {
+#[cfg(feature = "profiling")]
+fn top_site(site: heapguard_monitor::attribution::GrowingSite) -> crate::report::TopSite {
+    crate::report::TopSite {
         function: site.function,
         file: site.file,
         line: site.line,

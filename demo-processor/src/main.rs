@@ -9,7 +9,8 @@ static GLOBAL: heapguard_alloc::CountingAlloc<heapguard_alloc::Jemalloc> =
     heapguard_alloc::CountingAlloc::new(heapguard_alloc::Jemalloc);
 
 // jemalloc's heap profiler, enabled and inactive until `--profile` (one
-// sample per 512 KiB).
+// sample per 512 KiB); only in builds with the `profiling` feature.
+#[cfg(feature = "profiling")]
 heapguard_alloc::enable_heap_profiling!();
 
 fn main() -> ExitCode {

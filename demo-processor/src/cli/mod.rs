@@ -15,6 +15,10 @@ mod format;
 mod json;
 mod logging;
 mod output;
+#[cfg(feature = "profiling")]
+mod profiling;
+#[cfg(not(feature = "profiling"))]
+#[path = "profiling_off.rs"]
 mod profiling;
 mod progress;
 mod run;
