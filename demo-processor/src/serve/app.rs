@@ -68,11 +68,13 @@ impl App {
     /// What a scrape reports, read now.
     pub fn readings(&self) -> Readings {
         let inner = &*self.inner;
-        let stats = heapguard_alloc::stats();
         let breaker = &inner.breaker;
+        // Read now, so the state and the level move at scrape time too: a
+        // breaker otherwise changes state only when a request checks it,
+        // and an idle service would report "refusing" until the next one.
+        let level = breaker.refresh();
+        let stats = heapguard_alloc::stats();
         let reserved = breaker.reserved();
-        let usage_percent =
-            (stats.live_bytes.saturating_add(reserved)) as f64 * 100.0 / breaker.limit() as f64;
         Readings {
             live_bytes: stats.live_bytes,
             peak_bytes: stats.peak_bytes,
@@ -80,7 +82,7 @@ impl App {
             budget_bytes: breaker.limit(),
             trip_line_bytes: breaker.trip_bytes(),
             reserved_bytes: reserved,
-            pressure_level: pressure_level(usage_percent),
+            pressure_level: pressure_level(level),
             refusing: breaker.state() == heapguard_breaker::BreakerState::Refusing,
             trips: breaker.trips(),
             admitted: inner.shed.admitted(),

@@ -9,13 +9,14 @@
 //! | `heapguard_budget_bytes` | gauge | the breaker's budget |
 //! | `heapguard_trip_line_bytes` | gauge | usage (live + reserved) at which new requests are refused |
 //! | `heapguard_reserved_bytes` | gauge | bytes reserved by the requests in flight |
-//! | `heapguard_pressure_level` | gauge | 0 normal (< 70% of the budget), 1 elevated (>= 70%), 2 high (>= 80%, the trip line), 3 critical (>= 95%) |
+//! | `heapguard_pressure_level` | gauge | the breaker's pressure level: 0 normal, 1 warn (>= 70% of the budget), 2 refuse (>= 80%, the trip line, until back under 70%), 3 cancel (>= 95%) |
 //! | `heapguard_breaker_refusing` | gauge | 1 while the breaker refuses new work |
 //! | `heapguard_breaker_trips_total` | counter | times the breaker tripped |
 //! | `heapguard_requests_admitted_total` | counter | requests that reserved their estimate and ran |
 //! | `heapguard_requests_shed_total` | counter | requests answered 503 |
 //! | `heapguard_requests_too_large_total` | counter | requests answered 413 |
 
+use heapguard_breaker::PressureLevel;
 use metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
@@ -48,14 +49,15 @@ pub struct Readings {
     pub too_large: u64,
 }
 
-/// The pressure level of a usage at `percent` of the budget: 0 below 70%,
-/// 1 from 70%, 2 from 80% (the trip line), 3 from 95%.
-pub fn pressure_level(percent: f64) -> u8 {
-    match percent {
-        p if p >= 95.0 => 3,
-        p if p >= 80.0 => 2,
-        p if p >= 70.0 => 1,
-        _ => 0,
+/// The breaker's pressure level as the gauge's number: 0 normal, 1 warn
+/// (from 70% of the budget), 2 refuse (the trip line, 80%, until usage is
+/// back under 70%), 3 cancel (from 95%).
+pub fn pressure_level(level: PressureLevel) -> u8 {
+    match level {
+        PressureLevel::Normal => 0,
+        PressureLevel::Warn => 1,
+        PressureLevel::Refuse => 2,
+        PressureLevel::Cancel => 3,
     }
 }
 
@@ -172,12 +174,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn levels_start_at_70_80_and_95_percent() {
-        let levels: Vec<u8> = [0.0, 69.99, 70.0, 79.99, 80.0, 94.99, 95.0, 150.0]
-            .into_iter()
-            .map(pressure_level)
-            .collect();
-        assert_eq!(levels, [0, 0, 1, 1, 2, 2, 3, 3]);
+    fn levels_are_numbered_in_order_of_pressure() {
+        let levels: Vec<u8> = [
+            PressureLevel::Normal,
+            PressureLevel::Warn,
+            PressureLevel::Refuse,
+            PressureLevel::Cancel,
+        ]
+        .into_iter()
+        .map(pressure_level)
+        .collect();
+        assert_eq!(levels, [0, 1, 2, 3]);
     }
 
     #[test]
