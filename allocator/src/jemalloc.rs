@@ -76,7 +76,7 @@ pub fn stats() -> Result<JemallocStats, JemallocError> {
 
 /// Returns every arena's dirty pages to the operating system now.
 ///
-/// The Rust counterpart of the seed's forced `global.gc()`: nothing is
+/// The Rust counterpart of the Node service's forced `global.gc()`: nothing is
 /// collected (Rust frees eagerly), but pages jemalloc kept for reuse stop
 /// counting in RSS. Costs a system call per dirty extent; call it between
 /// units of work, not on a hot path.

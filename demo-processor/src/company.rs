@@ -47,7 +47,7 @@ impl Company {
 }
 
 /// A least-recently-used cache of companies whose total [`Company::footprint`]
-/// never exceeds a byte bound (the seed's phase 3: "LRU caches with size
+/// never exceeds a byte bound (the Node service's phase 3: "LRU caches with size
 /// limits").
 #[derive(Debug)]
 pub struct CompanyCache {

@@ -10,7 +10,7 @@ pub const MAX_CONTACTS_PER_USER: u32 = 1_000_000;
 /// The most users a job accepts.
 pub const MAX_USERS: u32 = 1_000_000;
 
-/// Users per batch unless told otherwise (the seed's batch of 50).
+/// Users per batch unless told otherwise (the Node service's batch of 50).
 pub const DEFAULT_BATCH_SIZE: u32 = 50;
 
 /// Contacts across all users when the user count is not given: keeps a naive

@@ -4,7 +4,7 @@
 //!
 //! - [`Mode::Naive`]: the crash-prone original. Load every contact of a batch
 //!   in full, build every (contact, slot) candidate, sort, truncate to 50.
-//! - [`Mode::Streaming`]: the seed's phase 2. Contacts stream through a
+//! - [`Mode::Streaming`]: the Node service's phase 2. Contacts stream through a
 //!   bounded channel in chunks, projected to the fields scoring needs, into a
 //!   bounded top-K; company lookups go through a byte-bounded LRU cache.
 //!

@@ -14,7 +14,7 @@ use crate::calendar::{Slot, UserProfile};
 use crate::contact::ContactSignals;
 use crate::tags::VIP;
 
-/// The most suggestions kept per user (the seed's `MAX_SUGGESTIONS_PER_USER`).
+/// The most suggestions kept per user (the Node service's `MAX_SUGGESTIONS_PER_USER`).
 pub const MAX_SUGGESTIONS_PER_USER: usize = 50;
 
 /// One suggestion: meet this contact in this slot.

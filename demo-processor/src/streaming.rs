@@ -1,4 +1,4 @@
-//! The seed's phase 2: contacts stream from the repository (a producer
+//! The Node service's phase 2: contacts stream from the repository (a producer
 //! thread) through a bounded crossbeam channel, in chunks, projected to the
 //! fields scoring needs, into a bounded top-K; company lookups go through a
 //! byte-bounded LRU cache (phase 3).

@@ -4,7 +4,7 @@ use crate::{MonitorConfig, MonitorError};
 use std::collections::VecDeque;
 
 /// Turns a series of readings into [`MemoryEvent`]s: the high-usage alert,
-/// the trend detector and (when enabled) the seed's growth rule. The sampler
+/// the trend detector and (when enabled) the Node service's growth rule. The sampler
 /// thread runs one; `heapguard-replay` runs one over a CSV file. Pure: no
 /// thread, no clock.
 ///

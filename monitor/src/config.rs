@@ -3,7 +3,7 @@ use crate::MonitorError;
 use std::time::Duration;
 
 /// Settings of a [`MemoryMonitor`](crate::MemoryMonitor). The defaults
-/// match the seed's `MemoryMonitor`: a sample a minute, 60 samples kept, a
+/// match the Node service's `MemoryMonitor`: a sample a minute, 60 samples kept, a
 /// high-usage alert at 70% of the budget.
 ///
 /// ```
@@ -39,7 +39,7 @@ pub struct MonitorConfig {
     pub recover_percent: f64,
     /// The default leak detector's settings; `None` turns it off.
     pub trend: Option<TrendConfig>,
-    /// The seed's growth rule; off (`None`) by default.
+    /// The Node service's growth rule; off (`None`) by default.
     pub growth_rule: Option<GrowthRule>,
 }
 

@@ -95,7 +95,7 @@ pub enum MemoryEvent {
 pub enum LeakEvidence {
     /// From the default trend detector.
     Trend(LeakVerdict),
-    /// From the seed's growth rule.
+    /// From the Node service's growth rule.
     Growth(GrowthVerdict),
 }
 

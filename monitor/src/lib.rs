@@ -3,7 +3,7 @@
 //! warm-ups do not fool, typed events for any number of subscribers,
 //! `tracing` logs and (feature `metrics`) gauges and counters.
 //!
-//! The Rust counterpart of the seed's Node `MemoryMonitor`: same defaults
+//! The Rust counterpart of the Node service's `MemoryMonitor`: same defaults
 //! (a sample a minute, 60 kept, an alert at 70% of the budget), a better
 //! leak rule.
 //!
@@ -68,7 +68,7 @@
 //! **saturating curve** (a cache or pool filling towards its ceiling: growth
 //! that slows down). Both are reported as informational events
 //! ([`MemoryEvent::LevelShift`], [`MemoryEvent::Saturating`]), never as
-//! [`MemoryEvent::LeakSuspected`]. The seed's rule, "last sample / first
+//! [`MemoryEvent::LeakSuspected`]. The Node service's rule, "last sample / first
 //! sample >= 1.5 over 60 samples", fires on every day of a sawtooth batch
 //! workload and on every cache warm-up, and misses slow leaks; it is kept as
 //! [`detect::GrowthRule`], off by default.

@@ -2,7 +2,7 @@ use heapguard_breaker::{MemorySource, RssSource};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// What one operation did to memory, as the seed's `logMemoryUsage` and
+/// What one operation did to memory, as the Node service's `logMemoryUsage` and
 /// `wrapOperation` logged it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OperationReport {

@@ -105,7 +105,7 @@ impl Trace {
     }
 }
 
-/// The default detector, and the seed's rule over the last 60 samples.
+/// The default detector, and the Node service's rule over the last 60 samples.
 struct Detectors {
     trend: TrendDetector,
     growth: GrowthRule,

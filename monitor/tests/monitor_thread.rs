@@ -390,7 +390,7 @@ fn dropping_the_handle_on_its_own_sampler_thread_is_safe() {
 
 #[test]
 fn a_leak_is_published_with_its_evidence() {
-    // The seed's rule over 3 samples, so a short series shows it.
+    // The Node service's rule over 3 samples, so a short series shows it.
     let (monitor, heap) = quiet_monitor(MonitorConfig {
         growth_rule: Some(GrowthRule::new(1.5, 3).unwrap()),
         ..MonitorConfig::default()

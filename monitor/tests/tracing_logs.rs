@@ -1,5 +1,5 @@
 //! Events are `tracing` warnings and `track` logs structured fields, as the
-//! seed's `logMemoryUsage` did.
+//! Node service's `logMemoryUsage` did.
 
 use heapguard_breaker::ManualSource;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};

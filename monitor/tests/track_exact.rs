@@ -1,4 +1,4 @@
-//! Acceptance 2: `track` is exact with the counting allocator installed (its
+//! `track` is exact with the counting allocator installed (its
 //! own test binary; tests run in parallel, and `track` measures this thread
 //! only, so other tests' allocations do not disturb it).
 

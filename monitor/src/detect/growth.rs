@@ -1,7 +1,7 @@
 use super::{DetectorConfigError, SeriesPoint};
 use serde::Serialize;
 
-/// The seed's leak rule: over a full window, the last reading divided by the
+/// The Node service's leak rule: over a full window, the last reading divided by the
 /// first is at least `factor` (seed: 1.5 over 60 samples).
 ///
 /// Kept for compatibility and off by default: it fires on every sawtooth
@@ -27,7 +27,7 @@ pub struct GrowthVerdict {
 }
 
 impl Default for GrowthRule {
-    /// The seed's settings: factor 1.5, window 60.
+    /// The Node service's settings: factor 1.5, window 60.
     fn default() -> Self {
         Self {
             factor: 1.5,

@@ -6,7 +6,7 @@
 //!   and a deceleration test that tell a leak from a level shift or a
 //!   saturating curve ([`classify_growth`]), a warm-up that lasts until
 //!   growth stops, and persistence.
-//! - [`GrowthRule`]: the seed's rule (last / first >= 1.5 over a full
+//! - [`GrowthRule`]: the Node service's rule (last / first >= 1.5 over a full
 //!   window), kept for compatibility and off by default.
 //! - [`mann_kendall`] and [`theil_sen`]: the two statistics on their own.
 
