@@ -2,7 +2,8 @@
 //! quiescent points, diffed when a leak is suspected.
 //!
 //! A [`GrowthAttributor`] keeps a bounded set of jemalloc heap profiles
-//! (raw addresses, no symbols), each taken at a quiescent point. When the
+//! (raw addresses, no symbols), each taken at a sample the trend detector
+//! sees (the quiescent ones, once the service marks any). When the
 //! trend detector suspects a leak over a span of samples, the newest
 //! profile is diffed against the newest one taken at or before the span's
 //! start, and the growing backtraces are symbolised into allocation sites
@@ -18,18 +19,29 @@
 //! Poisson, and the relative standard error is `1 / sqrt(G / interval)`:
 //! 10% at 100 intervals (51 MiB at the default 512 KiB), 3% at 1,000.
 //! Growth of a few intervals is noise.
+//!
+//! # Cost
+//! Taking a profile (`prof.dump` to a file, read back) costs milliseconds
+//! for thousands of backtraces, so the monitor paces them: after a profile
+//! that took `d`, the next is taken no sooner than
+//! `d / `[`max_time_share`](AttributionConfig::max_time_share) later
+//! (default 0.2% of one core). Samples in between are not profiled, except
+//! the one that raises a `LeakSuspected` event: a profile is taken then, so
+//! the attributed span always ends at the alarm.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use heapguard_alloc::profile::{self, HeapProfile, ProfileError, SiteBytes};
 use serde::Serialize;
+use thiserror::Error;
 
 use crate::{LeakEvidence, MemoryEvent};
 
 /// How many profiles a [`GrowthAttributor`] keeps, and how much memory
 /// they may hold.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AttributionConfig {
     /// At most this many profiles (default 64: an hour of quiescent points a
     /// minute apart). When full, every second profile of the older half is
@@ -40,6 +52,11 @@ pub struct AttributionConfig {
     pub max_bytes: usize,
     /// How many sites an attribution names (default 5).
     pub top: usize,
+    /// At most this share of the monitor thread's time goes to taking
+    /// profiles, from 0 (exclusive) to 1 (default 0.002): after a profile
+    /// that took `d`, the next is taken no sooner than `d / max_time_share`
+    /// later.
+    pub max_time_share: f64,
 }
 
 impl Default for AttributionConfig {
@@ -48,8 +65,56 @@ impl Default for AttributionConfig {
             max_profiles: 64,
             max_bytes: 16 << 20,
             top: 5,
+            max_time_share: 0.002,
         }
     }
+}
+
+impl AttributionConfig {
+    /// Checks every setting: at least 2 profiles (a diff needs two), at
+    /// least 1 site named, and a time share in (0, 1].
+    pub fn validate(&self) -> Result<(), AttributionError> {
+        let bad = |name, expected, value: String| {
+            Err(AttributionError::Config {
+                name,
+                expected,
+                value,
+            })
+        };
+        if self.max_profiles < 2 {
+            return bad("max_profiles", "at least 2", self.max_profiles.to_string());
+        }
+        if self.top == 0 {
+            return bad("top", "at least 1", self.top.to_string());
+        }
+        if !(self.max_time_share > 0.0 && self.max_time_share <= 1.0) {
+            return bad(
+                "max_time_share",
+                "in (0, 1]",
+                self.max_time_share.to_string(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Why leak attribution cannot start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AttributionError {
+    /// No heap profile can be taken (see [`profile::take`]).
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A setting of [`AttributionConfig`] is out of range.
+    #[error("leak attribution: {name} must be {expected}, got {value}")]
+    Config {
+        /// The setting.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// The value given.
+        value: String,
+    },
 }
 
 /// A site that gained memory over the tested span.
@@ -231,37 +296,81 @@ impl GrowthAttributor {
     }
 }
 
-/// What a monitor with leak attribution keeps: the profile set, and the
-/// profile taken when a watched breaker last tripped.
+/// What a monitor with leak attribution keeps: the profile set, the
+/// profiles taken when a watched breaker last tripped and last reached its
+/// cancel line, and the pacing of profiles.
 #[derive(Debug)]
 pub(crate) struct MonitorAttribution {
     set: GrowthAttributor,
     trip: Option<(f64, HeapProfile)>,
+    cancel_line: Option<(f64, HeapProfile)>,
+    max_time_share: f64,
+    /// No profile at a sample before this instant (pacing).
+    next_due: Option<Instant>,
+    /// Whether the service marks quiescent samples: from the first one on,
+    /// the trend detector (and so the profile set) sees only those.
+    quiescent_mode: bool,
+    /// The newest sample the detector sees, when pacing left it without a
+    /// profile; cleared by any later sample.
+    unprofiled: Option<f64>,
 }
 
 impl MonitorAttribution {
-    pub(crate) fn new(config: AttributionConfig) -> Self {
-        Self {
+    /// Attribution with `config` (validated), its first profile taken now
+    /// at `t_secs`.
+    pub(crate) fn start(config: AttributionConfig, t_secs: f64) -> Result<Self, AttributionError> {
+        config.validate()?;
+        let mut attribution = Self {
+            max_time_share: config.max_time_share,
             set: GrowthAttributor::new(config),
             trip: None,
-        }
+            cancel_line: None,
+            next_due: None,
+            quiescent_mode: false,
+            unprofiled: None,
+        };
+        attribution.take_into_set(t_secs)?;
+        Ok(attribution)
     }
 
-    /// Takes a profile at each quiescent sample.
+    /// Takes a profile into the set, and sets when the next may be taken.
+    fn take_into_set(&mut self, t_secs: f64) -> Result<(), ProfileError> {
+        let started = Instant::now();
+        let result = self.set.record(t_secs);
+        let took = started.elapsed().as_secs_f64();
+        self.next_due = Some(started + Duration::from_secs_f64(took / self.max_time_share));
+        self.unprofiled = None;
+        result
+    }
+
+    /// Takes a profile at a sample the trend detector sees (every sample
+    /// until the first quiescent one, then the quiescent ones), paced.
     pub(crate) fn on_sample(&mut self, t_secs: f64, quiescent: bool) {
-        if !quiescent {
+        self.quiescent_mode |= quiescent;
+        if self.quiescent_mode && !quiescent {
+            self.unprofiled = None;
             return;
         }
-        if let Err(error) = self.set.record(t_secs) {
+        if self.next_due.is_some_and(|due| Instant::now() < due) {
+            self.unprofiled = Some(t_secs);
+            return;
+        }
+        if let Err(error) = self.take_into_set(t_secs) {
             tracing::warn!(target: "heapguard_monitor", %error, "heap profile failed");
         }
     }
 
-    /// The companion of a `LeakSuspected` event; at a breaker trip, takes the
-    /// profile (addresses only: symbolised when asked for).
+    /// The companion of a `LeakSuspected` event (after a profile of the
+    /// alarm's own sample, when pacing skipped it); at a breaker trip, takes
+    /// the profile (addresses only: symbolised when asked for).
     pub(crate) fn on_event(&mut self, event: &MemoryEvent) -> Option<MemoryEvent> {
         match event {
             MemoryEvent::LeakSuspected { t_secs, .. } => {
+                if let Some(at) = self.unprofiled {
+                    if let Err(error) = self.take_into_set(at) {
+                        tracing::warn!(target: "heapguard_monitor", %error, "heap profile failed");
+                    }
+                }
                 self.set
                     .attribute_event(event)
                     .map(|attribution| MemoryEvent::LeakAttributed {
@@ -270,16 +379,17 @@ impl MonitorAttribution {
                     })
             }
             MemoryEvent::BreakerTripped { t_secs, .. } => {
-                match profile::take() {
-                    Ok(taken) => self.trip = Some((*t_secs, taken)),
-                    Err(error) => {
-                        tracing::warn!(target: "heapguard_monitor", %error, "heap profile at trip failed")
-                    }
-                }
+                self.trip = take_labelled(*t_secs, "trip").or(self.trip.take());
                 None
             }
             _ => None,
         }
+    }
+
+    /// A watched breaker reached its cancel line: takes the profile
+    /// (addresses only).
+    pub(crate) fn on_cancel_line(&mut self, t_secs: f64) {
+        self.cancel_line = take_labelled(t_secs, "cancel line").or(self.cancel_line.take());
     }
 
     pub(crate) fn profiles(&self) -> &GrowthAttributor {
@@ -288,6 +398,21 @@ impl MonitorAttribution {
 
     pub(crate) fn trip_profile(&self) -> Option<&(f64, HeapProfile)> {
         self.trip.as_ref()
+    }
+
+    pub(crate) fn cancel_line_profile(&self) -> Option<&(f64, HeapProfile)> {
+        self.cancel_line.as_ref()
+    }
+}
+
+/// A profile now, or `None` with a warning naming `what`.
+fn take_labelled(t_secs: f64, what: &'static str) -> Option<(f64, HeapProfile)> {
+    match profile::take() {
+        Ok(taken) => Some((t_secs, taken)),
+        Err(error) => {
+            tracing::warn!(target: "heapguard_monitor", %error, at = what, "heap profile failed");
+            None
+        }
     }
 }
 

@@ -189,25 +189,30 @@ impl MemoryMonitor {
         self.shared.sampler.source_name()
     }
 
-    /// Attributes suspected leaks to allocation sites from now on: a heap
-    /// profile is taken at each quiescent sample (kept within `config`'s
-    /// bounds), and each [`MemoryEvent::LeakSuspected`] is followed by a
+    /// Attributes suspected leaks to allocation sites from now on: heap
+    /// profiles are taken at the samples the trend detector sees (every
+    /// sample, or only the quiescent ones once any is marked), paced to
+    /// `config.max_time_share` of the time and kept within `config`'s
+    /// bounds; each [`MemoryEvent::LeakSuspected`] is followed by a
     /// [`MemoryEvent::LeakAttributed`] naming the sites that grew over the
-    /// tested span. A watched breaker's trip also takes a profile
-    /// ([`trip_profile`](Self::trip_profile)). Fails, and changes nothing,
-    /// when no profile can be taken (see
-    /// [`heapguard_alloc::profile::take`]); takes the first profile now,
-    /// as a quiescent sample.
+    /// tested span. A watched breaker's trip and its cancel line also take a
+    /// profile ([`trip_profile`](Self::trip_profile),
+    /// [`cancel_line_profile`](Self::cancel_line_profile)).
+    ///
+    /// Takes the first profile now, so call it while the service holds only
+    /// what it keeps for good. Fails, and changes nothing, on a setting out
+    /// of range or when no profile can be taken (see
+    /// [`heapguard_alloc::profile::take`]).
     #[cfg(feature = "attribution")]
     pub fn attribute_leaks(
         &self,
         config: crate::attribution::AttributionConfig,
-    ) -> Result<(), heapguard_alloc::profile::ProfileError> {
-        heapguard_alloc::profile::take()?;
-        self.shared.lock().attribution = Some(crate::attribution::MonitorAttribution::new(config));
-        // A failed sample leaves attribution on; the next quiescent one
-        // takes the first profile.
-        let _ = self.mark_quiescent();
+    ) -> Result<(), crate::attribution::AttributionError> {
+        let started = crate::attribution::MonitorAttribution::start(
+            config,
+            self.shared.sampler.elapsed_secs(),
+        )?;
+        self.shared.lock().attribution = Some(started);
         Ok(())
     }
 
@@ -219,6 +224,16 @@ impl MemoryMonitor {
     pub fn trip_profile(&self) -> Option<(f64, heapguard_alloc::profile::HeapProfile)> {
         let state = self.shared.lock();
         state.attribution.as_ref()?.trip_profile().cloned()
+    }
+
+    /// The heap profile taken when a watched breaker last reached its cancel
+    /// line ([`PressureLevel::Cancel`]), with its time (addresses only).
+    ///
+    /// [`PressureLevel::Cancel`]: heapguard_breaker::PressureLevel::Cancel
+    #[cfg(feature = "attribution")]
+    pub fn cancel_line_profile(&self) -> Option<(f64, heapguard_alloc::profile::HeapProfile)> {
+        let state = self.shared.lock();
+        state.attribution.as_ref()?.cancel_line_profile().cloned()
     }
 
     /// Writes the profiles at both ends of the span starting at
@@ -296,6 +311,20 @@ fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Contro
                     Ok(event) if event.is_trip() || event.is_reset() => {
                         let event = MemoryEvent::from_breaker(&event, shared.started_at);
                         shared.lock().publish(event);
+                    }
+                    #[cfg(feature = "attribution")]
+                    Ok(BreakerEvent::Level {
+                        to: heapguard_breaker::PressureLevel::Cancel,
+                        snapshot,
+                        ..
+                    }) => {
+                        let t_secs = snapshot
+                            .time
+                            .duration_since(shared.started_at)
+                            .map_or(0.0, |elapsed| elapsed.as_secs_f64());
+                        if let Some(attribution) = &mut shared.lock().attribution {
+                            attribution.on_cancel_line(t_secs);
+                        }
                     }
                     Ok(_) => {}
                     Err(_) => {

@@ -1,7 +1,9 @@
 //! A leak alarm names the function that leaks: one function keeps 1 KiB
 //! blocks for good, another replaces as many of its own each round; the
 //! monitor's `LeakAttributed` event must put the first on top, with its
-//! bytes within 25% of the exact growth.
+//! bytes within 25% of the exact growth. The same holds for a service that
+//! never marks quiescent samples; and a watched breaker's trip and cancel
+//! line each leave a profile naming what held the memory then.
 //!
 //! jemalloc samples one allocation per 16 KiB here (`lg_prof_sample:14`),
 //! so the leak's 24 MiB of growth is about 1,500 sampling intervals: the
@@ -9,10 +11,12 @@
 //! is nearly ten of them.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use heapguard_alloc::{CountingAlloc, Jemalloc};
-use heapguard_monitor::attribution::AttributionConfig;
+use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker, PressureLevel};
+use heapguard_monitor::attribution::{AttributionConfig, AttributionError};
 use heapguard_monitor::detect::TrendConfig;
 use heapguard_monitor::{MemoryEvent, MemoryMonitor, MonitorConfig};
 
@@ -41,20 +45,38 @@ fn churn_steady(held: &mut [Box<[u8]>]) {
     }
 }
 
-#[test]
-fn leak_event_names_the_leaking_function_with_its_bytes() {
+/// Heap profiles cover the whole process: one test at a time, so no test's
+/// allocations show up in another's profiles.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static PROFILES: Mutex<()> = Mutex::new(());
+    PROFILES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A monitor that samples only when asked, with a detector that alarms on
+/// any steady growth and, before any quiescent sample, tests every sample
+/// (no block minima).
+fn monitor() -> MemoryMonitor {
     heapguard_alloc::profile::activate().expect("profiling enabled by this binary");
-    let config = MonitorConfig {
+    MemoryMonitor::start(MonitorConfig {
         interval: Duration::from_secs(3600),
         trend: Some(TrendConfig {
             warm_up_secs: 0.0,
             min_slope_bytes_per_min: 1.0,
             min_growth_bytes: 1.0,
+            minima_block: 1,
             ..TrendConfig::default()
         }),
         ..MonitorConfig::default()
-    };
-    let monitor = MemoryMonitor::start(config).expect("monitor");
+    })
+    .expect("monitor")
+}
+
+#[test]
+fn leak_event_names_the_leaking_function_with_its_bytes() {
+    let _alone = one_at_a_time();
+    let monitor = monitor();
     let events = monitor.subscribe();
     // Every block the test keeps lives in vectors reserved up front, so the
     // only growth between quiescent points is the leaked blocks themselves.
@@ -127,4 +149,200 @@ fn leak_event_names_the_leaking_function_with_its_bytes() {
         }
     }
     drop((kept, held));
+}
+
+#[test]
+fn a_service_that_never_marks_quiescent_samples_still_gets_its_leak_attributed() {
+    let _alone = one_at_a_time();
+    let monitor = monitor();
+    let events = monitor.subscribe();
+    let mut kept: Vec<Box<[u8]>> = Vec::with_capacity(LEAKED_PER_ROUND * (ROUNDS + 1));
+    monitor
+        .attribute_leaks(AttributionConfig::default())
+        .expect("attribution");
+    let mut attribution = None;
+    for _ in 0..ROUNDS {
+        leak_blocks(&mut kept);
+        std::thread::sleep(Duration::from_millis(20));
+        // A plain sample, as the monitor's own thread takes: never quiescent.
+        let sample = monitor.sample_now().expect("sample");
+        assert!(!sample.quiescent);
+        if let Some(found) = events.try_iter().find_map(|event| match event {
+            MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
+            _ => None,
+        }) {
+            attribution = Some(found);
+        }
+    }
+    let attribution = attribution.expect("plain samples still raise and attribute a leak");
+    let top = &attribution.top_sites[0];
+    assert!(
+        top.function.ends_with("leak_blocks"),
+        "top site {top:?} of {:#?}",
+        attribution.top_sites
+    );
+    drop(kept);
+}
+
+#[test]
+fn paced_profiles_skip_samples_but_never_the_alarm() {
+    let _alone = one_at_a_time();
+    let monitor = monitor();
+    let events = monitor.subscribe();
+    let mut kept: Vec<Box<[u8]>> = Vec::with_capacity(LEAKED_PER_ROUND * (ROUNDS + 1));
+    // A share so small that no sample after the first profile is due.
+    monitor
+        .attribute_leaks(AttributionConfig {
+            max_time_share: 1e-9,
+            ..AttributionConfig::default()
+        })
+        .expect("attribution");
+    let mut found = None;
+    for _ in 0..ROUNDS {
+        leak_blocks(&mut kept);
+        let sample = monitor.mark_quiescent().expect("sample");
+        if let Some(attribution) = events.try_iter().find_map(|event| match event {
+            MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
+            _ => None,
+        }) {
+            found = Some((sample, attribution));
+            break;
+        }
+    }
+    let (alarm, attribution) = found.expect("a leak was suspected and attributed");
+    let first = monitor.samples()[0].t_secs;
+    // From the profile taken at the start (before any sample), to one taken
+    // at the alarm's own sample.
+    assert!(attribution.from_t_secs < first, "{attribution:?}");
+    assert_eq!(attribution.to_t_secs, alarm.t_secs);
+    assert!(attribution.top_sites[0].function.ends_with("leak_blocks"));
+    drop(kept);
+}
+
+/// Bytes each breaker test holds: 2,048 sampling intervals of 16 KiB, so
+/// a profile's estimate is within 25% with room to spare (2.2% one sigma).
+const HELD: usize = 32 << 20;
+
+#[inline(never)]
+fn hold_before_the_trip() -> Vec<Box<[u8]>> {
+    (0..HELD / BLOCK)
+        .map(|_| black_box(vec![5u8; BLOCK]).into_boxed_slice())
+        .collect()
+}
+
+#[inline(never)]
+fn hold_before_the_cancel_line() -> Vec<Box<[u8]>> {
+    (0..HELD / BLOCK)
+        .map(|_| black_box(vec![9u8; BLOCK]).into_boxed_slice())
+        .collect()
+}
+
+/// Waits (at most 10 s) until the monitor's thread has taken `what`.
+fn wait_for<T>(what: impl Fn() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = what() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "no profile within 10 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The estimated bytes held by the site whose function ends with `name`.
+fn held_by(profile: &heapguard_alloc::profile::HeapProfile, name: &str) -> f64 {
+    profile
+        .top_sites(10)
+        .iter()
+        .filter(|site| site.site.function.contains(name))
+        .map(|site| site.bytes)
+        .sum()
+}
+
+#[test]
+fn a_trip_and_the_cancel_line_each_leave_a_profile_of_what_held_the_memory() {
+    let _alone = one_at_a_time();
+    let monitor = monitor();
+    let usage = ManualSource::new(0);
+    let breaker = MemoryBreaker::new(
+        BreakerConfig::new(Budget::Bytes(1000))
+            .name("attribution")
+            .source(usage.clone())
+            .watch_cancel_line(false)
+            .no_purge(),
+    )
+    .expect("breaker");
+    monitor.watch_breaker(breaker.subscribe());
+    monitor
+        .attribute_leaks(AttributionConfig::default())
+        .expect("attribution");
+    assert!(monitor.trip_profile().is_none());
+
+    let first = hold_before_the_trip();
+    usage.set(850);
+    assert!(breaker.check().is_err(), "tripped at 85%");
+    let (_, at_trip) = wait_for(|| monitor.trip_profile());
+    let top = &at_trip.top_sites(1)[0];
+    assert!(
+        top.site.function.contains("hold_before_the_trip"),
+        "{top:?}"
+    );
+    let error = (held_by(&at_trip, "hold_before_the_trip") - HELD as f64).abs() / HELD as f64;
+    assert!(error <= 0.25, "error {error:.3}");
+    assert!(monitor.cancel_line_profile().is_none());
+
+    let second = hold_before_the_cancel_line();
+    usage.set(960);
+    assert!(breaker.check().is_err());
+    assert_eq!(breaker.pressure(), PressureLevel::Cancel);
+    let (_, at_cancel) = wait_for(|| monitor.cancel_line_profile());
+    for name in ["hold_before_the_trip", "hold_before_the_cancel_line"] {
+        let error = (held_by(&at_cancel, name) - HELD as f64).abs() / HELD as f64;
+        assert!(error <= 0.25, "{name}: error {error:.3}");
+    }
+    drop((first, second));
+}
+
+#[test]
+fn settings_out_of_range_are_refused_by_name() {
+    let _alone = one_at_a_time();
+    let monitor = monitor();
+    let cases = [
+        (
+            AttributionConfig {
+                max_profiles: 1,
+                ..AttributionConfig::default()
+            },
+            "max_profiles must be at least 2, got 1",
+        ),
+        (
+            AttributionConfig {
+                top: 0,
+                ..AttributionConfig::default()
+            },
+            "top must be at least 1, got 0",
+        ),
+        (
+            AttributionConfig {
+                max_time_share: 0.0,
+                ..AttributionConfig::default()
+            },
+            "max_time_share must be in (0, 1], got 0",
+        ),
+        (
+            AttributionConfig {
+                max_time_share: f64::NAN,
+                ..AttributionConfig::default()
+            },
+            "max_time_share must be in (0, 1], got NaN",
+        ),
+    ];
+    for (config, message) in cases {
+        let error = monitor.attribute_leaks(config).unwrap_err();
+        assert!(
+            matches!(error, AttributionError::Config { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(message), "{error}");
+    }
 }

@@ -39,8 +39,9 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Mode::Streaming)]
     pub mode: Mode,
     /// Turn jemalloc's heap profiler on (one sample per 512 KiB) and write
-    /// heap profiles (pprof) to DIR: at both ends of each leak alarm's span,
-    /// at a breaker trip and at the end; leak alerts name their top sites.
+    /// heap profiles (pprof) to DIR: at both ends of the first leak alarm's
+    /// span, at a breaker trip, at its cancel line and at the end; leak
+    /// alerts name their top sites.
     #[arg(long, value_name = "DIR")]
     pub profile: Option<PathBuf>,
 }

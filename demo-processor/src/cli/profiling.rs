@@ -33,13 +33,14 @@ pub(crate) fn start(
     let events = monitor.subscribe();
     monitor
         .attribute_leaks(AttributionConfig::default())
-        .map_err(refused)?;
+        .map_err(|e| CliError::BadInput(format!("--profile {}: {e}", dir.display())))?;
     Ok(events)
 }
 
 /// Writes the profiles: both ends of the first leak alarm's span
-/// (`leak-from.pb.gz`, `leak-to.pb.gz`), the one taken at a breaker trip
-/// (`trip.pb.gz`) and one now (`heap-end.pb.gz`).
+/// (`leak-from.pb.gz`, `leak-to.pb.gz`), the ones taken at a breaker trip
+/// (`trip.pb.gz`) and at its cancel line (`cancel-line.pb.gz`), and one now
+/// (`heap-end.pb.gz`).
 pub(crate) fn write(
     monitor: &MemoryMonitor,
     dir: &Path,
@@ -57,10 +58,16 @@ pub(crate) fn write(
             written.extend([from, to]);
         }
     }
-    if let Some((_, trip)) = monitor.trip_profile() {
-        let path = dir.join("trip.pb.gz");
-        trip.write_pprof(&path).map_err(failed)?;
-        written.push(path);
+    let at_breaker = [
+        (monitor.trip_profile(), "trip.pb.gz"),
+        (monitor.cancel_line_profile(), "cancel-line.pb.gz"),
+    ];
+    for (taken, name) in at_breaker {
+        if let Some((_, taken)) = taken {
+            let path = dir.join(name);
+            taken.write_pprof(&path).map_err(failed)?;
+            written.push(path);
+        }
     }
     let path = dir.join("heap-end.pb.gz");
     profile::take()
