@@ -330,11 +330,12 @@ mod tests {
 
     #[test]
     fn draws_lines_budget_levels_trip_cancel_and_leak_marks() {
-        let path = std::env::temp_dir().join(format!("demo-chart-{}.svg", std::process::id()));
+        // Removed when dropped, also when an assertion below fails.
+        let dir = tempfile::tempdir().expect("a scratch directory");
+        let path = dir.path().join("chart.svg");
         let (naive, streaming) = (report(Mode::Naive), report(Mode::Streaming));
         draw(&path, &[&naive, &streaming]).expect("drawn");
         let svg = std::fs::read_to_string(&path).expect("written");
-        let _ = std::fs::remove_file(&path);
         for text in [
             "budget 4 MiB",
             "refuses new work at 3 MiB",

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use tempfile::TempDir;
 
 fn demo(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_demo-processor"))
@@ -13,10 +14,13 @@ fn demo(args: &[&str]) -> Output {
         .expect("the binary starts")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("demo-processor-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir.join(name)
+/// A directory of the test's own, removed when dropped: hold it for the
+/// whole test, so it goes also when the test fails by panic.
+fn scratch() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("demo-processor-tests-")
+        .tempdir()
+        .expect("a scratch directory")
 }
 
 fn stderr(output: &Output) -> String {
@@ -94,8 +98,9 @@ fn help_succeeds() {
 
 #[test]
 fn a_short_run_completes_and_writes_the_json_schema() {
-    let json = scratch("run.json");
-    let chart = scratch("run.svg");
+    let tmp = scratch();
+    let json = tmp.path().join("run.json");
+    let chart = tmp.path().join("run.svg");
     let output = demo(&[
         "run",
         "--contacts",
@@ -189,7 +194,8 @@ fn under_a_tight_budget_naive_is_partial_and_streaming_completes() {
         "6MiB",
         "--quiet",
     ];
-    let naive_json = scratch("naive.json");
+    let tmp = scratch();
+    let naive_json = tmp.path().join("naive.json");
     let mut naive_args = vec![
         "run",
         "--mode",
@@ -228,7 +234,7 @@ fn under_a_tight_budget_naive_is_partial_and_streaming_completes() {
         "skips run to the last user"
     );
 
-    let streaming_json = scratch("streaming.json");
+    let streaming_json = tmp.path().join("streaming.json");
     let mut streaming_args = vec![
         "run",
         "--mode",
@@ -248,7 +254,8 @@ fn under_a_tight_budget_naive_is_partial_and_streaming_completes() {
 #[test]
 fn the_monitor_reports_an_injected_leak_and_not_a_normal_run() {
     let args = ["run", "--contacts", "1000", "--users", "16", "--quiet"];
-    let leak_json = scratch("leak.json");
+    let tmp = scratch();
+    let leak_json = tmp.path().join("leak.json");
     let mut leaky = args.to_vec();
     leaky.extend(["--inject-leak", "--json", leak_json.to_str().unwrap()]);
     let output = demo(&leaky);
@@ -260,7 +267,7 @@ fn the_monitor_reports_an_injected_leak_and_not_a_normal_run() {
         .unwrap()
         .contains("MiB/min"));
 
-    let clean_json = scratch("clean.json");
+    let clean_json = tmp.path().join("clean.json");
     let mut clean = args.to_vec();
     clean.extend(["--json", clean_json.to_str().unwrap()]);
     let output = demo(&clean);
@@ -270,7 +277,8 @@ fn the_monitor_reports_an_injected_leak_and_not_a_normal_run() {
 
 #[test]
 fn compare_runs_both_modes_and_prints_the_table() {
-    let json = scratch("compare.json");
+    let tmp = scratch();
+    let json = tmp.path().join("compare.json");
     let output = demo(&[
         "compare",
         "--contacts",
@@ -330,7 +338,8 @@ fn the_run_says_where_its_budget_came_from() {
 #[cfg(not(feature = "profiling"))]
 #[test]
 fn profile_without_the_profiling_feature_is_refused_before_any_work() {
-    let dir = scratch("no-profiler");
+    let tmp = scratch();
+    let dir = tmp.path().join("no-profiler");
     let output = demo(&[
         "run",
         "--contacts",

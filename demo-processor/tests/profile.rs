@@ -1,10 +1,10 @@
 //! `--profile DIR`: jemalloc's heap profiler on, leak alerts naming their
 //! top allocation sites, pprof files written.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use tempfile::TempDir;
 
 fn run(binary: &str, args: &[&str]) -> Output {
     Command::new(binary)
@@ -14,16 +14,20 @@ fn run(binary: &str, args: &[&str]) -> Output {
         .expect("run demo-processor")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("demo-profile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A directory of the test's own, removed when dropped: hold it for the
+/// whole test, so it goes also when the test fails by panic.
+fn scratch() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("demo-profile-")
+        .tempdir()
+        .expect("a scratch directory")
 }
 
 #[test]
 fn leak_alert_names_the_leaking_cache_insert_among_its_top_three_sites() {
-    let dir = scratch("profiles");
-    let json = scratch("leak.json");
+    let tmp = scratch();
+    let dir = tmp.path().join("profiles");
+    let json = tmp.path().join("leak.json");
     let output = run(
         env!("CARGO_BIN_EXE_demo-processor"),
         &[
@@ -76,7 +80,8 @@ fn leak_alert_names_the_leaking_cache_insert_among_its_top_three_sites() {
 
 #[test]
 fn without_profile_leak_alerts_carry_empty_top_sites() {
-    let json = scratch("plain.json");
+    let tmp = scratch();
+    let json = tmp.path().join("plain.json");
     let output = run(
         env!("CARGO_BIN_EXE_demo-processor"),
         &[
@@ -98,7 +103,8 @@ fn without_profile_leak_alerts_carry_empty_top_sites() {
 
 #[test]
 fn the_system_allocator_build_refuses_profile_with_a_message() {
-    let dir = scratch("system-profiles");
+    let tmp = scratch();
+    let dir = tmp.path().join("system-profiles");
     let output = run(
         env!("CARGO_BIN_EXE_demo-processor-system"),
         &[
@@ -119,7 +125,8 @@ fn the_system_allocator_build_refuses_profile_with_a_message() {
 
 #[test]
 fn profile_over_a_file_is_bad_input() {
-    let file = scratch("not-a-dir");
+    let tmp = scratch();
+    let file = tmp.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
     let output = run(
         env!("CARGO_BIN_EXE_demo-processor"),
