@@ -1,6 +1,8 @@
-//! Writing a heap profile as pprof: `pprof_util` encodes the backtraces,
-//! mappings and symbols; this adds the second value column.
+//! Writing a heap profile as pprof: `pprof_util` encodes the backtraces
+//! and mappings; this adds the second value column and, when asked, the
+//! symbols.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -11,31 +13,69 @@ use prost::Message;
 
 use super::heap::HeapProfile;
 use super::proto;
+use super::site::Symbolizer;
 use super::ProfileError;
 
 impl HeapProfile {
     /// The profile in pprof's format: a gzip-compressed `perftools.profiles`
     /// protobuf with two sample types, `inuse_space` (bytes) and
     /// `inuse_objects` (count), period type `space`/`bytes` and the sampling
-    /// interval as period. It carries this process's mappings (with build
-    /// ids) and file-relative addresses, so `pprof` can symbolise it offline
-    /// from the binary; each location is also symbolised here, inlined
-    /// frames included, with this process's own debug information.
+    /// interval as period. Each sample's locations run leaf first. It
+    /// carries this process's mappings (path and build id) and each
+    /// location's address within its object (the ELF virtual address, as
+    /// symbolisers take it) but no symbols: `pprof` symbolises it offline
+    /// from the binary (`pprof -top <binary> <profile>`), so writing it costs
+    /// milliseconds and loads no debug information here.
     pub fn to_pprof(&self) -> Result<Vec<u8>, ProfileError> {
+        self.encode(None)
+    }
+
+    /// [`to_pprof`](Self::to_pprof) with each location symbolised here,
+    /// inlined frames included (innermost first), with this process's own
+    /// debug information: a file that reads without the binary. The first
+    /// symbolisation in a process loads the binary's line tables (tens of
+    /// MiB and a fraction of a second for a large binary; the README has
+    /// figures), so never do it where memory is short.
+    pub fn to_pprof_symbolized(
+        &self,
+        symbolizer: &mut Symbolizer,
+    ) -> Result<Vec<u8>, ProfileError> {
+        self.encode(Some(symbolizer))
+    }
+
+    /// Writes [`to_pprof`](Self::to_pprof) to `path` atomically: a temporary
+    /// file beside it, renamed over it once complete.
+    pub fn write_pprof(&self, path: &Path) -> Result<(), ProfileError> {
+        write_atomically(path, &self.to_pprof()?)
+    }
+
+    /// Writes [`to_pprof_symbolized`](Self::to_pprof_symbolized) to `path`
+    /// atomically.
+    pub fn write_pprof_symbolized(
+        &self,
+        path: &Path,
+        symbolizer: &mut Symbolizer,
+    ) -> Result<(), ProfileError> {
+        write_atomically(path, &self.to_pprof_symbolized(symbolizer)?)
+    }
+
+    fn encode(&self, symbolizer: Option<&mut Symbolizer>) -> Result<Vec<u8>, ProfileError> {
         let mut stacks = pprof_util::StackProfile::default();
         for stack in &self.stacks {
             stacks.push_stack(
                 pprof_util::WeightedStack {
-                    addrs: stack.addrs.clone(),
+                    // pprof_util takes the outermost frame first (it writes
+                    // them in reverse, leaf first, as pprof wants); jemalloc
+                    // recorded the innermost first.
+                    addrs: stack.addrs.iter().rev().copied().collect(),
                     weight: stack.bytes,
                 },
                 None,
             );
         }
-        if let Some(mappings) = mappings::MAPPINGS.as_ref() {
-            for mapping in mappings {
-                stacks.push_mapping(mapping.clone());
-            }
+        let mappings = mappings::MAPPINGS.as_deref().unwrap_or_default();
+        for mapping in mappings {
+            stacks.push_mapping(mapping.clone());
         }
         let gzipped = stacks.to_pprof(("inuse_space", "bytes"), ("space", "bytes"), None);
         let mut encoded = Vec::new();
@@ -59,25 +99,89 @@ impl HeapProfile {
             sample.value.push(stack.objects.round() as i64);
         }
         profile.period = self.sample_interval as i64;
+        if let Some(symbolizer) = symbolizer {
+            symbolize(&mut profile, mappings, symbolizer);
+        }
         let mut gz = GzEncoder::new(Vec::new(), Compression::default());
         gz.write_all(&profile.encode_to_vec())?;
         Ok(gz.finish()?)
     }
+}
 
-    /// Writes [`to_pprof`](Self::to_pprof) to `path` atomically: a temporary
-    /// file beside it, renamed over it once complete.
-    pub fn write_pprof(&self, path: &Path) -> Result<(), ProfileError> {
-        let bytes = self.to_pprof()?;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
+/// Adds functions and lines to every location, from the runtime address
+/// its mapping gives back.
+fn symbolize(
+    profile: &mut proto::Profile,
+    mappings: &[pprof_util::Mapping],
+    symbolizer: &mut Symbolizer,
+) {
+    let mut functions: HashMap<(String, String), u64> = HashMap::new();
+    let mut locations = std::mem::take(&mut profile.location);
+    for location in &mut locations {
+        // pprof_util numbers mappings from 1 in the order pushed and made
+        // the address the object's own (one byte back into the call); a
+        // location outside every mapping (id 0) keeps its runtime address.
+        let runtime = match location.mapping_id {
+            0 => Some(location.address as usize),
+            id => mappings.get(id as usize - 1).and_then(|mapping| {
+                (location.address as usize)
+                    .checked_sub(mapping.memory_offset)
+                    .map(|relative| relative + mapping.memory_start)
+            }),
         };
-        let mut file = tempfile::NamedTempFile::new_in(dir)?;
-        file.write_all(&bytes)?;
-        file.as_file().sync_all()?;
-        file.persist(path).map_err(|error| error.error)?;
-        Ok(())
+        let Some(runtime) = runtime else { continue };
+        // The symboliser takes return addresses and steps one byte back.
+        let frames = symbolizer.frames(runtime + 1);
+        for frame in frames {
+            let file = frame.file.clone().unwrap_or_default();
+            let key = (frame.function.clone(), file);
+            let function_id = match functions.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = profile.function.len() as u64 + 1;
+                    let name = intern(&mut profile.string_table, &key.0);
+                    let filename = intern(&mut profile.string_table, &key.1);
+                    profile.function.push(proto::Function {
+                        id,
+                        name,
+                        system_name: name,
+                        filename,
+                        start_line: 0,
+                    });
+                    functions.insert(key, id);
+                    id
+                }
+            };
+            location.line.push(proto::Line {
+                function_id,
+                line: frame.line.map_or(0, i64::from),
+            });
+        }
+        let described = (location.mapping_id as usize)
+            .checked_sub(1)
+            .and_then(|index| profile.mapping.get_mut(index));
+        if let Some(described) = described {
+            described.has_functions |= !frames.is_empty();
+            described.has_filenames |= frames.iter().any(|frame| frame.file.is_some());
+            described.has_line_numbers |= frames.iter().any(|frame| frame.line.is_some());
+            described.has_inline_frames |= frames.len() > 1;
+        }
     }
+    profile.location = locations;
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, synced and
+/// renamed over it once complete.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }
 
 fn intern(strings: &mut Vec<String>, value: &str) -> i64 {

@@ -60,14 +60,28 @@ pub struct SiteBytes {
 /// information (the `backtrace` crate: `.symtab` names and DWARF line tables,
 /// inlined frames included) and turns backtraces into [`Site`]s.
 ///
-/// Cost: the first use maps and parses the binary's line tables, and the
-/// `backtrace` crate keeps them for the life of the process (see the README
-/// for the figures); each address is then resolved once per `Symbolizer`.
-/// Never symbolise inside the allocator or a breaker check: take the
-/// profile there, symbolise later.
+/// Cost: the first use maps and parses the binary's line tables (tens of
+/// MiB of heap and tens to hundreds of milliseconds for a large binary; see
+/// the README for figures). They stay loaded while the `Symbolizer` lives,
+/// so keep one for a batch of work, and are released when it is dropped
+/// (`backtrace::clear_symbol_cache`), so a process does not hold them for
+/// good after one leak alarm. Each address is resolved once per
+/// `Symbolizer`. Never symbolise inside the allocator or a breaker check:
+/// take the profile there, symbolise later.
 #[derive(Debug, Default)]
 pub struct Symbolizer {
     frames: HashMap<usize, Vec<Frame>>,
+}
+
+impl Drop for Symbolizer {
+    fn drop(&mut self) {
+        if !self.frames.is_empty() {
+            // The line tables the resolutions loaded are the `backtrace`
+            // crate's, process-wide; another live `Symbolizer` reloads what
+            // it needs on its next resolution.
+            backtrace::clear_symbol_cache();
+        }
+    }
 }
 
 impl Symbolizer {
