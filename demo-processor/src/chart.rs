@@ -310,6 +310,7 @@ mod tests {
                 limit_bytes: 4 << 20,
                 percent: 75.0,
                 message: String::new(),
+                top_sites: Vec::new(),
             }),
             leaks: vec![crate::report::LeakRecord {
                 t_ms: 25,

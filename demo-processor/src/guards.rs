@@ -113,6 +113,7 @@ impl<'a> Guards<'a> {
                 limit_bytes: tripped.limit(),
                 percent: tripped.percent(),
                 message: tripped.to_string(),
+                top_sites: Vec::new(),
             });
         }
         Refused

@@ -47,6 +47,11 @@ pub struct TripRecord {
     pub percent: f64,
     /// The breaker's own message.
     pub message: String,
+    /// The allocation sites holding the most memory when the breaker
+    /// tripped, most first (with `--profile`, when the monitor saw the trip;
+    /// empty otherwise). `bytes` are held, not gained.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_sites: Vec<TopSite>,
 }
 
 /// A leak the monitor reported during the job.
@@ -72,9 +77,11 @@ pub struct TopSite {
     pub file: Option<String>,
     /// Source line, when known.
     pub line: Option<u32>,
-    /// Estimated bytes gained (jemalloc's sampled heap profile).
+    /// Estimated bytes gained over a leak's span, or held at a trip
+    /// (jemalloc's sampled heap profile).
     pub bytes: i64,
-    /// Share of the growth of all growing sites, 0 to 1.
+    /// Share of the growth of all growing sites (or of all bytes held),
+    /// 0 to 1.
     pub share: f64,
 }
 

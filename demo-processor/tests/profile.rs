@@ -79,6 +79,54 @@ fn leak_alert_names_the_leaking_cache_insert_among_its_top_three_sites() {
 }
 
 #[test]
+fn a_trip_names_the_sites_holding_the_memory_and_writes_its_profile() {
+    let tmp = scratch();
+    let dir = tmp.path().join("profiles");
+    let json = tmp.path().join("trip.json");
+    // The leaking cache keeps about 0.5 MiB per user, so a 32 MiB budget
+    // trips well before the 64th user.
+    let output = run(
+        env!("CARGO_BIN_EXE_demo-processor"),
+        &[
+            "run",
+            "--contacts",
+            "2000",
+            "--users",
+            "64",
+            "--quiet",
+            "--inject-leak",
+            "--budget",
+            "32MiB",
+            "--profile",
+            dir.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let sites = report["trip"]["top_sites"]
+        .as_array()
+        .expect("top_sites on the trip");
+    assert!(!sites.is_empty() && sites.len() <= 5, "{report:#}");
+    // The cache and the contacts it clones hold most of the heap.
+    assert!(
+        sites.iter().take(3).any(|site| {
+            let file = site["file"].as_str().unwrap_or_default();
+            file.ends_with("leak.rs") || file.ends_with("contact.rs")
+        }),
+        "{sites:#?}"
+    );
+    let bytes = std::fs::read(dir.join("trip.pb.gz")).unwrap();
+    assert_eq!(bytes[..2], [0x1f, 0x8b], "trip.pb.gz is gzip");
+}
+
+#[test]
 fn without_profile_leak_alerts_carry_empty_top_sites() {
     let tmp = scratch();
     let json = tmp.path().join("plain.json");

@@ -204,8 +204,8 @@
 //!   than a package of its own: the replay runs this crate's [`Analyzer`]
 //!   and stays versioned with it, while the library alone pulls neither
 //!   `csv` nor `clap`.
-//! - `attribution`: heap profiles at quiescent points, and the allocation
-//!   sites that grew behind each suspected leak ([`attribution`]); needs
+//! - `attribution`: heap profiles at the samples the leak detector tests, and the
+//!   allocation sites that grew behind each suspected leak ([`attribution`]); needs
 //!   jemalloc as the global allocator with its profiler enabled.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

@@ -2,6 +2,7 @@
 //! allocation sites, and the profiles written as pprof.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use heapguard_alloc::profile;
@@ -9,6 +10,7 @@ use heapguard_monitor::attribution::AttributionConfig;
 use heapguard_monitor::{MemoryEvent, MemoryMonitor};
 
 use super::error::CliError;
+use crate::report::TopSite;
 
 /// Creates the profile directory (and its parents) before any work, so a
 /// path that cannot hold profiles is refused up front.
@@ -36,6 +38,38 @@ pub(crate) fn start(
         .map_err(|e| CliError::BadInput(format!("--profile {}: {e}", dir.display())))?;
     Ok(events)
 }
+
+/// The sites holding the most memory in the profile the monitor took when
+/// the breaker tripped (empty without one). Symbolised now, after the job,
+/// never at the trip itself. The monitor's thread takes that profile when
+/// the breaker's event reaches it, so this waits up to [`TRIP_WAIT`] for it.
+pub(crate) fn trip_sites(monitor: &MemoryMonitor) -> Vec<TopSite> {
+    let deadline = Instant::now() + TRIP_WAIT;
+    let taken = loop {
+        match monitor.trip_profile() {
+            Some((_, taken)) => break taken,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            None => return Vec::new(),
+        }
+    };
+    taken
+        .top_sites(TRIP_SITES)
+        .into_iter()
+        .map(|site| TopSite {
+            function: site.site.function,
+            file: site.site.file,
+            line: site.site.line,
+            bytes: site.bytes.round() as i64,
+            share: site.share,
+        })
+        .collect()
+}
+
+/// How many sites a trip names.
+const TRIP_SITES: usize = 5;
+
+/// How long [`trip_sites`] waits for the monitor's profile of a trip.
+const TRIP_WAIT: Duration = Duration::from_secs(2);
 
 /// Writes the profiles: both ends of the first leak alarm's span
 /// (`leak-from.pb.gz`, `leak-to.pb.gz`), the ones taken at a breaker trip

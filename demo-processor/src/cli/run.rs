@@ -124,9 +124,13 @@ pub(crate) fn execute_profiled(
         progress: Some(&on_progress),
         on_user,
     };
-    let outcome = run_job_with(&config, hooks).map_err(|e| CliError::Internal(e.to_string()))?;
+    let mut outcome =
+        run_job_with(&config, hooks).map_err(|e| CliError::Internal(e.to_string()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if let (Some(trip), Some(_)) = (&mut outcome.report.trip, profile) {
+        trip.top_sites = profiling::trip_sites(&monitor);
     }
     let written = match (profile, attributions) {
         (Some(dir), Some(events)) => profiling::write(&monitor, dir, &events)?,
