@@ -210,7 +210,12 @@ pub fn time_runs(workload: E2eWorkload, runs: u32) -> Result<Vec<Run>, E2eError>
 /// The `main` of an `e2e_*` binary whose global allocator is `allocator`.
 pub fn main(allocator: &str) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (workload, runs) = match parse_args(&args) {
+    main_with(allocator, &args)
+}
+
+/// [`main`] with the arguments given (without the program name).
+pub fn main_with(allocator: &str, args: &[String]) -> ExitCode {
+    let (workload, runs) = match parse_args(args) {
         Ok(parsed) => parsed,
         Err(error) => {
             eprintln!("{error}");
