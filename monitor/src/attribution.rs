@@ -1,5 +1,5 @@
 //! Where a leak's memory went (feature `attribution`): heap profiles kept at
-//! quiescent points, diffed when a leak is suspected.
+//! the samples the trend detector tests, diffed when a leak is suspected.
 //!
 //! A [`GrowthAttributor`] keeps a bounded set of jemalloc heap profiles
 //! (raw addresses, no symbols), each taken at a sample the trend detector
@@ -160,7 +160,7 @@ pub struct Attribution {
 /// A kept profile and when it was taken, seconds on the monitor's clock.
 pub type TimedProfile<'a> = (f64, &'a HeapProfile);
 
-/// A bounded set of heap profiles taken at quiescent points.
+/// A bounded set of heap profiles, each taken at a sample the trend detector tests.
 #[derive(Debug)]
 pub struct GrowthAttributor {
     config: AttributionConfig,
@@ -233,13 +233,19 @@ impl GrowthAttributor {
     /// (the oldest kept when all are later), with their times.
     pub fn span(&self, from_t_secs: f64) -> Option<(TimedProfile<'_>, TimedProfile<'_>)> {
         let (to_t, newest) = self.profiles.back()?;
-        let (from_t, earlier) = self
+        Some((self.profile_at(from_t_secs)?, (*to_t, newest)))
+    }
+
+    /// The newest profile taken at or before `t_secs` (the oldest kept when
+    /// all are later), with its time.
+    pub fn profile_at(&self, t_secs: f64) -> Option<TimedProfile<'_>> {
+        let (t, profile) = self
             .profiles
             .iter()
             .rev()
-            .find(|(t, _)| *t <= from_t_secs)
+            .find(|(t, _)| *t <= t_secs)
             .or_else(|| self.profiles.front())?;
-        Some(((*from_t, earlier), (*to_t, newest)))
+        Some((*t, profile))
     }
 
     /// The growth from the profile at `from_t_secs` to the newest, by site.
@@ -277,21 +283,25 @@ impl GrowthAttributor {
         self.attribute(from)
     }
 
-    /// Writes the two profiles of the span starting at `from_t_secs` as
-    /// pprof, `leak-from.pb.gz` and `leak-to.pb.gz` in `dir`; returns their
-    /// paths.
+    /// Writes the two profiles `attribution` compared as pprof,
+    /// `leak-from.pb.gz` and `leak-to.pb.gz` in `dir` (if a profile was
+    /// thinned out since, the newest kept before its time); returns their
+    /// paths, `None` with no profile kept.
     pub fn write_span(
         &self,
-        from_t_secs: f64,
+        attribution: &Attribution,
         dir: &Path,
     ) -> Result<Option<(PathBuf, PathBuf)>, ProfileError> {
-        let Some(((_, earlier), (_, newest))) = self.span(from_t_secs) else {
+        let (Some((_, earlier)), Some((_, later))) = (
+            self.profile_at(attribution.from_t_secs),
+            self.profile_at(attribution.to_t_secs),
+        ) else {
             return Ok(None);
         };
         let from = dir.join("leak-from.pb.gz");
         let to = dir.join("leak-to.pb.gz");
         earlier.write_pprof(&from)?;
-        newest.write_pprof(&to)?;
+        later.write_pprof(&to)?;
         Ok(Some((from, to)))
     }
 }
@@ -447,6 +457,23 @@ mod tests {
             .find(|&t| t > from)
             .unwrap();
         assert!(from <= 50.0 && next > 50.0, "{from} {next}");
+    }
+
+    #[test]
+    fn a_span_is_written_from_its_own_two_profiles_not_the_newest() {
+        let mut set = GrowthAttributor::new(AttributionConfig::default());
+        for t in 0..10 {
+            set.push(t as f64, profile(1000 * (t + 1)));
+        }
+        // The profiles write_span writes for an attribution from 2 s to 5 s.
+        let at = |t: f64| {
+            let (t, taken) = set.profile_at(t).unwrap();
+            (t, taken.total_bytes().round())
+        };
+        assert_eq!(at(2.0), (2.0, 3000.0));
+        assert_eq!(at(5.0), (5.0, 6000.0));
+        assert_eq!(at(5.5), (5.0, 6000.0));
+        assert_eq!(at(-1.0), (0.0, 1000.0));
     }
 
     #[test]

@@ -236,15 +236,13 @@ impl MemoryMonitor {
         state.attribution.as_ref()?.cancel_line_profile().cloned()
     }
 
-    /// Writes the profiles at both ends of the span starting at
-    /// `from_t_secs` (see [`Attribution::from_t_secs`]) as pprof files in
-    /// `dir`; `None` without attribution or profiles.
-    ///
-    /// [`Attribution::from_t_secs`]: crate::attribution::Attribution::from_t_secs
+    /// Writes the two profiles behind `attribution` (a
+    /// [`MemoryEvent::LeakAttributed`]'s) as pprof files in `dir`; `None`
+    /// without attribution or profiles.
     #[cfg(feature = "attribution")]
     pub fn write_leak_profiles(
         &self,
-        from_t_secs: f64,
+        attribution: &crate::attribution::Attribution,
         dir: &std::path::Path,
     ) -> Result<
         Option<(std::path::PathBuf, std::path::PathBuf)>,
@@ -252,7 +250,7 @@ impl MemoryMonitor {
     > {
         let state = self.shared.lock();
         match state.attribution.as_ref() {
-            Some(attribution) => attribution.profiles().write_span(from_t_secs, dir),
+            Some(kept) => kept.profiles().write_span(attribution, dir),
             None => Ok(None),
         }
     }

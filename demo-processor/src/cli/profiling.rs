@@ -84,11 +84,14 @@ pub(crate) fn write(
         |e: profile::ProfileError| CliError::Internal(format!("--profile {}: {e}", dir.display()));
     let mut written = Vec::new();
     let first_leak = events.try_iter().find_map(|event| match event {
-        MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution.from_t_secs),
+        MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
         _ => None,
     });
-    if let Some(from) = first_leak {
-        if let Some((from, to)) = monitor.write_leak_profiles(from, dir).map_err(failed)? {
+    if let Some(attribution) = first_leak {
+        if let Some((from, to)) = monitor
+            .write_leak_profiles(&attribution, dir)
+            .map_err(failed)?
+        {
             written.extend([from, to]);
         }
     }
