@@ -44,8 +44,12 @@ fn rss_reads_this_process() {
 
 #[test]
 fn rss_fixture_files_parse_or_fail_clearly() {
-    let dir = std::env::temp_dir().join(format!("heapguard-breaker-statm-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
+    // Removed when dropped, also when an assertion below fails.
+    let tmp = tempfile::Builder::new()
+        .prefix("heapguard-breaker-statm-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let good = dir.join("statm");
     fs::write(&good, "5000 1200 300 10 0 900 0\n").unwrap();
     let rss = RssSource::from_statm(&good, 4096).unwrap();
@@ -57,7 +61,6 @@ fn rss_fixture_files_parse_or_fail_clearly() {
     assert!(error.to_string().contains("statm-bad"));
     let error = RssSource::from_statm(dir.join("missing"), 4096).unwrap_err();
     assert!(matches!(error, SourceError::Io { .. }), "{error:?}");
-    let _ = fs::remove_dir_all(&dir);
 }
 
 #[cfg(feature = "jemalloc")]

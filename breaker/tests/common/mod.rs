@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use heapguard_breaker::Host;
+use tempfile::TempDir;
 
 pub const MIB: u64 = 1 << 20;
 pub const GIB: u64 = 1 << 30;
@@ -69,19 +70,18 @@ pub const MOUNTS_BASE: &str = "\
 26 24 0:24 / /proc rw,nosuid,nodev,noexec,relatime shared:13 - proc proc rw
 ";
 
-/// A temporary host tree.
+/// A temporary host tree: a directory of its own, removed when the tree is
+/// dropped (also when the test fails by panic).
 pub struct Tree {
-    root: PathBuf,
+    root: TempDir,
 }
 
 impl Tree {
     pub fn new(name: &str) -> Self {
-        let root = std::env::temp_dir().join(format!(
-            "heapguard-breaker-host-{}-{name}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(&root).unwrap();
+        let root = tempfile::Builder::new()
+            .prefix(&format!("heapguard-breaker-host-{name}-"))
+            .tempdir()
+            .unwrap();
         let tree = Self { root };
         tree.write("/proc/meminfo", MEMINFO);
         tree
@@ -93,7 +93,7 @@ impl Tree {
         let from = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/hosts")
             .join(name);
-        copy_dir(&from, &tree.root);
+        copy_dir(&from, tree.root.path());
         tree
     }
 
@@ -132,22 +132,16 @@ impl Tree {
         self.remove(path);
         let path = self.path(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(self.root.join("nowhere"), path).unwrap();
+        std::os::unix::fs::symlink(self.root.path().join("nowhere"), path).unwrap();
         self
     }
 
     pub fn path(&self, path: &str) -> PathBuf {
-        self.root.join(path.trim_start_matches('/'))
+        self.root.path().join(path.trim_start_matches('/'))
     }
 
     pub fn host(&self) -> Host {
-        Host::with_root(&self.root)
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
+        Host::with_root(self.root.path())
     }
 }
 
