@@ -1,13 +1,24 @@
 //! The `heapguard-replay` binary, run as a user runs it.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-fn write_csv(name: &str, contents: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("replay-{name}.csv"));
-    std::fs::write(&path, contents).unwrap();
-    path
+use tempfile::TempPath;
+
+/// Writes `contents` to a file of its own (`replay-<name>-<random>.csv`),
+/// removed when the returned path drops: also when the test panics.
+fn write_csv(name: &str, contents: &str) -> TempPath {
+    write_file(name, ".csv", contents)
+}
+
+fn write_file(name: &str, suffix: &str, contents: &str) -> TempPath {
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("replay-{name}-"))
+        .suffix(suffix)
+        .tempfile_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    file.write_all(contents.as_bytes()).unwrap();
+    file.into_temp_path()
 }
 
 fn run(args: &[&str]) -> Output {
@@ -300,9 +311,8 @@ fn prometheus_response() -> String {
 
 #[test]
 fn a_prometheus_response_replays_each_series_or_the_selected_one() {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("replay-prometheus.json");
-    std::fs::write(&path, prometheus_response()).unwrap();
-    let path = path.to_str().unwrap();
+    let file = write_file("prometheus", ".json", &prometheus_response());
+    let path = file.to_str().unwrap();
     let output = run(&[path, "--format", "prometheus"]);
     assert!(output.status.success(), "{output:?}");
     let events = json_lines(&output);
