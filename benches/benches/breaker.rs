@@ -65,9 +65,14 @@ fn breaker_benches(c: &mut Criterion) {
 
 /// A v2 host tree whose cgroup sets a 64 GiB `memory.max`, so a breaker on
 /// `Budget::Cgroup` decides on the worst of the counting allocator and the
-/// cgroup's working set (published by its refresher thread).
-fn cgroup_host() -> std::io::Result<(std::path::PathBuf, Host)> {
-    let root = std::env::temp_dir().join(format!("heapguard-bench-host-{}", std::process::id()));
+/// cgroup's working set (published by its refresher thread). The tree lives
+/// in a directory of its own, removed when the returned `TempDir` drops
+/// (also when writing the tree fails or the bench panics).
+fn cgroup_host() -> std::io::Result<(tempfile::TempDir, Host)> {
+    let dir = tempfile::Builder::new()
+        .prefix("heapguard-bench-host-")
+        .tempdir()?;
+    let root = dir.path();
     let app = root.join("sys/fs/cgroup/app");
     std::fs::create_dir_all(root.join("proc/self"))?;
     std::fs::create_dir_all(&app)?;
@@ -83,14 +88,15 @@ fn cgroup_host() -> std::io::Result<(std::path::PathBuf, Host)> {
         app.join("memory.stat"),
         "anon 94371840\ninactive_file 10485760\n",
     )?;
-    Ok((root.clone(), Host::with_root(root)))
+    let host = Host::with_root(root);
+    Ok((dir, host))
 }
 
 /// `check()` reading the worst of the counting allocator and the cgroup
 /// working set: one more atomic load than the allocator alone, no file or
 /// clock read (the refresher thread reads the files).
 fn worst_of_check_bench(c: &mut Criterion) {
-    let (root, host) = match cgroup_host() {
+    let (tree, host) = match cgroup_host() {
         Ok(tree) => tree,
         Err(error) => panic!("cannot write the bench's host tree: {error}"),
     };
@@ -110,8 +116,9 @@ fn worst_of_check_bench(c: &mut Criterion) {
         })
     });
     group.finish();
+    // The breaker's refresher reads the tree until the breaker is dropped.
     drop(breaker);
-    let _ = std::fs::remove_dir_all(root);
+    drop(tree);
 }
 
 criterion_group!(benches, breaker_benches, worst_of_check_bench);
