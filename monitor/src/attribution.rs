@@ -251,21 +251,21 @@ impl GrowthAttributor {
     /// The growth from the profile at `from_t_secs` to the newest, by site.
     /// `None` with fewer than two profiles kept.
     pub fn attribute(&self, from_t_secs: f64) -> Option<Attribution> {
+        self.growth(from_t_secs).map(UnresolvedAttribution::resolve)
+    }
+
+    /// [`attribute`](Self::attribute) without the symbolising: the diff of
+    /// the two profiles, raw addresses only (cheap).
+    fn growth(&self, from_t_secs: f64) -> Option<UnresolvedAttribution> {
         if self.profiles.len() < 2 {
             return None;
         }
         let ((from_t, earlier), (to_t, newest)) = self.span(from_t_secs)?;
-        let diff = newest.growth_since(earlier);
-        Some(Attribution {
+        Some(UnresolvedAttribution {
             from_t_secs: from_t,
             to_t_secs: to_t,
-            growth_bytes: diff.net_bytes().round() as i64,
-            top_sites: diff
-                .top_sites(self.config.top)
-                .into_iter()
-                .filter(|site| site.bytes > 0.0)
-                .map(GrowingSite::from)
-                .collect(),
+            diff: newest.growth_since(earlier),
+            top: self.config.top,
         })
     }
 
@@ -273,6 +273,11 @@ impl GrowthAttributor {
     /// span the trend detector tested (for the growth rule, the whole set)
     /// to the newest profile. `None` for other events.
     pub fn attribute_event(&self, event: &MemoryEvent) -> Option<Attribution> {
+        self.growth_behind(event)
+            .map(UnresolvedAttribution::resolve)
+    }
+
+    fn growth_behind(&self, event: &MemoryEvent) -> Option<UnresolvedAttribution> {
         let MemoryEvent::LeakSuspected { evidence, .. } = event else {
             return None;
         };
@@ -280,7 +285,7 @@ impl GrowthAttributor {
             LeakEvidence::Trend(verdict) => verdict.t_secs - verdict.span_secs,
             LeakEvidence::Growth(_) => f64::NEG_INFINITY,
         };
-        self.attribute(from)
+        self.growth(from)
     }
 
     /// Writes the two profiles `attribution` compared as pprof,
@@ -303,6 +308,34 @@ impl GrowthAttributor {
         earlier.write_pprof(&from)?;
         later.write_pprof(&to)?;
         Ok(Some((from, to)))
+    }
+}
+
+/// An attribution before symbolising: the diff of its two profiles.
+#[derive(Debug)]
+pub(crate) struct UnresolvedAttribution {
+    from_t_secs: f64,
+    to_t_secs: f64,
+    diff: profile::HeapDiff,
+    top: usize,
+}
+
+impl UnresolvedAttribution {
+    /// Symbolises the sites that grew most (loads the binary's line
+    /// tables; see [`profile::Symbolizer`]).
+    pub(crate) fn resolve(self) -> Attribution {
+        Attribution {
+            from_t_secs: self.from_t_secs,
+            to_t_secs: self.to_t_secs,
+            growth_bytes: self.diff.net_bytes().round() as i64,
+            top_sites: self
+                .diff
+                .top_sites(self.top)
+                .into_iter()
+                .filter(|site| site.bytes > 0.0)
+                .map(GrowingSite::from)
+                .collect(),
+        }
     }
 }
 
@@ -370,23 +403,20 @@ impl MonitorAttribution {
         }
     }
 
-    /// The companion of a `LeakSuspected` event (after a profile of the
-    /// alarm's own sample, when pacing skipped it); at a breaker trip, takes
-    /// the profile (addresses only: symbolised when asked for).
-    pub(crate) fn on_event(&mut self, event: &MemoryEvent) -> Option<MemoryEvent> {
+    /// The growth behind a `LeakSuspected` event, to be symbolised into its
+    /// `LeakAttributed` companion outside the monitor's lock (after a
+    /// profile of the alarm's own sample, when pacing skipped it); at a
+    /// breaker trip, takes the profile (addresses only: symbolised when
+    /// asked for).
+    pub(crate) fn on_event(&mut self, event: &MemoryEvent) -> Option<UnresolvedAttribution> {
         match event {
-            MemoryEvent::LeakSuspected { t_secs, .. } => {
+            MemoryEvent::LeakSuspected { .. } => {
                 if let Some(at) = self.unprofiled {
                     if let Err(error) = self.take_into_set(at) {
                         tracing::warn!(target: "heapguard_monitor", %error, "heap profile failed");
                     }
                 }
-                self.set
-                    .attribute_event(event)
-                    .map(|attribution| MemoryEvent::LeakAttributed {
-                        t_secs: *t_secs,
-                        attribution,
-                    })
+                self.set.growth_behind(event)
             }
             MemoryEvent::BreakerTripped { t_secs, .. } => {
                 self.trip = take_labelled(*t_secs, "trip").or(self.trip.take());

@@ -71,8 +71,11 @@ pub enum MemoryEvent {
         percent: f64,
     },
     /// Where the memory of a [`LeakSuspected`](Self::LeakSuspected) went:
-    /// follows it when the monitor attributes leaks (feature `attribution`,
+    /// follows it, after the other events of the same sample, when the
+    /// monitor attributes leaks (feature `attribution`,
     /// [`MemoryMonitor::attribute_leaks`](crate::MemoryMonitor::attribute_leaks)).
+    /// The thread that took the sample symbolises the sites, without
+    /// holding the monitor's lock.
     #[cfg(feature = "attribution")]
     LeakAttributed {
         /// Seconds since the monitor started (the leak event's).

@@ -54,6 +54,8 @@ impl MemoryMonitor {
                 samples_taken: 0,
                 #[cfg(feature = "attribution")]
                 attribution: None,
+                #[cfg(feature = "attribution")]
+                unresolved: Vec::new(),
             }),
         });
         let (control, control_rx) = crossbeam_channel::unbounded();
@@ -96,6 +98,10 @@ struct State {
     dropped_events: u64,
     #[cfg(feature = "attribution")]
     attribution: Option<crate::attribution::MonitorAttribution>,
+    /// Leak alarms whose sites are still to be symbolised, with the alarm's
+    /// time: done by `record` once it has let go of the lock.
+    #[cfg(feature = "attribution")]
+    unresolved: Vec<(f64, crate::attribution::UnresolvedAttribution)>,
 }
 
 impl MemoryMonitor {
@@ -378,6 +384,21 @@ impl Shared {
         for event in state.analyzer.observe(sample.point()) {
             state.publish(event);
         }
+        #[cfg(feature = "attribution")]
+        {
+            // Symbolising loads the binary's line tables (tens of
+            // milliseconds at least): never while holding the lock that
+            // every other call of the monitor takes.
+            let unresolved = std::mem::take(&mut state.unresolved);
+            drop(state);
+            for (t_secs, growth) in unresolved {
+                let attribution = growth.resolve();
+                self.lock().publish(MemoryEvent::LeakAttributed {
+                    t_secs,
+                    attribution,
+                });
+            }
+        }
         Ok(sample)
     }
 }
@@ -394,10 +415,13 @@ impl State {
         #[cfg(feature = "metrics")]
         crate::metrics_export::record_event(&event);
         #[cfg(feature = "attribution")]
-        let companion = self
+        if let Some(growth) = self
             .attribution
             .as_mut()
-            .and_then(|attribution| attribution.on_event(&event));
+            .and_then(|attribution| attribution.on_event(&event))
+        {
+            self.unresolved.push((event.t_secs(), growth));
+        }
         let dropped = &mut self.dropped_events;
         self.subscribers
             .retain(|subscriber| match subscriber.try_send(event.clone()) {
@@ -408,10 +432,6 @@ impl State {
                 }
                 Err(TrySendError::Disconnected(_)) => false,
             });
-        #[cfg(feature = "attribution")]
-        if let Some(companion) = companion {
-            self.publish(companion);
-        }
     }
 }
 
