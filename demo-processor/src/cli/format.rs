@@ -6,6 +6,37 @@ use bytesize::ByteSize;
 
 use crate::report::{JobReport, Status, UserResult};
 
+/// The first [`SITES_SHOWN`] allocation sites of a trip or a leak alert,
+/// one line each: `<verb> <bytes> (<share>) in <function> at <file>:<line>`.
+fn sites(out: &mut String, verb: &str, sites: &[crate::report::TopSite]) {
+    for site in sites.iter().take(SITES_SHOWN) {
+        let place = match (&site.file, site.line) {
+            (Some(file), Some(line)) => format!(" at {}:{line}", short_path(file)),
+            (Some(file), None) => format!(" at {}", short_path(file)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "      {verb} {} ({:.0}%) in {}{place}",
+            bytes(site.bytes.max(0) as u64),
+            site.share * 100.0,
+            site.function
+        );
+    }
+}
+
+/// Sites shown per trip or leak alert in the summary (the JSON has all).
+const SITES_SHOWN: usize = 3;
+
+/// A source path from its crate's directory on (`demo-processor/src/leak.rs`),
+/// or whole when it has no `src` component.
+fn short_path(file: &str) -> &str {
+    match file.rfind("/src/") {
+        Some(at) => &file[file[..at].rfind('/').map_or(0, |slash| slash + 1)..],
+        None => file,
+    }
+}
+
 fn bytes(n: u64) -> String {
     ByteSize(n).display().iec().to_string()
 }
@@ -152,6 +183,7 @@ pub(crate) fn summary(r: &JobReport, top_users: &[&UserResult]) -> String {
             bytes(trip.limit_bytes),
             trip.percent
         );
+        sites(&mut out, "holding", &trip.top_sites);
     }
     let _ = writeln!(out, "  leak alerts    {}", r.leak_alerts);
     for leak in &r.leaks {
@@ -161,6 +193,7 @@ pub(crate) fn summary(r: &JobReport, top_users: &[&UserResult]) -> String {
             leak.t_ms as f64 / 1000.0,
             leak.message
         );
+        sites(&mut out, "grew", &leak.top_sites);
     }
     for purge in &r.purges {
         let shown = |v: Option<u64>| v.map_or_else(|| "unknown".to_owned(), bytes);
@@ -288,5 +321,40 @@ mod tests {
         assert_eq!(ranges(&[]), "");
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");
+    }
+
+    #[test]
+    fn sites_show_bytes_share_function_and_a_short_place() {
+        let site = |function: &str, file: Option<&str>, line, bytes| crate::report::TopSite {
+            function: function.into(),
+            file: file.map(Into::into),
+            line,
+            bytes,
+            share: 0.25,
+        };
+        let mut out = String::new();
+        sites(
+            &mut out,
+            "grew",
+            &[
+                site(
+                    "remember",
+                    Some("/w/demo-processor/src/leak.rs"),
+                    Some(32),
+                    8 << 20,
+                ),
+                site("clone", Some("contact.rs"), None, 1 << 20),
+                site("[unknown]", None, None, 4096),
+                site("fourth", None, None, 1),
+            ],
+        );
+        assert_eq!(
+            out,
+            concat!(
+                "      grew 8.0 MiB (25%) in remember at demo-processor/src/leak.rs:32\n",
+                "      grew 1.0 MiB (25%) in clone at contact.rs\n",
+                "      grew 4.0 KiB (25%) in [unknown]\n",
+            )
+        );
     }
 }
