@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use heapguard_alloc::{CountingAlloc, Jemalloc};
 use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker, PressureLevel};
-use heapguard_monitor::attribution::{AttributionConfig, AttributionError};
+use heapguard_monitor::attribution::{Attribution, AttributionConfig, AttributionError};
 use heapguard_monitor::detect::TrendConfig;
 use heapguard_monitor::{MemoryEvent, MemoryMonitor, MonitorConfig};
 
@@ -52,6 +52,14 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
     PROFILES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The attribution among the events received so far, if any.
+fn attributed(events: &crossbeam_channel::Receiver<MemoryEvent>) -> Option<Attribution> {
+    events.try_iter().find_map(|event| match event {
+        MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
+        _ => None,
+    })
 }
 
 /// A monitor that samples only when asked, with a detector that alarms on
@@ -96,10 +104,7 @@ fn leak_event_names_the_leaking_function_with_its_bytes() {
         churn_steady(&mut held);
         std::thread::sleep(Duration::from_millis(20));
         monitor.mark_quiescent().expect("sample");
-        if let Some(found) = events.try_iter().find_map(|event| match event {
-            MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
-            _ => None,
-        }) {
+        if let Some(found) = attributed(&events) {
             attribution = Some(found);
         }
     }
@@ -167,10 +172,7 @@ fn a_service_that_never_marks_quiescent_samples_still_gets_its_leak_attributed()
         // A plain sample, as the monitor's own thread takes: never quiescent.
         let sample = monitor.sample_now().expect("sample");
         assert!(!sample.quiescent);
-        if let Some(found) = events.try_iter().find_map(|event| match event {
-            MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
-            _ => None,
-        }) {
+        if let Some(found) = attributed(&events) {
             attribution = Some(found);
         }
     }
@@ -201,10 +203,7 @@ fn paced_profiles_skip_samples_but_never_the_alarm() {
     for _ in 0..ROUNDS {
         leak_blocks(&mut kept);
         let sample = monitor.mark_quiescent().expect("sample");
-        if let Some(attribution) = events.try_iter().find_map(|event| match event {
-            MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
-            _ => None,
-        }) {
+        if let Some(attribution) = attributed(&events) {
             found = Some((sample, attribution));
             break;
         }
