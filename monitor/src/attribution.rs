@@ -381,7 +381,9 @@ impl MonitorAttribution {
         let started = Instant::now();
         let result = self.set.record(t_secs);
         let took = started.elapsed().as_secs_f64();
-        self.next_due = Some(started + Duration::from_secs_f64(took / self.max_time_share));
+        // At most about 30 years, so a tiny share cannot overflow a Duration.
+        let wait = Duration::from_secs_f64((took / self.max_time_share).min(1e9));
+        self.next_due = started.checked_add(wait);
         self.unprofiled = None;
         result
     }
