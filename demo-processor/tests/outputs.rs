@@ -6,7 +6,7 @@
 //! path is intact.
 
 use std::os::unix::fs::FileTypeExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -442,7 +442,7 @@ fn signal_compare(signal: i32) -> (Child, u32, tempfile::TempDir, tempfile::Temp
     let temp = scratch();
     let out = scratch();
     std::fs::write(out.path().join("both.json"), "good").unwrap();
-    let mut compare = demo(&[
+    let mut command = demo(&[
         "compare",
         "--contacts",
         "100000",
@@ -450,13 +450,25 @@ fn signal_compare(signal: i32) -> (Child, u32, tempfile::TempDir, tempfile::Temp
         "50",
         "--quiet",
         "--json",
-    ])
-    .arg(out.path().join("both.json"))
-    .env("TMPDIR", temp.path())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("runs");
+    ]);
+    command
+        .arg(out.path().join("both.json"))
+        .env("TMPDIR", temp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // A shell starts background jobs with SIGINT ignored, and exec keeps
+    // an ignored signal ignored: give compare the default dispositions, so
+    // the test means the same under `cargo test &` or nohup.
+    // SAFETY: signal(2) is async-signal-safe, and the closure touches
+    // nothing else between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut compare = command.spawn().expect("runs");
     let deadline = Instant::now() + Duration::from_secs(60);
     let child = loop {
         if let Some(&child) = running_children(compare.id()).first() {
@@ -474,7 +486,20 @@ fn signal_compare(signal: i32) -> (Child, u32, tempfile::TempDir, tempfile::Temp
         unsafe { libc::kill(compare.id() as libc::pid_t, signal) },
         0
     );
-    let status = compare.wait().expect("compare ends");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = compare.try_wait().expect("wait for compare") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = compare.kill();
+            let _ = compare.wait();
+            // SAFETY: kill(2) on compare's child, which this test found.
+            unsafe { libc::kill(child as libc::pid_t, libc::SIGKILL) };
+            panic!("compare still runs 30 s after signal {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(status.signal(), Some(signal), "compare died of the signal");
     (compare, child, temp, out)
 }
