@@ -199,7 +199,8 @@ impl<'a> Guards<'a> {
                 #[cfg(feature = "profiling")]
                 MemoryEvent::LeakAttributed { attribution, .. } => {
                     if let Some(leak) = self.leaks.last_mut() {
-                        leak.top_sites = attribution.top_sites.into_iter().map(top_site).collect();
+                        leak.top_sites =
+                            attribution.top_sites.into_iter().map(Into::into).collect();
                     }
                 }
                 _ => {}
@@ -235,17 +236,6 @@ impl<'a> Guards<'a> {
             .breaker
             .map_or(0, |b| b.trips().saturating_sub(self.trips_before));
         (trips, self.trip, self.leaks)
-    }
-}
-
-#[cfg(feature = "profiling")]
-fn top_site(site: heapguard_monitor::attribution::GrowingSite) -> crate::report::TopSite {
-    crate::report::TopSite {
-        function: site.function,
-        file: site.file,
-        line: site.line,
-        bytes: site.bytes,
-        share: site.share,
     }
 }
 

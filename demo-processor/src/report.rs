@@ -85,6 +85,19 @@ pub struct TopSite {
     pub share: f64,
 }
 
+#[cfg(feature = "profiling")]
+impl From<heapguard_monitor::attribution::GrowingSite> for TopSite {
+    fn from(site: heapguard_monitor::attribution::GrowingSite) -> Self {
+        Self {
+            function: site.function,
+            file: site.file,
+            line: site.line,
+            bytes: site.bytes,
+            share: site.share,
+        }
+    }
+}
+
 /// A jemalloc purge after a batch (`--purge`), with resident memory around it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurgeRecord {

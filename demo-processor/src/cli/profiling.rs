@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use heapguard_alloc::profile;
-use heapguard_monitor::attribution::AttributionConfig;
+use heapguard_monitor::attribution::{AttributionConfig, GrowingSite};
 use heapguard_monitor::{MemoryEvent, MemoryMonitor};
 
 use super::error::CliError;
@@ -55,13 +55,7 @@ pub(crate) fn trip_sites(monitor: &MemoryMonitor) -> Vec<TopSite> {
     taken
         .top_sites(TRIP_SITES)
         .into_iter()
-        .map(|site| TopSite {
-            function: site.site.function,
-            file: site.site.file,
-            line: site.site.line,
-            bytes: site.bytes.round() as i64,
-            share: site.share,
-        })
+        .map(|site| GrowingSite::from(site).into())
         .collect()
 }
 
