@@ -18,7 +18,7 @@
 //!
 //! The per-item figures are upper bounds of the means measured over seeds
 //! and users (the generator draws each record's sizes independently, so a
-//! user's mean converges on them as `n` grows); `tests/estimate.rs` checks
+//! user's mean converges on them as `n` grows); `tests/naive_budget.rs` (`the_estimate_bounds_each_users_measured_peak`) checks
 //! the estimate against the peak of the user's memory account: never
 //! below it, and within 25% above it from 10,000 contacts.
 

@@ -49,8 +49,8 @@ pub struct TripRecord {
     pub message: String,
     /// The allocation sites holding the most memory when the breaker
     /// tripped, most first (with `--profile`, when the monitor saw the trip;
-    /// empty otherwise). `bytes` are held, not gained.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// empty otherwise, as a leak alert's). `bytes` are held, not gained.
+    #[serde(default)]
     pub top_sites: Vec<TopSite>,
 }
 

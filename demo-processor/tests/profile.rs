@@ -169,6 +169,7 @@ fn the_system_allocator_build_refuses_profile_with_a_message() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not jemalloc"), "{stderr}");
+    assert!(!dir.exists(), "refused before creating {}", dir.display());
 }
 
 #[test]
@@ -190,5 +191,7 @@ fn profile_over_a_file_is_bad_input() {
         ],
     );
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--profile"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--profile"), "{stderr}");
+    assert!(stderr.contains("cannot create it"), "{stderr}");
 }

@@ -12,9 +12,13 @@ use heapguard_monitor::{MemoryEvent, MemoryMonitor};
 use super::error::CliError;
 use crate::report::TopSite;
 
-/// Creates the profile directory (and its parents) before any work, so a
-/// path that cannot hold profiles is refused up front.
+/// Switches sampling on and creates the profile directory (and its
+/// parents) before any work, so a binary that cannot profile (not jemalloc)
+/// or a path that cannot hold profiles is refused up front, the first
+/// without creating anything.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), CliError> {
+    profile::activate()
+        .map_err(|e| CliError::BadInput(format!("--profile {}: {e}", dir.display())))?;
     std::fs::create_dir_all(dir).map_err(|e| {
         CliError::BadInput(format!(
             "--profile {}: cannot create it: {e}",
@@ -23,15 +27,12 @@ pub(crate) fn check_dir(dir: &Path) -> Result<(), CliError> {
     })
 }
 
-/// Switches sampling on and the monitor's leak attribution with it; the
-/// receiver sees the monitor's events from now on.
+/// Switches the monitor's leak attribution on (sampling is on since
+/// [`check_dir`]); the receiver sees the monitor's events from now on.
 pub(crate) fn start(
     monitor: &MemoryMonitor,
     dir: &Path,
 ) -> Result<Receiver<MemoryEvent>, CliError> {
-    let refused =
-        |e: profile::ProfileError| CliError::BadInput(format!("--profile {}: {e}", dir.display()));
-    profile::activate().map_err(refused)?;
     let events = monitor.subscribe();
     monitor
         .attribute_leaks(AttributionConfig::default())
