@@ -14,7 +14,10 @@
 # samples, then written as pprof and symbolised at the end) against the same
 # run without `--profile`.
 #
-# Instruction counts are deterministic: per unit of work they are the
+# Instruction counts repeat closely but not exactly here (jemalloc's
+# clock-driven tcache GC and decay are left on, unlike instructions.sh, and
+# with `on` the monitor paces its profiles by the clock): per unit of work
+# they are the
 # difference between a process running the workload N and 2N times, so
 # start-up is left out; "fixed" is what profiling adds once per process (the
 # monitor's first profile, unwinder start-up). The command-line rows are

@@ -151,10 +151,7 @@ impl MemoryEvent {
     /// monitor's start, which `t_secs` counts from.
     pub fn from_breaker(event: &BreakerEvent, started: SystemTime) -> Self {
         let snapshot = event.snapshot();
-        let t_secs = snapshot
-            .time
-            .duration_since(started)
-            .map_or(0.0, |elapsed| elapsed.as_secs_f64());
+        let t_secs = secs_since(snapshot.time, started);
         if event.is_trip() {
             MemoryEvent::BreakerTripped {
                 t_secs,
@@ -171,6 +168,13 @@ impl MemoryEvent {
             }
         }
     }
+}
+
+/// Seconds from `started` to `time` (0 when `time` is earlier): a breaker
+/// reading's time on the monitor's clock.
+pub(crate) fn secs_since(time: SystemTime, started: SystemTime) -> f64 {
+    time.duration_since(started)
+        .map_or(0.0, |elapsed| elapsed.as_secs_f64())
 }
 
 #[cfg(test)]

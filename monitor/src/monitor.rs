@@ -254,9 +254,17 @@ impl MemoryMonitor {
         Option<(std::path::PathBuf, std::path::PathBuf)>,
         heapguard_alloc::profile::ProfileError,
     > {
-        let state = self.shared.lock();
-        match state.attribution.as_ref() {
-            Some(kept) => kept.profiles().write_span(attribution, dir),
+        // Copies taken under the lock, written (encoded, compressed, synced)
+        // after it is released.
+        let span = {
+            let state = self.shared.lock();
+            state
+                .attribution
+                .as_ref()
+                .and_then(|kept| kept.profiles().span_profiles(attribution))
+        };
+        match span {
+            Some(span) => crate::attribution::write_span(&span, dir).map(Some),
             None => Ok(None),
         }
     }
@@ -322,10 +330,7 @@ fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Contro
                         snapshot,
                         ..
                     }) => {
-                        let t_secs = snapshot
-                            .time
-                            .duration_since(shared.started_at)
-                            .map_or(0.0, |elapsed| elapsed.as_secs_f64());
+                        let t_secs = crate::event::secs_since(snapshot.time, shared.started_at);
                         if let Some(attribution) = &mut shared.lock().attribution {
                             attribution.on_cancel_line(t_secs);
                         }
