@@ -345,6 +345,10 @@ impl Inner {
     #[cold]
     #[inline(never)]
     fn cancel_largest(&self, used: u64, reserved: u64) {
+        if self.jobs.len() == 0 {
+            // Nothing to cancel: not even a clock reading on this path.
+            return;
+        }
         let now = self.clock.now();
         let Some(cancelled) = self.jobs.cancel_largest(now, self.cancel_grace) else {
             return;

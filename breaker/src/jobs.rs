@@ -38,7 +38,6 @@ struct Entry {
     name: Arc<str>,
     account: Account,
     token: CancelToken,
-    cancelled: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -62,7 +61,6 @@ impl Jobs {
             name,
             account,
             token,
-            cancelled: false,
         });
         self.registered.fetch_add(1, Relaxed);
         id
@@ -82,7 +80,7 @@ impl Jobs {
     }
 
     /// One step of the cancel policy at time `now`: cancels the largest job
-    /// not cancelled yet, unless the last one cancelled is still registered
+    /// whose token is not cancelled yet (by the breaker or by its owner), unless the last one cancelled is still registered
     /// and within its grace period. The step in which that wait ends cancels
     /// nothing, so the next decision rests on a fresh reading.
     pub(crate) fn cancel_largest(&self, now: Duration, grace: Duration) -> Option<Cancelled> {
@@ -100,14 +98,16 @@ impl Jobs {
         }
         let largest = registry
             .entries
-            .iter_mut()
-            .filter(|entry| !entry.cancelled)
+            .iter()
+            .filter(|entry| !entry.token.is_cancelled())
             .map(|entry| (entry.account.live_bytes(), entry))
             // The oldest registration wins a tie: ids only grow.
             .max_by(|(a, x), (b, y)| a.cmp(b).then(y.id.cmp(&x.id)))?;
         let (live_bytes, entry) = largest;
-        entry.cancelled = true;
-        entry.token.cancel();
+        if !entry.token.cancel() {
+            // Its owner cancelled it a moment ago: it is ending already.
+            return None;
+        }
         let cancelled = Cancelled {
             name: entry.name.clone(),
             live_bytes,

@@ -249,6 +249,37 @@ fn waits_for_the_cancelled_job_or_its_grace_then_cancels_the_next_never_twice() 
 }
 
 #[test]
+fn a_job_its_owner_cancelled_is_passed_over_for_the_next_largest() {
+    let (breaker, memory, _clock) = breaker(100 * MIB, Duration::from_secs(2));
+    let (large, small) = (Account::new("large"), Account::new("small"));
+    let large_bytes = {
+        let _inside = large.enter();
+        vec![1u8; 8 << 20]
+    };
+    let small_bytes = {
+        let _inside = small.enter();
+        vec![1u8; 1 << 20]
+    };
+    let large_job = breaker.register_job("large", &large, CancelToken::new());
+    let small_job = breaker.register_job("small", &small, CancelToken::new());
+    let events = breaker.subscribe();
+    // The owner stops the large job itself; it is ending already.
+    assert!(large_job.token().cancel());
+    memory.set(95 * MIB);
+    breaker.check().unwrap_err();
+    assert!(small_job.is_cancelled());
+    let cancelled: Vec<String> = events
+        .try_iter()
+        .filter_map(|event| match event {
+            BreakerEvent::JobCancelled { job, .. } => Some(job),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancelled, ["small"]);
+    drop((large_bytes, small_bytes));
+}
+
+#[test]
 fn checks_act_at_the_cancel_line_too() {
     let (breaker, memory, _clock) = breaker(100 * MIB, Duration::from_secs(2));
     let account = Account::new("only");
