@@ -402,7 +402,10 @@ impl MemoryBreaker {
     /// every breaker of the process on that cgroup), or the process's plain
     /// refresher when it reads no cgroup. Keep the action short: every
     /// action on a refresher delays its next reading. It is not run while
-    /// the source cannot be read (the breaker refuses then).
+    /// the source cannot be read (the breaker refuses then). A panic in the
+    /// action is caught, logged with the breaker's name and published as
+    /// [`BreakerEvent::CallbackPanicked`]; the action runs again on the next
+    /// refresh, and the refresher goes on.
     ///
     /// ```
     /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
@@ -426,7 +429,9 @@ impl MemoryBreaker {
         let action: Arc<Action> = Arc::new(move |_: &Tick| {
             if let Some(inner) = breaker.upgrade() {
                 if let Ok(usage) = inner.current_usage() {
-                    action(&usage);
+                    if let Err(message) = crate::caught::run_caught(|| action(&usage)) {
+                        inner.callback_panicked("on_refresh", message);
+                    }
                 }
             }
         });

@@ -184,7 +184,10 @@ impl BreakerConfig {
 
     /// Called (at most once per purge interval) before the breaker refuses,
     /// then the source is read again: memory the allocator holds but the
-    /// program freed should not keep the breaker tripped.
+    /// program freed should not keep the breaker tripped. A panic in the
+    /// hook is caught, logged with the breaker's name and published as
+    /// [`BreakerEvent::CallbackPanicked`](crate::BreakerEvent::CallbackPanicked);
+    /// the source is read again as after a purge.
     pub fn purge_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.purge = PurgeSetting::Hook(Arc::new(hook));
         self

@@ -37,6 +37,17 @@ pub enum BreakerEvent {
         /// The breaker's reading then.
         snapshot: BreakerSnapshot,
     },
+    /// A callback the breaker ran panicked; the panic was caught and the
+    /// breaker (and its refresher thread) went on.
+    CallbackPanicked {
+        /// Which callback: `"on_refresh"`, `"purge_hook"` or `"on_cancel"`
+        /// (a cancelled job's [`CancelToken::on_cancel`](crate::CancelToken::on_cancel)).
+        callback: &'static str,
+        /// The panic's message.
+        message: String,
+        /// The breaker's reading then (0 used when it could not be read).
+        snapshot: BreakerSnapshot,
+    },
 }
 
 impl BreakerEvent {
@@ -46,7 +57,8 @@ impl BreakerEvent {
             BreakerEvent::Tripped(snapshot)
             | BreakerEvent::Reset(snapshot)
             | BreakerEvent::Level { snapshot, .. }
-            | BreakerEvent::JobCancelled { snapshot, .. } => snapshot,
+            | BreakerEvent::JobCancelled { snapshot, .. }
+            | BreakerEvent::CallbackPanicked { snapshot, .. } => snapshot,
         }
     }
 

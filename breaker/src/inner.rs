@@ -243,7 +243,9 @@ impl Inner {
         self.last_purge
             .compare_exchange(last, stamp(now), Relaxed, Relaxed)
             .ok()?;
-        hook();
+        if let Err(message) = crate::caught::run_caught(|| hook()) {
+            self.callback_panicked("purge_hook", message);
+        }
         Some(self.read_used())
     }
 
@@ -369,6 +371,9 @@ impl Inner {
             live_bytes: cancelled.live_bytes,
             snapshot,
         });
+        if let Some(message) = cancelled.token.run_callbacks() {
+            self.callback_panicked("on_cancel", message);
+        }
     }
 
     /// Reads the source and moves the state and the pressure level as a
@@ -400,6 +405,25 @@ impl Inner {
         }
         self.observe_level(used, reserved);
         self.levels.current()
+    }
+
+    /// Logs and publishes a callback's caught panic.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn callback_panicked(&self, callback: &'static str, message: String) {
+        let used = self.current_usage().map_or(0, |usage| usage.used);
+        let snapshot = self.snapshot(used, self.ledger.reserved());
+        tracing::error!(
+            breaker = %self.lines.name,
+            callback,
+            panic = %message,
+            "a memory breaker callback panicked; caught, the breaker goes on"
+        );
+        self.publish(&BreakerEvent::CallbackPanicked {
+            callback,
+            message,
+            snapshot,
+        });
     }
 
     /// Sends to this breaker's subscribers and its ancestors'; never blocks.

@@ -47,10 +47,13 @@ struct Pending {
 }
 
 /// The job a breaker cancelled, and what its account held then.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its token is marked cancelled; its callbacks are the caller's to run,
+/// after the registry's lock is let go.
+#[derive(Debug, Clone)]
 pub(crate) struct Cancelled {
     pub(crate) name: Arc<str>,
     pub(crate) live_bytes: u64,
+    pub(crate) token: CancelToken,
 }
 
 impl Jobs {
@@ -104,13 +107,14 @@ impl Jobs {
             // The oldest registration wins a tie: ids only grow.
             .max_by(|(a, x), (b, y)| a.cmp(b).then(y.id.cmp(&x.id)))?;
         let (live_bytes, entry) = largest;
-        if !entry.token.cancel() {
+        if !entry.token.mark_cancelled() {
             // Its owner cancelled it a moment ago: it is ending already.
             return None;
         }
         let cancelled = Cancelled {
             name: entry.name.clone(),
             live_bytes,
+            token: entry.token.clone(),
         };
         let id = entry.id;
         registry.pending = Some(Pending {

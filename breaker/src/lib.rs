@@ -173,6 +173,7 @@
 
 mod breaker;
 mod cancel;
+mod caught;
 mod clock;
 mod config;
 mod event;

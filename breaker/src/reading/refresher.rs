@@ -237,7 +237,12 @@ impl Refresher {
             limits_refreshed: limits_due,
         };
         for action in actions {
-            action(&tick);
+            // The breakers catch their callbacks' panics and report them;
+            // this catch is the last line, so no action can end the thread
+            // every breaker on this refresher depends on.
+            if let Err(message) = crate::caught::run_caught(|| action(&tick)) {
+                tracing::error!(panic = %message, "a memory refresher action panicked; caught");
+            }
         }
     }
 }
