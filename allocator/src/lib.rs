@@ -114,7 +114,7 @@ pub use global::FLUSH_THRESHOLD;
 pub use histogram::{size_class, SizeClasses, SIZE_CLASSES};
 #[cfg(feature = "limit")]
 pub use limit::{limit, limit_slack, set_limit};
-pub use scope::{measure, Usage};
+pub use scope::{measure, measure_or_zeros, Usage};
 pub use slots::MAX_SLOTS;
 #[cfg(feature = "histogram")]
 pub use stats::size_classes;

@@ -172,7 +172,14 @@ impl Drop for OpenScope {
 ///
 /// Allocations made by threads that `work` spawns are not included: measure
 /// inside those threads, or read the process-wide [`stats`](crate::stats).
-/// Returns all zeros when the counting allocator is not the global allocator.
+///
+/// # Panics
+///
+/// When [`CountingAlloc`](crate::CountingAlloc) is not this program's
+/// `#[global_allocator]` (checked once, then one relaxed load): without it
+/// nothing is counted, and every "must not allocate" assertion would pass
+/// whatever the code does. Test binaries install it themselves:
+/// `#[global_allocator] static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);`.
 ///
 /// The optimiser may remove an allocation whose block is never read (Rust
 /// allows allocator calls to be elided), so a test that counts allocations
@@ -199,6 +206,22 @@ impl Drop for OpenScope {
 /// drop(v);
 /// ```
 pub fn measure<R>(work: impl FnOnce() -> R) -> (R, Usage) {
+    assert!(
+        crate::is_active(),
+        "heapguard_alloc::measure: CountingAlloc is not the #[global_allocator] of this program, \
+         so nothing can be counted; add \
+         `#[global_allocator] static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> = \
+         heapguard_alloc::CountingAlloc::new(std::alloc::System);` to this binary"
+    );
+    measure_or_zeros(work)
+}
+
+/// [`measure`] that returns all zeros, instead of panicking, when the
+/// counting allocator is not installed: for libraries (the monitor's
+/// `track`) that report memory where they can and must work where they
+/// cannot.
+#[doc(hidden)]
+pub fn measure_or_zeros<R>(work: impl FnOnce() -> R) -> (R, Usage) {
     let scope = OpenScope::open();
     let result = work();
     let usage = scope.usage();

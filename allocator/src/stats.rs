@@ -130,7 +130,7 @@ pub fn is_active() -> bool {
         ACTIVE => true,
         INACTIVE => false,
         _ => {
-            let (_, usage) = crate::measure(|| {
+            let (_, usage) = crate::scope::measure_or_zeros(|| {
                 let block = std::hint::black_box(Box::new(0u64));
                 drop(block);
             });

@@ -65,7 +65,7 @@ pub(crate) fn track_with<R>(
     };
     let before_bytes = read().unwrap_or(0);
     let started = Instant::now();
-    let (value, usage) = heapguard_alloc::measure(work);
+    let (value, usage) = heapguard_alloc::measure_or_zeros(work);
     let duration = started.elapsed();
     let after_bytes = read().unwrap_or(0);
     let exact = heapguard_alloc::is_active();
