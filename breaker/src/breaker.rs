@@ -1,8 +1,9 @@
 //! The breaker handle: checks, reservations, children, subscriptions.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 
@@ -10,7 +11,7 @@ use crate::cancel::CancelToken;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BreakerConfig, ConfigError, PurgeHook, PurgeSetting};
 use crate::event::{BreakerEvent, BreakerSnapshot};
-use crate::inner::{lock, Inner};
+use crate::inner::Inner;
 use crate::jobs::{JobRegistration, Jobs};
 use crate::ledger::Ledger;
 use crate::lines::Lines;
@@ -21,7 +22,9 @@ use crate::reading::{
 };
 use crate::refresh::RefreshAction;
 use crate::reservation::Reservation;
-use crate::state::{BreakerState, ACCEPTING};
+use crate::state::BreakerState;
+use crate::state::StateCell;
+use crate::sync::lock;
 use crate::usage::{Tripped, Usage};
 
 /// Events a subscriber has not read yet, per subscriber; past this, newer
@@ -40,10 +43,10 @@ pub struct MemoryBreaker {
     refresher: Option<Arc<Refresher>>,
     /// Re-resolves a budget read from the host; the refresher holds it weakly.
     _budget_watch: Option<Arc<Action>>,
-    /// Acts at the cancel line on each refresh, once a job is registered
-    /// (unless [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is off).
-    cancel_watch: OnceLock<Option<(Arc<Action>, Arc<Refresher>)>>,
-    watch_cancel_line: bool,
+    /// Takes a step on each refresh: keeps the state and level fresh, acts
+    /// at the cancel line (unless
+    /// [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is off).
+    _watch: Option<Arc<Action>>,
 }
 
 impl MemoryBreaker {
@@ -154,18 +157,10 @@ impl MemoryBreaker {
         parent: Option<Arc<Inner>>,
     ) -> Self {
         let refresher = source.as_ref().and_then(Reader::refresher).cloned();
-        let levels = Levels::new(crate::pressure::Lines::new(
-            config.levels.percents(config.trip_percent),
-            limit,
-        ));
-        let watch_cancel_line = config.levels.watch;
+        let percents = config.percents();
+        let watch_on = config.levels.watch;
         let inner = Arc::new(Inner {
-            lines: Lines::new(
-                config.name,
-                config.trip_percent,
-                config.reset_percent,
-                limit,
-            ),
+            lines: Lines::new(config.name, percents, limit),
             resolution: Mutex::new(resolution),
             min_state_duration: config.min_state_duration,
             purge_interval: config.purge_interval,
@@ -173,16 +168,17 @@ impl MemoryBreaker {
             clock,
             purge,
             parent,
-            state: AtomicU8::new(ACCEPTING),
+            state: StateCell::default(),
             ledger: Ledger::default(),
-            last_change: AtomicU64::new(0),
             last_purge: AtomicU64::new(0),
+            last_good_read: AtomicU64::new(0),
+            read_failing: AtomicBool::new(false),
             trips: AtomicU64::new(0),
             refusals: AtomicU64::new(0),
-            transitions: Mutex::new(None),
+            last_trip: Mutex::new(None),
             subscribers: Mutex::new(Vec::new()),
-            levels,
-            jobs: Jobs::default(),
+            levels: Levels::default(),
+            jobs: Arc::new(Jobs::default()),
             cancel_grace: config.levels.cancel_grace,
         });
         // A budget read from the host follows the host: re-resolved on the
@@ -197,12 +193,27 @@ impl MemoryBreaker {
                 (Some(refresher), Some(watch))
             }
         };
+        // The refresher keeps the state fresh on its own, with or without
+        // registered jobs: an idle service's breaker resets, and the cancel
+        // line acts while no thread calls check().
+        let (refresher, watch) = if watch_on {
+            let refresher = refresher.unwrap_or_else(Refresher::plain);
+            let breaker = Arc::downgrade(&inner);
+            let action: Arc<Action> = Arc::new(move |_: &Tick| {
+                if let Some(inner) = breaker.upgrade() {
+                    inner.refresh();
+                }
+            });
+            refresher.add_action(&action);
+            (Some(refresher), Some(action))
+        } else {
+            (refresher, None)
+        };
         Self {
             inner,
             refresher,
             _budget_watch: budget_watch,
-            cancel_watch: OnceLock::new(),
-            watch_cancel_line,
+            _watch: watch,
         }
     }
 
@@ -246,16 +257,19 @@ impl MemoryBreaker {
     /// The pressure level as last published: one atomic load (about a
     /// nanosecond), cheap enough for inner loops.
     ///
-    /// Published by checks, reservations, [`refresh`](Self::refresh) and,
-    /// while jobs are registered, the refresher thread (every
-    /// [`REFRESH_PERIOD`](crate::REFRESH_PERIOD)); stale by at most the time
-    /// since the last of them.
+    /// Moved by checks, reservations, [`refresh`](Self::refresh) and the
+    /// refresher thread (every [`REFRESH_PERIOD`](crate::REFRESH_PERIOD),
+    /// unless [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is
+    /// off); stale by at most the time since the last of them. Reading it
+    /// changes nothing.
     ///
     /// ```
     /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker, PressureLevel};
     /// let memory = ManualSource::new(0);
     /// let breaker = MemoryBreaker::new(
-    ///     BreakerConfig::new(Budget::Bytes(1000)).source(memory.clone()),
+    ///     BreakerConfig::new(Budget::Bytes(1000))
+    ///         .source(memory.clone())
+    ///         .watch_cancel_line(false), // no refresher: only refresh() moves it here
     /// )?;
     /// memory.set(720);
     /// assert_eq!(breaker.pressure(), PressureLevel::Normal, "nothing read it yet");
@@ -268,11 +282,14 @@ impl MemoryBreaker {
         self.inner.levels.current()
     }
 
-    /// Reads the source now and moves the state and the pressure level as a
-    /// check would (without counting a refusal); past the cancel line,
-    /// takes one step of the cancel policy (see [`register_job`](Self::register_job)).
-    /// Returns the level. What the refresher thread does on each tick while
-    /// jobs are registered.
+    /// Takes the refresher's step now: reads the source and moves the state
+    /// and the pressure level as a check would (the same transition
+    /// function; no refusal is counted), and acts on jobs: past the cancel
+    /// line, one step of the cancel policy (see
+    /// [`register_job`](Self::register_job)). Returns the level. What the
+    /// refresher thread does on each tick; an action, not a reading (a
+    /// metrics scrape should read [`pressure`](Self::pressure),
+    /// [`state`](Self::state) and [`usage`](Self::usage) instead).
     pub fn refresh(&self) -> PressureLevel {
         self.inner.refresh()
     }
@@ -289,10 +306,10 @@ impl MemoryBreaker {
     /// [`is_cancelled`](JobRegistration::is_cancelled) poll, free what it
     /// holds, and drop the registration.
     ///
-    /// The first registration adds an action to the breaker's refresher
-    /// (unless [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is
-    /// off), so the cancel line acts while no thread calls
-    /// [`check`](Self::check).
+    /// Cancels are made by the breaker's refresher thread (or
+    /// [`refresh`](Self::refresh)), within one
+    /// [`REFRESH_PERIOD`](crate::REFRESH_PERIOD) of the cancel line being
+    /// crossed, never by [`check`](Self::check), which takes no lock.
     pub fn register_job(
         &self,
         name: impl Into<String>,
@@ -304,23 +321,9 @@ impl MemoryBreaker {
             .inner
             .jobs
             .register(name.clone(), account.clone(), token.clone());
-        self.cancel_watch.get_or_init(|| {
-            self.watch_cancel_line.then(|| {
-                let refresher = self.refresher.clone().unwrap_or_else(Refresher::plain);
-                let breaker = Arc::downgrade(&self.inner);
-                let action: Arc<Action> = Arc::new(move |_: &Tick| {
-                    if let Some(inner) = breaker.upgrade() {
-                        if inner.jobs.len() > 0 {
-                            inner.refresh();
-                        }
-                    }
-                });
-                refresher.add_action(&action);
-                (action, refresher)
-            })
-        });
         JobRegistration {
-            breaker: self.inner.clone(),
+            jobs: self.inner.jobs.clone(),
+            breaker: self.inner.lines.name.as_str().into(),
             id,
             name,
             token,
@@ -337,9 +340,17 @@ impl MemoryBreaker {
         self.inner.current_usage()
     }
 
-    /// Accepting or refusing, as of the last check.
+    /// Accepting or refusing, as of the last check or refresh.
     pub fn state(&self) -> BreakerState {
         self.inner.state()
+    }
+
+    /// Time since the last good reading a refresh (the refresher's tick, or
+    /// [`refresh`](Self::refresh)) made, on the breaker's clock; `None` if
+    /// none has been made. Grows while the source cannot be read (see
+    /// [`BreakerEvent::ReadFailed`]).
+    pub fn reading_age(&self) -> Option<Duration> {
+        self.inner.reading_age()
     }
 
     /// How many times it tripped (changed to refusing).
@@ -354,7 +365,7 @@ impl MemoryBreaker {
 
     /// The reading at the last trip.
     pub fn last_trip(&self) -> Option<BreakerSnapshot> {
-        lock(&self.inner.transitions).clone()
+        lock(&self.inner.last_trip).clone()
     }
 
     /// Bytes held by reservations (its children's included).
@@ -380,13 +391,13 @@ impl MemoryBreaker {
 
     /// Usage at or above this many bytes raises the pressure level to `Warn`.
     pub fn warn_bytes(&self) -> u64 {
-        self.inner.levels.lines.warn()
+        self.inner.lines.warn_bytes()
     }
 
     /// Usage at or above this many bytes raises the pressure level to
     /// `Cancel`, where the breaker cancels the largest registered job.
     pub fn cancel_bytes(&self) -> u64 {
-        self.inner.levels.lines.cancel()
+        self.inner.lines.cancel_bytes()
     }
 
     /// The budget as last resolved: bytes, where they came from, what was skipped.
@@ -509,7 +520,6 @@ fn budget_watch(inner: &Arc<Inner>, budget: Budget, host: crate::reading::Host) 
                 let old = inner.lines.limit();
                 if resolution.bytes() != old {
                     inner.lines.set_limit(resolution.bytes());
-                    inner.levels.lines.set_limit(resolution.bytes());
                     tracing::warn!(
                         breaker = %inner.lines.name,
                         old,
@@ -536,4 +546,50 @@ fn budget_watch(inner: &Arc<Inner>, budget: Budget, host: crate::reading::Host) 
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualSource;
+    use std::time::Duration;
+
+    /// At the cancel level, with a job registered, a check takes none of the
+    /// breaker's locks: with every one of them held by this thread, checks on
+    /// another thread still finish.
+    #[test]
+    fn checks_take_no_lock_at_the_cancel_level() {
+        let memory = ManualSource::new(0);
+        let breaker = Arc::new(
+            MemoryBreaker::new(
+                BreakerConfig::new(Budget::Bytes(1000))
+                    .source(memory.clone())
+                    .watch_cancel_line(false)
+                    .no_purge(),
+            )
+            .unwrap(),
+        );
+        let account = heapguard_alloc::Account::new("job");
+        let job = breaker.register_job("job", &account, CancelToken::new());
+        memory.set(990);
+        breaker.check().unwrap_err();
+        assert_eq!(breaker.pressure(), PressureLevel::Cancel);
+        let inner = &breaker.inner;
+        let held = (
+            inner.jobs.hold_lock(),
+            lock(&inner.last_trip),
+            lock(&inner.subscribers),
+            lock(&inner.resolution),
+        );
+        let (done, finished) = crossbeam_channel::bounded(1);
+        let checker = breaker.clone();
+        std::thread::spawn(move || {
+            let refused = (0..1000).filter(|_| checker.check().is_err()).count();
+            let _ = done.send(refused);
+        });
+        let refused = finished.recv_timeout(Duration::from_secs(30));
+        drop(held);
+        assert_eq!(refused, Ok(1000), "every check refused without a lock");
+        assert!(!job.is_cancelled(), "checks cancel nothing");
+    }
 }

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::lines::share_of;
-use crate::pressure::LevelPercents;
+use crate::lines::{LineBytes, Percents};
 use crate::reading::{
     Budget, BudgetError, Configured, Host, MemorySource, Reader, Resolution, SourceError,
 };
@@ -231,11 +230,13 @@ impl BreakerConfig {
         self
     }
 
-    /// Whether the breaker's refresher thread acts at the cancel line while
-    /// jobs are registered, every [`REFRESH_PERIOD`](crate::REFRESH_PERIOD),
-    /// so it acts while no thread calls `check()` (default true; false:
-    /// only checks and [`refresh`](crate::MemoryBreaker::refresh) act, as
-    /// deterministic tests want).
+    /// Whether the breaker's refresher thread watches it: every
+    /// [`REFRESH_PERIOD`](crate::REFRESH_PERIOD) it takes the breaker's
+    /// step (the same transition function as `check()`), so the state and
+    /// the level stay fresh while no thread calls `check()`, and it acts at
+    /// the cancel line (default true; false: only checks and
+    /// [`refresh`](crate::MemoryBreaker::refresh) move it, and only
+    /// `refresh` cancels, as deterministic tests want).
     pub fn watch_cancel_line(mut self, watch: bool) -> Self {
         self.levels.watch = watch;
         self
@@ -271,6 +272,11 @@ impl BreakerConfig {
             self.budget.resolution_quietly(&self.host)?
         };
         Ok((ValidConfig::new(resolution.bytes(), self), resolution))
+    }
+
+    /// Every line's percentage, defaults applied.
+    pub(crate) fn percents(&self) -> Percents {
+        self.levels.percents(self.trip_percent, self.reset_percent)
     }
 
     fn check_lines(&self) -> Result<(), ConfigError> {
@@ -316,13 +322,13 @@ pub struct ValidConfig {
 
 impl ValidConfig {
     fn new(limit: u64, config: &BreakerConfig) -> Self {
-        let levels = config.levels.percents(config.trip_percent);
+        let lines = LineBytes::of(limit, &config.percents());
         Self {
             limit,
-            trip_bytes: share_of(limit, config.trip_percent),
-            reset_bytes: share_of(limit, config.reset_percent),
-            warn_bytes: share_of(limit, levels.warn),
-            cancel_bytes: share_of(limit, levels.cancel),
+            trip_bytes: lines.trip,
+            reset_bytes: lines.reset,
+            warn_bytes: lines.warn,
+            cancel_bytes: lines.cancel,
         }
     }
 }
@@ -418,10 +424,12 @@ impl Default for LevelSettings {
 }
 
 impl LevelSettings {
-    /// The lines for a breaker tripping at `trip`: explicit values as
-    /// given, defaults bent to the trip line.
-    pub(crate) fn percents(&self, trip: f64) -> LevelPercents {
-        LevelPercents {
+    /// The lines for a breaker tripping at `trip` and resetting below
+    /// `reset`: explicit values as given, defaults bent to the trip line.
+    pub(crate) fn percents(&self, trip: f64, reset: f64) -> Percents {
+        Percents {
+            trip,
+            reset,
             warn: self
                 .warn_percent
                 .unwrap_or(BreakerConfig::DEFAULT_WARN_PERCENT.min(trip)),
@@ -441,11 +449,12 @@ impl LevelSettings {
         if let Some(percent) = self.cancel_percent.filter(|p| !in_range(*p)) {
             return Err(ConfigError::CancelPercent { percent });
         }
-        let LevelPercents {
+        let Percents {
             warn,
             cancel,
             hysteresis: points,
-        } = self.percents(trip);
+            ..
+        } = self.percents(trip, trip);
         if warn > trip || trip > cancel {
             return Err(ConfigError::LevelOrder { warn, trip, cancel });
         }

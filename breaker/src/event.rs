@@ -48,6 +48,20 @@ pub enum BreakerEvent {
         /// The breaker's reading then (0 used when it could not be read).
         snapshot: BreakerSnapshot,
     },
+    /// The source could not be read: the breaker refuses new work until it
+    /// can (fail closed), and neither purges, moves its state or level,
+    /// nor cancels meanwhile. Published once per run of failed readings.
+    ReadFailed {
+        /// Why the reading failed.
+        error: String,
+        /// The breaker's reading then (`used` 0: unknown).
+        snapshot: BreakerSnapshot,
+    },
+    /// The source is read again after a [`ReadFailed`](Self::ReadFailed).
+    ReadRecovered {
+        /// The first good reading.
+        snapshot: BreakerSnapshot,
+    },
 }
 
 impl BreakerEvent {
@@ -58,7 +72,9 @@ impl BreakerEvent {
             | BreakerEvent::Reset(snapshot)
             | BreakerEvent::Level { snapshot, .. }
             | BreakerEvent::JobCancelled { snapshot, .. }
-            | BreakerEvent::CallbackPanicked { snapshot, .. } => snapshot,
+            | BreakerEvent::CallbackPanicked { snapshot, .. }
+            | BreakerEvent::ReadFailed { snapshot, .. }
+            | BreakerEvent::ReadRecovered { snapshot } => snapshot,
         }
     }
 

@@ -1,25 +1,35 @@
-//! The shared body of a breaker: readings, the state machine, the ledger.
+//! The shared body of a breaker: readings, the ledger, and the one step
+//! that turns a reading into a verdict through [`decide`](crate::decide).
 //!
-//! The fast path of [`Inner::evaluate`] is a source reading, a load of the
-//! reserved bytes and of the state, and one comparison: no lock, no clock,
-//! no allocation. Everything else (the clock, the purge hook, logging,
-//! events) runs in [`Inner::decide`], only when usage is at or past a line.
+//! `check()`, reservations, [`refresh`](crate::MemoryBreaker::refresh) and
+//! the refresher thread all take [`Inner::step`]. The state and the
+//! pressure level move by compare-and-swap on atomics; a step that changes
+//! nothing takes no lock, reads no clock and allocates nothing, at any
+//! level. Only the refresher's step (a [`Caller::Tick`]) acts on jobs: it
+//! cancels past the cancel line and checks what a cancel freed (see
+//! `jobs`), so a check never takes the jobs' lock.
+//!
+//! A reading that fails refuses (fail closed) and publishes
+//! [`BreakerEvent::ReadFailed`] once, but never purges, never moves the
+//! state or the level, and never cancels: nothing is known about memory.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Sender, TrySendError};
 
 use crate::clock::Clock;
 use crate::config::PurgeHook;
+use crate::decide::{self, StateChange};
 use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::jobs::Jobs;
 use crate::ledger::{Ledger, Refused};
 use crate::lines::{percent, Lines};
 use crate::pressure::{Levels, PressureLevel};
 use crate::reading::{Reader, Resolution, SourceError};
-use crate::state::{BreakerState, ACCEPTING, REFUSING};
+use crate::state::{BreakerState, StateCell};
+use crate::sync::lock;
 use crate::usage::{Details, TripCause, Tripped, Usage};
 
 pub(crate) struct Inner {
@@ -32,26 +42,47 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) purge: Option<PurgeHook>,
     pub(crate) parent: Option<Arc<Inner>>,
-    pub(crate) state: AtomicU8,
+    pub(crate) state: StateCell,
     pub(crate) ledger: Ledger,
-    /// Clock nanoseconds + 1 of the last state change; 0 = never.
-    pub(crate) last_change: AtomicU64,
     /// Clock nanoseconds + 1 of the last purge; 0 = never.
     pub(crate) last_purge: AtomicU64,
+    /// Clock nanoseconds + 1 of the last good reading a refresh made; 0 = never.
+    pub(crate) last_good_read: AtomicU64,
+    /// Set while the source cannot be read (so `ReadFailed` is published once).
+    pub(crate) read_failing: AtomicBool,
     pub(crate) trips: AtomicU64,
     pub(crate) refusals: AtomicU64,
-    /// Serialises state changes; holds the last trip.
-    pub(crate) transitions: Mutex<Option<BreakerSnapshot>>,
+    /// The reading at the last trip.
+    pub(crate) last_trip: Mutex<Option<BreakerSnapshot>>,
     pub(crate) subscribers: Mutex<Vec<Sender<BreakerEvent>>>,
-    /// The pressure level, its warn and cancel lines and their flags.
+    /// The pressure level and its warn and cancel flags.
     pub(crate) levels: Levels,
-    pub(crate) jobs: Jobs,
+    pub(crate) jobs: Arc<Jobs>,
     pub(crate) cancel_grace: Duration,
 }
 
-/// Locks, ignoring poisoning: every critical section leaves its data consistent.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// Who takes a step: what it does with the verdict differs, the decision
+/// does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// `check()` or a reservation: a refusal is counted.
+    Check,
+    /// [`refresh`](crate::MemoryBreaker::refresh) or the refresher thread:
+    /// acts on jobs at the cancel line, stamps the reading's time.
+    Tick,
+}
+
+/// What one step decided.
+pub(crate) enum Verdict {
+    Accept {
+        used: u64,
+        reserved: u64,
+    },
+    Refuse {
+        used: u64,
+        reserved: u64,
+        cause: TripCause,
+    },
 }
 
 fn stamp(now: Duration) -> u64 {
@@ -61,58 +92,29 @@ fn stamp(now: Duration) -> u64 {
 }
 
 /// Time since a stamp, or `None` if it was never set.
-fn since(stamp: u64, now: Duration) -> Option<Duration> {
+pub(crate) fn since(stamp: u64, now: Duration) -> Option<Duration> {
     (stamp != 0).then(|| now.saturating_sub(Duration::from_nanos(stamp - 1)))
 }
 
 impl Inner {
     #[inline]
-    fn read_used(&self) -> Result<u64, Tripped> {
+    fn read_used(&self) -> Result<u64, SourceError> {
         match &self.source {
-            Some(source) => match source.used_bytes() {
-                Ok(used) => Ok(used),
-                Err(error) => Err(self.source_failed(error)),
-            },
+            Some(source) => source.used_bytes(),
             None => Ok(0),
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn source_failed(&self, error: SourceError) -> Tripped {
-        self.refuse(0, self.ledger.reserved(), TripCause::Source(error))
-    }
-
-    /// This breaker's verdict (not its parents').
+    /// This breaker's verdict (not its parents'), as a check: a refusal is counted.
     #[inline]
     pub(crate) fn evaluate(&self) -> Result<Usage<'_>, Tripped> {
-        let used = self.read_used()?;
-        let reserved = self.ledger.reserved();
-        if self.state.load(Relaxed) == ACCEPTING
-            && used.saturating_add(reserved) < self.lines.trip_bytes()
-        {
-            self.observe_level(used, reserved);
-            return Ok(self.usage(used, reserved));
-        }
-        // A state change moves the level itself; observe what is left after.
-        let verdict = self.decide(used, reserved);
-        self.observe_level(used, reserved);
-        verdict
-    }
-
-    /// Moves the pressure level if this reading changes it; acts at the
-    /// cancel line. Lock-free unless the level changes or is `Cancel`.
-    #[inline]
-    fn observe_level(&self, used: u64, reserved: u64) {
-        let refusing = self.state.load(Relaxed) == REFUSING;
-        if self
-            .levels
-            .would_change(used.saturating_add(reserved), refusing)
-        {
-            self.shift_level(used, reserved);
-        }
-        if self.levels.current() == PressureLevel::Cancel {
-            self.cancel_largest(used, reserved);
+        match self.step(Caller::Check) {
+            Verdict::Accept { used, reserved } => Ok(self.usage(used, reserved)),
+            Verdict::Refuse {
+                used,
+                reserved,
+                cause,
+            } => Err(self.refuse(used, reserved, cause)),
         }
     }
 
@@ -126,12 +128,12 @@ impl Inner {
             None => 0,
         };
         let reserved = self.ledger.reserved();
-        // Level `Normal` implies accepting: the level is set under the
-        // transition lock from the state.
-        let normal = self.levels.is_normal();
-        (normal
+        // Level `Normal` implies accepting (the level is computed from the
+        // state after every change), and below the warn line neither flag
+        // can rise: the step would change nothing.
+        (self.levels.is_normal()
             && self.parent.is_none()
-            && used.saturating_add(reserved) < self.levels.lines.warn())
+            && used.saturating_add(reserved) < self.lines.warn_bytes())
         .then_some(Usage {
             lines: &self.lines,
             used,
@@ -143,29 +145,17 @@ impl Inner {
     #[inline(never)]
     pub(crate) fn evaluate_chain(&self) -> Result<Usage<'_>, Tripped> {
         let usage = self.evaluate()?;
-        if let Some(parent) = &self.parent {
-            parent.evaluate_ancestors()?;
-        }
-        Ok(usage)
-    }
-
-    #[inline(never)]
-    fn evaluate_ancestors(&self) -> Result<(), Tripped> {
-        let mut ancestor = Some(self);
+        let mut ancestor = self.parent.as_deref();
         while let Some(breaker) = ancestor {
             breaker.evaluate()?;
             ancestor = breaker.parent.as_deref();
         }
-        Ok(())
+        Ok(usage)
     }
 
     /// The usage now, without deciding anything.
     pub(crate) fn current_usage(&self) -> Result<Usage<'_>, SourceError> {
-        let used = match &self.source {
-            Some(source) => source.used_bytes()?,
-            None => 0,
-        };
-        Ok(self.usage(used, self.ledger.reserved()))
+        Ok(self.usage(self.read_used()?, self.ledger.reserved()))
     }
 
     pub(crate) fn usage(&self, used: u64, reserved: u64) -> Usage<'_> {
@@ -177,64 +167,126 @@ impl Inner {
     }
 
     pub(crate) fn state(&self) -> BreakerState {
-        BreakerState::from_u8(self.state.load(Relaxed))
+        self.state.state()
     }
 
-    /// The slow path: usage is at a line, or the breaker is refusing.
+    /// One step: read, purge first if the reading would trip or keep the
+    /// breaker refusing, move the state and the level as [`decide`] says,
+    /// and (for a tick) act on jobs.
+    pub(crate) fn step(&self, caller: Caller) -> Verdict {
+        let reserved = self.ledger.reserved();
+        let mut used = match self.read_used() {
+            Ok(used) => used,
+            Err(error) => return self.read_failed(error, reserved),
+        };
+        self.read_succeeded(used, reserved);
+        let total = |used: u64| used.saturating_add(reserved);
+        if decide::wants_purge(self.state.state(), total(used), &self.lines) {
+            match self.purge_and_read() {
+                Some(Ok(fresh)) => used = fresh,
+                Some(Err(error)) => return self.read_failed(error, reserved),
+                None => {}
+            }
+        }
+        let total = total(used);
+        let mut held = None;
+        let mut changed = None;
+        loop {
+            let seen = self.state.load();
+            if !decide::bytes_change_state(seen.state(), total, &self.lines) {
+                break;
+            }
+            let now = self.clock.now();
+            let since = seen.since_change(now);
+            match decide::next_state(
+                seen.state(),
+                total,
+                &self.lines,
+                since,
+                self.min_state_duration,
+            ) {
+                StateChange::Stay => break,
+                StateChange::Held { remaining } => {
+                    held = Some(remaining);
+                    break;
+                }
+                StateChange::Change => {
+                    if self.state.flip(seen, now) {
+                        changed = Some(self.state_changed(seen.state(), used, reserved));
+                        break;
+                    }
+                    // Another reading changed it first: decide again from there.
+                }
+            }
+        }
+        let refusing = self.state.state() == BreakerState::Refusing;
+        if let Some((from, to)) = self.levels.update(total, refusing, &self.lines) {
+            self.publish_level(from, to, used, reserved, changed);
+        }
+        if caller == Caller::Tick {
+            self.last_good_read.store(stamp(self.clock.now()), Relaxed);
+            self.watch_jobs(used, reserved);
+        }
+        if refusing {
+            let cause = match held {
+                Some(remaining) => TripCause::MinStateDuration { remaining },
+                None => TripCause::OverThreshold,
+            };
+            Verdict::Refuse {
+                used,
+                reserved,
+                cause,
+            }
+        } else {
+            Verdict::Accept { used, reserved }
+        }
+    }
+
+    /// A failed reading: refuse (fail closed); publish `ReadFailed` once per
+    /// run of failures. No purge, no state or level change, no cancel.
     #[cold]
     #[inline(never)]
-    fn decide(&self, mut used: u64, reserved: u64) -> Result<Usage<'_>, Tripped> {
-        let now = self.clock.now();
-        let total = |used: u64| used.saturating_add(reserved);
-        let (trip_bytes, reset_bytes) = (self.lines.trip_bytes(), self.lines.reset_bytes());
-        if self.state.load(Relaxed) == ACCEPTING {
-            if total(used) < trip_bytes {
-                return Ok(self.usage(used, reserved));
-            }
-            if let Some(fresh) = self.purge_and_read(now) {
-                used = fresh?;
-                if total(used) < trip_bytes {
-                    return Ok(self.usage(used, reserved));
-                }
-            }
-            // Too soon after a reset, this holds, unless the whole budget is gone.
-            let whole_budget = total(used) >= self.lines.limit();
-            self.change(ACCEPTING, REFUSING, whole_budget, used, reserved);
-            return match self.state() {
-                BreakerState::Refusing => {
-                    Err(self.refuse(used, reserved, TripCause::OverThreshold))
-                }
-                BreakerState::Accepting => Ok(self.usage(used, reserved)),
-            };
-        }
-        if total(used) >= reset_bytes {
-            if let Some(fresh) = self.purge_and_read(now) {
-                used = fresh?;
-            }
-        }
-        if total(used) >= reset_bytes {
-            return Err(self.refuse(used, reserved, TripCause::OverThreshold));
-        }
-        self.change(REFUSING, ACCEPTING, false, used, reserved);
-        match self.state() {
-            BreakerState::Accepting => Ok(self.usage(used, reserved)),
-            BreakerState::Refusing => {
-                let remaining = self.wait_before_change(now).unwrap_or_default();
-                Err(self.refuse(used, reserved, TripCause::MinStateDuration { remaining }))
-            }
+    fn read_failed(&self, error: SourceError, reserved: u64) -> Verdict {
+        self.note_read_failure(&error, reserved);
+        Verdict::Refuse {
+            used: 0,
+            reserved,
+            cause: TripCause::Source(error),
         }
     }
 
-    /// How long until the state may change again, if it may not yet.
-    fn wait_before_change(&self, now: Duration) -> Option<Duration> {
-        let elapsed = since(self.last_change.load(Relaxed), now)?;
-        (elapsed < self.min_state_duration).then(|| self.min_state_duration - elapsed)
+    /// Publishes `ReadFailed` on the first failure of a run.
+    #[cold]
+    #[inline(never)]
+    fn note_read_failure(&self, error: &SourceError, reserved: u64) {
+        if !self.read_failing.load(Relaxed) && !self.read_failing.swap(true, Relaxed) {
+            let snapshot = self.snapshot(0, reserved);
+            tracing::warn!(
+                breaker = %self.lines.name,
+                %error,
+                "memory breaker cannot read memory usage: refusing new work until it can"
+            );
+            self.publish(&BreakerEvent::ReadFailed {
+                error: error.to_string(),
+                snapshot,
+            });
+        }
+    }
+
+    #[inline]
+    fn read_succeeded(&self, used: u64, reserved: u64) {
+        if self.read_failing.load(Relaxed) && self.read_failing.swap(false, Relaxed) {
+            let snapshot = self.snapshot(used, reserved);
+            tracing::info!(breaker = %self.lines.name, used, "memory breaker reads memory usage again");
+            self.publish(&BreakerEvent::ReadRecovered { snapshot });
+        }
     }
 
     /// Calls the purge hook if one is set and it is due, then reads again.
-    fn purge_and_read(&self, now: Duration) -> Option<Result<u64, Tripped>> {
+    fn purge_and_read(&self) -> Option<Result<u64, SourceError>> {
         let hook = self.purge.as_ref()?;
         self.source.as_ref()?;
+        let now = self.clock.now();
         let last = self.last_purge.load(Relaxed);
         if since(last, now).is_some_and(|elapsed| elapsed < self.purge_interval) {
             return None;
@@ -249,106 +301,88 @@ impl Inner {
         Some(self.read_used())
     }
 
-    /// Changes state `from` -> `to` unless another thread changed it first or
-    /// the last change was under `min_state_duration` ago (ignored if
-    /// `force`); on a change counts, logs once and publishes.
-    fn change(&self, from: u8, to: u8, force: bool, used: u64, reserved: u64) {
-        let mut last_trip = lock(&self.transitions);
-        // Under the lock, so two changes are never closer than the minimum.
-        let now = self.clock.now();
-        if self.state.load(Relaxed) != from || (!force && self.wait_before_change(now).is_some()) {
-            return;
-        }
-        self.state.store(to, Relaxed);
-        self.last_change.store(stamp(now), Relaxed);
-        let shift = self
-            .levels
-            .update(used.saturating_add(reserved), to == REFUSING);
-        let snapshot = self.snapshot(used, reserved);
-        let event = if to == REFUSING {
-            self.trips.fetch_add(1, Relaxed);
-            *last_trip = Some(snapshot.clone());
-            tracing::warn!(
-                breaker = %self.lines.name,
-                used,
-                reserved,
-                limit = snapshot.limit,
-                percent = snapshot.percent,
-                trip_percent = self.lines.trip_percent,
-                "memory breaker tripped: refusing new work"
-            );
-            BreakerEvent::Tripped(snapshot)
-        } else {
-            tracing::info!(
-                breaker = %self.lines.name,
-                used,
-                reserved,
-                limit = snapshot.limit,
-                percent = snapshot.percent,
-                reset_percent = self.lines.reset_percent,
-                "memory breaker reset: accepting work again"
-            );
-            BreakerEvent::Reset(snapshot)
-        };
-        drop(last_trip);
-        self.publish(&event);
-        if let Some((from, to)) = shift {
-            // Logged above as the trip or the reset.
-            self.publish(&BreakerEvent::Level {
-                from,
-                to,
-                snapshot: event.snapshot().clone(),
-            });
-        }
-    }
-
-    /// Moves the pressure level to what a reading of `used + reserved`
-    /// makes it, under the transition lock; logs and publishes a change.
+    /// Counts, logs once and publishes the state change this reading made
+    /// (`from` is the state before); returns the snapshot published.
     #[cold]
     #[inline(never)]
-    pub(crate) fn shift_level(&self, used: u64, reserved: u64) {
-        let guard = lock(&self.transitions);
-        let refusing = self.state.load(Relaxed) == REFUSING;
-        let shift = self.levels.update(used.saturating_add(reserved), refusing);
-        drop(guard);
-        if let Some((from, to)) = shift {
-            self.publish_level(from, to, self.snapshot(used, reserved));
-        }
-    }
-
-    fn publish_level(&self, from: PressureLevel, to: PressureLevel, snapshot: BreakerSnapshot) {
-        if to > from {
+    fn state_changed(&self, from: BreakerState, used: u64, reserved: u64) -> BreakerSnapshot {
+        let snapshot = self.snapshot(used, reserved);
+        let event = if from == BreakerState::Accepting {
+            self.trips.fetch_add(1, Relaxed);
+            *lock(&self.last_trip) = Some(snapshot.clone());
             tracing::warn!(
                 breaker = %self.lines.name,
-                from = from.as_str(),
-                to = to.as_str(),
-                used = snapshot.used,
-                reserved = snapshot.reserved,
+                used,
+                reserved,
                 limit = snapshot.limit,
                 percent = snapshot.percent,
-                "memory pressure rose"
+                trip_percent = self.lines.percents.trip,
+                "memory breaker tripped: refusing new work"
             );
+            BreakerEvent::Tripped(snapshot.clone())
         } else {
             tracing::info!(
                 breaker = %self.lines.name,
-                from = from.as_str(),
-                to = to.as_str(),
-                used = snapshot.used,
-                reserved = snapshot.reserved,
+                used,
+                reserved,
                 limit = snapshot.limit,
                 percent = snapshot.percent,
-                "memory pressure fell"
+                reset_percent = self.lines.percents.reset,
+                "memory breaker reset: accepting work again"
             );
+            BreakerEvent::Reset(snapshot.clone())
+        };
+        self.publish(&event);
+        snapshot
+    }
+
+    /// The one place a level change is logged and published. A change made
+    /// by a state change in the same step (`with`: that change's snapshot)
+    /// was logged as the trip or the reset, and is published after it.
+    #[cold]
+    #[inline(never)]
+    fn publish_level(
+        &self,
+        from: PressureLevel,
+        to: PressureLevel,
+        used: u64,
+        reserved: u64,
+        with: Option<BreakerSnapshot>,
+    ) {
+        let logged = with.is_some();
+        let snapshot = with.unwrap_or_else(|| self.snapshot(used, reserved));
+        if !logged {
+            if to > from {
+                tracing::warn!(
+                    breaker = %self.lines.name,
+                    from = from.as_str(),
+                    to = to.as_str(),
+                    used,
+                    reserved,
+                    limit = snapshot.limit,
+                    percent = snapshot.percent,
+                    "memory pressure rose"
+                );
+            } else {
+                tracing::info!(
+                    breaker = %self.lines.name,
+                    from = from.as_str(),
+                    to = to.as_str(),
+                    used,
+                    reserved,
+                    limit = snapshot.limit,
+                    percent = snapshot.percent,
+                    "memory pressure fell"
+                );
+            }
         }
         self.publish(&BreakerEvent::Level { from, to, snapshot });
     }
 
-    /// At the cancel line: one step of the cancel policy (see `jobs`).
-    #[cold]
-    #[inline(never)]
-    fn cancel_largest(&self, used: u64, reserved: u64) {
-        if self.jobs.len() == 0 {
-            // Nothing to cancel: not even a clock reading on this path.
+    /// A tick's work on jobs: past the cancel line, one step of the cancel
+    /// policy (see `jobs`).
+    fn watch_jobs(&self, used: u64, reserved: u64) {
+        if self.levels.current() != PressureLevel::Cancel || self.jobs.len() == 0 {
             return;
         }
         let now = self.clock.now();
@@ -376,35 +410,15 @@ impl Inner {
         }
     }
 
-    /// Reads the source and moves the state and the pressure level as a
-    /// check would, without counting a refusal; acts at the cancel line.
-    /// An unreadable source changes nothing here (checks fail closed).
+    /// A refresh: one step as the refresher takes it. Returns the level.
     pub(crate) fn refresh(&self) -> PressureLevel {
-        let Some(source) = &self.source else {
-            return self.levels.current();
-        };
-        let Ok(mut used) = source.used_bytes() else {
-            return self.levels.current();
-        };
-        let reserved = self.ledger.reserved();
-        let total = |used: u64| used.saturating_add(reserved);
-        match self.state() {
-            BreakerState::Accepting if total(used) >= self.lines.trip_bytes() => {
-                if let Some(Ok(fresh)) = self.purge_and_read(self.clock.now()) {
-                    used = fresh;
-                }
-                if total(used) >= self.lines.trip_bytes() {
-                    let whole_budget = total(used) >= self.lines.limit();
-                    self.change(ACCEPTING, REFUSING, whole_budget, used, reserved);
-                }
-            }
-            BreakerState::Refusing if total(used) < self.lines.reset_bytes() => {
-                self.change(REFUSING, ACCEPTING, false, used, reserved);
-            }
-            _ => {}
-        }
-        self.observe_level(used, reserved);
+        let _ = self.step(Caller::Tick);
         self.levels.current()
+    }
+
+    /// Time since the last good reading a refresh made.
+    pub(crate) fn reading_age(&self) -> Option<Duration> {
+        since(self.last_good_read.load(Relaxed), self.clock.now())
     }
 
     /// Logs and publishes a callback's caught panic.
@@ -427,7 +441,7 @@ impl Inner {
     }
 
     /// Sends to this breaker's subscribers and its ancestors'; never blocks.
-    fn publish(&self, event: &BreakerEvent) {
+    pub(crate) fn publish(&self, event: &BreakerEvent) {
         let mut breaker = Some(self);
         while let Some(inner) = breaker {
             lock(&inner.subscribers).retain(|subscriber| {
@@ -461,8 +475,8 @@ impl Inner {
             used,
             reserved,
             limit: self.lines.limit(),
-            trip_percent: self.lines.trip_percent,
-            reset_percent: self.lines.reset_percent,
+            trip_percent: self.lines.percents.trip,
+            reset_percent: self.lines.percents.reset,
             cause,
         })
     }
@@ -496,9 +510,16 @@ impl Inner {
                 Err(Refused::Full { reserved }) => {
                     if !purged {
                         purged = true;
-                        if let Some(fresh) = self.purge_and_read(self.clock.now()) {
-                            used = fresh?;
-                            continue;
+                        match self.purge_and_read() {
+                            Some(Ok(fresh)) => {
+                                used = fresh;
+                                continue;
+                            }
+                            Some(Err(error)) => {
+                                self.note_read_failure(&error, reserved);
+                                return Err(self.refuse(0, reserved, TripCause::Source(error)));
+                            }
+                            None => {}
                         }
                     }
                     let cause = TripCause::Reservation { requested: bytes };

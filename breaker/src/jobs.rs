@@ -16,7 +16,7 @@ use std::time::Duration;
 use heapguard_alloc::Account;
 
 use crate::cancel::CancelToken;
-use crate::inner::{lock, Inner};
+use crate::sync::lock;
 
 /// The jobs registered with one breaker.
 #[derive(Default)]
@@ -77,6 +77,12 @@ impl Jobs {
         }
     }
 
+    /// Holds the registry's lock (a test shows checks never take it).
+    #[cfg(test)]
+    pub(crate) fn hold_lock(&self) -> std::sync::MutexGuard<'_, impl Sized> {
+        lock(&self.registry)
+    }
+
     /// Jobs registered now.
     pub(crate) fn len(&self) -> usize {
         self.registered.load(Relaxed)
@@ -133,7 +139,9 @@ impl Jobs {
 /// for that (or its grace period) before it cancels another job.
 #[must_use = "a job is deregistered as soon as its registration is dropped"]
 pub struct JobRegistration {
-    pub(crate) breaker: Arc<Inner>,
+    pub(crate) jobs: Arc<Jobs>,
+    /// The breaker's name, for `Debug`.
+    pub(crate) breaker: Arc<str>,
     pub(crate) id: u64,
     pub(crate) name: Arc<str>,
     pub(crate) token: CancelToken,
@@ -160,14 +168,14 @@ impl JobRegistration {
 
 impl Drop for JobRegistration {
     fn drop(&mut self) {
-        self.breaker.jobs.deregister(self.id);
+        self.jobs.deregister(self.id);
     }
 }
 
 impl fmt::Debug for JobRegistration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobRegistration")
-            .field("breaker", &self.breaker.lines.name)
+            .field("breaker", &self.breaker)
             .field("name", &self.name)
             .field("cancelled", &self.is_cancelled())
             .finish()

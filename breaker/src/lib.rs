@@ -137,7 +137,21 @@
 //! [`MemoryBreaker::register_job`]; past the cancel line the breaker cancels
 //! the job holding the most live bytes, waits for it to deregister (or a
 //! grace period), reads again, and cancels the next only if still needed.
-//! The breaker's refresher thread acts while no thread calls `check()`.
+//! Cancels are made by the breaker's refresher thread (or
+//! [`MemoryBreaker::refresh`]), never by `check()`.
+//!
+//! # One transition function
+//! `check()`, reservations, [`MemoryBreaker::refresh`] and the refresher
+//! thread decide through one function: the same reading moves the state
+//! and the level the same way whoever reads it. The state and the level
+//! move by compare-and-swap on atomics, so a check takes no lock at any
+//! level. The refresher takes that step every [`REFRESH_PERIOD`] on its own
+//! (unless [`BreakerConfig::watch_cancel_line`] is off), so the state stays
+//! fresh while no request checks. A reading that fails refuses new work and
+//! publishes [`BreakerEvent::ReadFailed`], but neither purges, moves the
+//! state or level, nor cancels; [`MemoryBreaker::reading_age`] says how old
+//! the last good reading is. Reading ([`MemoryBreaker::usage`],
+//! [`MemoryBreaker::pressure`], [`MemoryBreaker::state`]) changes nothing.
 //!
 //! # Reservations
 //! [`MemoryBreaker::try_reserve`] holds bytes a job is about to allocate
@@ -152,7 +166,11 @@
 //!
 //! # Events
 //! Each state change is logged once with `tracing` and sent to every
-//! [`subscribe`](MemoryBreaker::subscribe)r as a [`BreakerEvent`].
+//! [`subscribe`](MemoryBreaker::subscribe)r as a [`BreakerEvent`]. A
+//! callback the breaker runs (an [`on_refresh`](MemoryBreaker::on_refresh)
+//! action, a purge hook, a cancelled job's [`CancelToken::on_cancel`]) that
+//! panics is caught, logged with the breaker's name and published as
+//! [`BreakerEvent::CallbackPanicked`]; the refresher goes on.
 //!
 //! # In a service (feature `tower`)
 //! [`service::MemoryShedLayer`] sheds requests in a tower stack (axum,
@@ -176,6 +194,7 @@ mod cancel;
 mod caught;
 mod clock;
 mod config;
+mod decide;
 mod event;
 mod inner;
 mod jobs;
@@ -189,6 +208,7 @@ mod reservation;
 #[cfg(feature = "tower")]
 pub mod service;
 mod state;
+mod sync;
 mod usage;
 
 pub use breaker::{MemoryBreaker, SUBSCRIBER_CAPACITY};

@@ -1,6 +1,7 @@
 //! Jobs in flight past the cancel line: the largest is cancelled first, the
 //! breaker waits for it before cancelling another, never cancels a job
-//! twice, and its refresher acts while no thread calls `check()`.
+//! twice, and its refresher acts while no thread calls `check()` (a check
+//! never cancels).
 //!
 //! Accounts hold real allocations (the counting allocator is installed);
 //! the breaker reads a manual source set to what the jobs' accounts hold,
@@ -266,7 +267,7 @@ fn a_job_its_owner_cancelled_is_passed_over_for_the_next_largest() {
     // The owner stops the large job itself; it is ending already.
     assert!(large_job.token().cancel());
     memory.set(95 * MIB);
-    breaker.check().unwrap_err();
+    breaker.refresh();
     assert!(small_job.is_cancelled());
     let cancelled: Vec<String> = events
         .try_iter()
@@ -280,13 +281,25 @@ fn a_job_its_owner_cancelled_is_passed_over_for_the_next_largest() {
 }
 
 #[test]
-fn checks_act_at_the_cancel_line_too() {
+fn checks_refuse_at_the_cancel_line_and_the_refresh_cancels() {
     let (breaker, memory, _clock) = breaker(100 * MIB, Duration::from_secs(2));
     let account = Account::new("only");
     let job = breaker.register_job("only", &account, CancelToken::new());
     memory.set(95 * MIB);
-    breaker.check().unwrap_err();
-    assert!(job.is_cancelled());
+    for _ in 0..10 {
+        breaker.check().unwrap_err();
+    }
+    assert_eq!(
+        breaker.pressure(),
+        PressureLevel::Cancel,
+        "checks move the level"
+    );
+    assert!(
+        !job.is_cancelled(),
+        "a check takes no lock and cancels nothing"
+    );
+    breaker.refresh();
+    assert!(job.is_cancelled(), "the refresher's step cancels");
     assert_eq!(job.name(), "only");
 }
 
