@@ -10,9 +10,10 @@ use crossbeam_channel::Receiver;
 use crate::cancel::CancelToken;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BreakerConfig, ConfigError, PurgeHook, PurgeSetting};
+use crate::event::AccountBytes;
 use crate::event::{BreakerEvent, BreakerSnapshot};
 use crate::inner::Inner;
-use crate::jobs::{JobRegistration, Jobs};
+use crate::jobs::{JobRegistration, Jobs, WatchedAccount};
 use crate::ledger::Ledger;
 use crate::lines::Lines;
 use crate::pressure::{Levels, PressureLevel};
@@ -299,12 +300,20 @@ impl MemoryBreaker {
     ///
     /// Past the cancel line, the breaker cancels the registered job whose
     /// account holds the most live bytes (publishing
-    /// [`BreakerEvent::JobCancelled`]), then waits until that job
-    /// deregisters or [`cancel_grace`](BreakerConfig::cancel_grace) passes
-    /// before it reads again and cancels another; it never cancels a job
+    /// [`BreakerEvent::JobCancelled`], and running the token's
+    /// [`on_cancel`](CancelToken::on_cancel) callbacks), then checks the
+    /// cancel: it watches the job's account until the job has deregistered
+    /// and the account holds at most half of what it held, or until
+    /// [`cancel_grace`](BreakerConfig::cancel_grace) passes, and publishes
+    /// [`BreakerEvent::CancelFreed`] or [`BreakerEvent::CancelFreedTooLittle`]
+    /// (memory left in tasks the job spawned and detached, or a job that
+    /// ignores its token). It cancels another only if the reading is still
+    /// at or past the cancel line and that job alone holds enough to bring it
+    /// under (else [`BreakerEvent::CancelWithheld`]); it never cancels a job
     /// twice. A cancelled job should stop at its next
     /// [`is_cancelled`](JobRegistration::is_cancelled) poll, free what it
-    /// holds, and drop the registration.
+    /// holds (inside its account, so the account sees it go), and drop the
+    /// registration.
     ///
     /// Cancels are made by the breaker's refresher thread (or
     /// [`refresh`](Self::refresh)), within one
@@ -333,6 +342,43 @@ impl MemoryBreaker {
     /// Jobs registered now.
     pub fn jobs_registered(&self) -> usize {
         self.inner.jobs.len()
+    }
+
+    /// Watches an account that is not a job (the layer's request accounts,
+    /// a connection's, a cache's) until the returned guard is dropped: it is
+    /// named among the top accounts of events and refusals, and its live
+    /// bytes count as attributed in [`ledger`](Self::ledger). It is never
+    /// cancelled. Watch disjoint accounts: a child account's bytes are in
+    /// its parent's too, so watching both counts them twice.
+    pub fn watch_account(&self, account: &heapguard_alloc::Account) -> WatchedAccount {
+        WatchedAccount {
+            jobs: self.inner.jobs.clone(),
+            id: self.inner.jobs.watch(account.clone()),
+        }
+    }
+
+    /// Where the bytes this breaker reasons about are, read now (changes
+    /// nothing): reserved and not yet allocated, in the accounts it knows
+    /// (registered jobs and [watched accounts](Self::watch_account)), and
+    /// unattributed (the reading minus those accounts: memory allocated
+    /// outside any known account, such as a plain `tokio::spawn`ed task's;
+    /// a plain spawn is charged to no account).
+    ///
+    /// The accounts' figures lag by at most 2 x
+    /// [`FLUSH_THRESHOLD`](heapguard_alloc::FLUSH_THRESHOLD) per thread
+    /// inside each (see `heapguard_alloc::Account`), so `unattributed_bytes`
+    /// is exact to within that per thread, and is 0 for a source that is
+    /// not the counting allocator's bytes and reads less than the accounts.
+    pub fn ledger(&self) -> Result<MemoryLedger, SourceError> {
+        let usage = self.inner.current_usage()?;
+        let in_accounts = self.inner.jobs.attributed_bytes();
+        Ok(MemoryLedger {
+            used_bytes: usage.used,
+            reserved_bytes: usage.reserved,
+            in_accounts_bytes: in_accounts,
+            unattributed_bytes: usage.used.saturating_sub(in_accounts),
+            top_accounts: self.inner.jobs.top_accounts(),
+        })
     }
 
     /// The current usage without deciding anything (no state change, no purge).
@@ -592,4 +638,23 @@ mod tests {
         assert_eq!(refused, Ok(1000), "every check refused without a lock");
         assert!(!job.is_cancelled(), "checks cancel nothing");
     }
+}
+
+/// Where a breaker's bytes are: from [`MemoryBreaker::ledger`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryLedger {
+    /// The source's reading: bytes allocated (real).
+    pub used_bytes: u64,
+    /// Bytes reserved and not yet given back (they add to `used_bytes` in
+    /// every decision).
+    pub reserved_bytes: u64,
+    /// Live bytes of the accounts the breaker knows: registered jobs and
+    /// watched accounts.
+    pub in_accounts_bytes: u64,
+    /// `used_bytes - in_accounts_bytes` (0 if negative): real bytes no known
+    /// account holds.
+    pub unattributed_bytes: u64,
+    /// The accounts holding the most, most first (at most three).
+    pub top_accounts: Vec<AccountBytes>,
 }

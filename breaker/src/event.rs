@@ -57,6 +57,52 @@ pub enum BreakerEvent {
         /// The breaker's reading then (`used` 0: unknown).
         snapshot: BreakerSnapshot,
     },
+    /// A cancel's verdict: the victim deregistered and its account holds at
+    /// most half of what it held at the cancel, within the grace period.
+    CancelFreed {
+        /// The job's name, as registered.
+        job: String,
+        /// What its account freed since the cancel.
+        freed_bytes: u64,
+        /// What its account still holds.
+        remaining_bytes: u64,
+        /// How far the breaker's reading (used + reserved) fell since the cancel.
+        reading_freed_bytes: u64,
+        /// The breaker's reading now.
+        snapshot: BreakerSnapshot,
+    },
+    /// A cancel's verdict: by the end of the grace period the victim's
+    /// account still holds more than half of what it held at the cancel
+    /// (memory in tasks it spawned and detached, or a job that ignores its
+    /// token). Those bytes are not counted as reclaimable: a next cancel is
+    /// made only if its candidate alone can bring the reading under the line.
+    CancelFreedTooLittle {
+        /// The job's name, as registered.
+        job: String,
+        /// What its account freed since the cancel.
+        freed_bytes: u64,
+        /// What its account still holds (its own and its child accounts').
+        remaining_bytes: u64,
+        /// How far the breaker's reading fell since the cancel.
+        reading_freed_bytes: u64,
+        /// Whether the job deregistered (its registration was dropped).
+        deregistered: bool,
+        /// The breaker's reading now.
+        snapshot: BreakerSnapshot,
+    },
+    /// Past the cancel line after a cancel, the largest job left was not
+    /// cancelled: it holds too little to bring the reading under the line.
+    /// Published once per candidate.
+    CancelWithheld {
+        /// The candidate's name.
+        job: String,
+        /// What its account holds.
+        live_bytes: u64,
+        /// What a cancel would have to free to bring the reading under the line.
+        needed_bytes: u64,
+        /// The breaker's reading now.
+        snapshot: BreakerSnapshot,
+    },
     /// The source is read again after a [`ReadFailed`](Self::ReadFailed).
     ReadRecovered {
         /// The first good reading.
@@ -74,6 +120,9 @@ impl BreakerEvent {
             | BreakerEvent::JobCancelled { snapshot, .. }
             | BreakerEvent::CallbackPanicked { snapshot, .. }
             | BreakerEvent::ReadFailed { snapshot, .. }
+            | BreakerEvent::CancelFreed { snapshot, .. }
+            | BreakerEvent::CancelFreedTooLittle { snapshot, .. }
+            | BreakerEvent::CancelWithheld { snapshot, .. }
             | BreakerEvent::ReadRecovered { snapshot } => snapshot,
         }
     }
@@ -105,4 +154,24 @@ pub struct BreakerSnapshot {
     pub percent: f64,
     /// Wall-clock time of the change.
     pub time: SystemTime,
+    /// The accounts holding the most live bytes (registered jobs and
+    /// [watched accounts](crate::MemoryBreaker::watch_account)), most first,
+    /// at most three: who holds the memory.
+    pub top_accounts: Vec<AccountBytes>,
+}
+
+/// An account and the live bytes it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountBytes {
+    /// The account's name.
+    pub name: String,
+    /// Its live bytes when read.
+    pub live_bytes: u64,
+}
+
+impl std::fmt::Display for AccountBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name, bytesize::ByteSize(self.live_bytes))
+    }
 }

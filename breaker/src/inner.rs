@@ -22,8 +22,9 @@ use crossbeam_channel::{Sender, TrySendError};
 use crate::clock::Clock;
 use crate::config::PurgeHook;
 use crate::decide::{self, StateChange};
+use crate::event::AccountBytes;
 use crate::event::{BreakerEvent, BreakerSnapshot};
-use crate::jobs::Jobs;
+use crate::jobs::{Jobs, Seen, Step};
 use crate::ledger::{Ledger, Refused};
 use crate::lines::{percent, Lines};
 use crate::pressure::{Levels, PressureLevel};
@@ -379,35 +380,105 @@ impl Inner {
         self.publish(&BreakerEvent::Level { from, to, snapshot });
     }
 
-    /// A tick's work on jobs: past the cancel line, one step of the cancel
-    /// policy (see `jobs`).
+    /// A tick's work on jobs (see `jobs`): past the cancel line, one step
+    /// of the cancel policy; at any level, a pending cancel's verdict.
     fn watch_jobs(&self, used: u64, reserved: u64) {
-        if self.levels.current() != PressureLevel::Cancel || self.jobs.len() == 0 {
+        let at_cancel_level = self.levels.current() == PressureLevel::Cancel;
+        if !self.jobs.has_work(at_cancel_level) {
             return;
         }
-        let now = self.clock.now();
-        let Some(cancelled) = self.jobs.cancel_largest(now, self.cancel_grace) else {
+        let total = used.saturating_add(reserved);
+        let seen = Seen {
+            now: self.clock.now(),
+            grace: self.cancel_grace,
+            total,
+            cancel_line: self.lines.cancel_bytes(),
+            at_cancel_level,
+        };
+        let Some(step) = self.jobs.step(seen) else {
             return;
         };
         let snapshot = self.snapshot(used, reserved);
-        tracing::warn!(
-            breaker = %self.lines.name,
-            job = %cancelled.name,
-            job_live_bytes = cancelled.live_bytes,
-            used,
-            reserved,
-            limit = snapshot.limit,
-            percent = snapshot.percent,
-            "memory breaker cancelled the largest job"
-        );
-        self.publish(&BreakerEvent::JobCancelled {
-            job: cancelled.name.to_string(),
-            live_bytes: cancelled.live_bytes,
-            snapshot,
-        });
-        if let Some(message) = cancelled.token.run_callbacks() {
-            self.callback_panicked("on_cancel", message);
-        }
+        let name = &self.lines.name;
+        let event = match step {
+            Step::Cancelled(cancelled) => {
+                tracing::warn!(
+                    breaker = %name,
+                    job = %cancelled.name,
+                    job_live_bytes = cancelled.live_bytes,
+                    used,
+                    reserved,
+                    limit = snapshot.limit,
+                    percent = snapshot.percent,
+                    top_accounts = %list(&snapshot.top_accounts),
+                    "memory breaker cancelled the largest job"
+                );
+                self.publish(&BreakerEvent::JobCancelled {
+                    job: cancelled.name.to_string(),
+                    live_bytes: cancelled.live_bytes,
+                    snapshot,
+                });
+                if let Some(message) = cancelled.token.run_callbacks() {
+                    self.callback_panicked("on_cancel", message);
+                }
+                return;
+            }
+            Step::Checked(checked) if checked.enough() => {
+                tracing::info!(
+                    breaker = %name,
+                    job = %checked.name,
+                    freed_bytes = checked.freed(),
+                    remaining_bytes = checked.remaining,
+                    reading_freed_bytes = checked.reading_freed,
+                    "the cancelled job freed its memory"
+                );
+                BreakerEvent::CancelFreed {
+                    job: checked.name.to_string(),
+                    freed_bytes: checked.freed(),
+                    remaining_bytes: checked.remaining,
+                    reading_freed_bytes: checked.reading_freed,
+                    snapshot,
+                }
+            }
+            Step::Checked(checked) => {
+                tracing::warn!(
+                    breaker = %name,
+                    job = %checked.name,
+                    freed_bytes = checked.freed(),
+                    remaining_bytes = checked.remaining,
+                    reading_freed_bytes = checked.reading_freed,
+                    deregistered = checked.deregistered,
+                    top_accounts = %list(&snapshot.top_accounts),
+                    "the cancelled job freed too little: its account still holds memory \
+                     (tasks it spawned and detached, or a job that ignores its token)"
+                );
+                BreakerEvent::CancelFreedTooLittle {
+                    job: checked.name.to_string(),
+                    freed_bytes: checked.freed(),
+                    remaining_bytes: checked.remaining,
+                    reading_freed_bytes: checked.reading_freed,
+                    deregistered: checked.deregistered,
+                    snapshot,
+                }
+            }
+            Step::Withheld(withheld) => {
+                tracing::warn!(
+                    breaker = %name,
+                    job = %withheld.name,
+                    live_bytes = withheld.live_bytes,
+                    needed_bytes = withheld.needed,
+                    top_accounts = %list(&snapshot.top_accounts),
+                    "memory breaker withheld a cancel that could not bring usage under the cancel line"
+                );
+                BreakerEvent::CancelWithheld {
+                    job: withheld.name.to_string(),
+                    live_bytes: withheld.live_bytes,
+                    needed_bytes: withheld.needed,
+                    snapshot,
+                }
+            }
+        };
+        self.publish(&event);
     }
 
     /// A refresh: one step as the refresher takes it. Returns the level.
@@ -463,6 +534,7 @@ impl Inner {
             limit,
             percent: percent(used.saturating_add(reserved), limit),
             time: SystemTime::now(),
+            top_accounts: self.jobs.top_accounts(),
         }
     }
 
@@ -540,4 +612,10 @@ impl Inner {
             breaker = inner.parent.as_deref();
         }
     }
+}
+
+/// `name bytes, name bytes` for a log line.
+fn list(accounts: &[AccountBytes]) -> String {
+    let names: Vec<String> = accounts.iter().map(ToString::to_string).collect();
+    names.join(", ")
 }

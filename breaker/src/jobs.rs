@@ -1,36 +1,87 @@
-//! Jobs in flight: what a breaker may cancel past its cancel line.
+//! Jobs in flight: what a breaker may cancel past its cancel line, and what
+//! each cancel freed.
 //!
 //! A job registers its memory account and a [`CancelToken`]. Past the
 //! cancel line the breaker cancels the registered job whose account holds
 //! the most live bytes (Envoy's overload manager resets the streams holding
-//! the most memory first), then waits until that job deregisters or the
-//! grace period ends before it reads again and cancels another: a token
-//! frees nothing by itself, the job must end its work and drop what it held.
-//! No job is cancelled twice.
+//! the most memory first). A token frees nothing by itself, and a job that
+//! deregisters may still hold memory (tasks it spawned and detached keep
+//! running: dropping a tokio `JoinHandle` does not stop its task), so the
+//! cancel is **checked**: the breaker watches the victim's account until
+//! the victim has deregistered and its account holds at most half of what
+//! it held at the cancel, or the grace period ends, whichever is first.
+//! Then it publishes what the cancel freed (the account's bytes and the
+//! reading's), or that it freed too little, with what the victim still
+//! holds. The step that gives that verdict cancels nothing, so the next
+//! decision rests on a fresh reading.
+//!
+//! After a cancel, the next one (while the level stays `Cancel`) is made
+//! only if the reading is still at or past the cancel line and the next
+//! candidate holds enough to bring the reading back under it on its own
+//! (`total - live < cancel line`): a cancel that could not help is withheld
+//! (published once per candidate), and the bytes a victim kept are not
+//! counted as reclaimable. No job is cancelled twice.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use heapguard_alloc::Account;
 
 use crate::cancel::CancelToken;
+use crate::event::AccountBytes;
 use crate::sync::lock;
 
-/// The jobs registered with one breaker.
+/// How many accounts an event or a refusal names.
+pub(crate) const TOP_ACCOUNTS: usize = 3;
+
+/// The jobs registered with one breaker, and the other accounts it watches.
 #[derive(Default)]
 pub(crate) struct Jobs {
     next_id: AtomicU64,
     registered: AtomicUsize,
+    /// Set while a cancel awaits its verdict (read without the lock).
+    pending: AtomicBool,
+    /// Set from a cancel until the level leaves `Cancel`.
+    episode: AtomicBool,
+    /// Set while kept accounts are listed (so ticks prune them).
+    kept: AtomicBool,
     registry: Mutex<Registry>,
 }
 
 #[derive(Default)]
 struct Registry {
     entries: Vec<Entry>,
-    /// The job cancelled last and when its grace period ends.
+    /// Accounts watched for the ledger and the top accounts, not cancellable.
+    watched: Vec<(u64, Account)>,
+    /// The job cancelled last, until its verdict.
     pending: Option<Pending>,
+    /// Cancels made since the level last rose to `Cancel`.
+    episode_cancels: u32,
+    /// The candidate last withheld (published once).
+    withheld: Option<u64>,
+    /// Accounts of deregistered victims that freed too little: still
+    /// watched (named, attributed) until they hold nothing.
+    kept: Vec<Account>,
+}
+
+impl Registry {
+    /// Every account the breaker knows, each once: registered jobs, watched
+    /// accounts, a deregistered victim awaiting its verdict, and kept ones.
+    fn accounts(&self) -> impl Iterator<Item = &Account> {
+        let pending = self
+            .pending
+            .as_ref()
+            .filter(|pending| !self.entries.iter().any(|entry| entry.id == pending.id))
+            .map(|pending| &pending.account);
+        self.entries
+            .iter()
+            .map(|entry| &entry.account)
+            .chain(self.watched.iter().map(|(_, account)| account))
+            .chain(pending)
+            .chain(self.kept.iter())
+    }
 }
 
 struct Entry {
@@ -40,9 +91,12 @@ struct Entry {
     token: CancelToken,
 }
 
-#[derive(Clone, Copy)]
 struct Pending {
     id: u64,
+    name: Arc<str>,
+    account: Account,
+    live_at_cancel: u64,
+    total_at_cancel: u64,
     until: Duration,
 }
 
@@ -54,6 +108,61 @@ pub(crate) struct Cancelled {
     pub(crate) name: Arc<str>,
     pub(crate) live_bytes: u64,
     pub(crate) token: CancelToken,
+}
+
+/// What a cancel freed, judged once the victim freed at least half of what
+/// it held and deregistered, or its grace period ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub(crate) name: Arc<str>,
+    /// The account's live bytes at the cancel.
+    pub(crate) live_at_cancel: u64,
+    /// What the account still holds.
+    pub(crate) remaining: u64,
+    /// How far the reading (used + reserved) fell since the cancel.
+    pub(crate) reading_freed: u64,
+    /// Whether the job deregistered.
+    pub(crate) deregistered: bool,
+}
+
+impl Checked {
+    /// Freed enough: the account holds at most half of what it held.
+    pub(crate) fn enough(&self) -> bool {
+        self.remaining <= self.live_at_cancel / 2
+    }
+
+    pub(crate) fn freed(&self) -> u64 {
+        self.live_at_cancel.saturating_sub(self.remaining)
+    }
+}
+
+/// A candidate not cancelled: it could not bring the reading under the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Withheld {
+    pub(crate) name: Arc<str>,
+    pub(crate) live_bytes: u64,
+    /// What a cancel would have to free to bring the reading under the line.
+    pub(crate) needed: u64,
+}
+
+/// What one step of the cancel policy did.
+#[derive(Debug, Clone)]
+pub(crate) enum Step {
+    Cancelled(Cancelled),
+    Checked(Checked),
+    Withheld(Withheld),
+}
+
+/// The reading a policy step sees.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    pub(crate) now: Duration,
+    pub(crate) grace: Duration,
+    /// used + reserved.
+    pub(crate) total: u64,
+    pub(crate) cancel_line: u64,
+    /// Whether the pressure level is `Cancel`.
+    pub(crate) at_cancel_level: bool,
 }
 
 impl Jobs {
@@ -77,6 +186,48 @@ impl Jobs {
         }
     }
 
+    /// Watches an account that is not a job (requests, connections) for
+    /// the ledger and the top accounts; returns its id for [`unwatch`](Self::unwatch).
+    pub(crate) fn watch(&self, account: Account) -> u64 {
+        let id = self.next_id.fetch_add(1, Relaxed);
+        lock(&self.registry).watched.push((id, account));
+        id
+    }
+
+    pub(crate) fn unwatch(&self, id: u64) {
+        lock(&self.registry)
+            .watched
+            .retain(|(watched, _)| *watched != id);
+    }
+
+    /// The accounts holding the most live bytes, most first (jobs and
+    /// watched accounts; at most [`TOP_ACCOUNTS`]).
+    pub(crate) fn top_accounts(&self) -> Vec<AccountBytes> {
+        let registry = lock(&self.registry);
+        let mut accounts: Vec<AccountBytes> = registry
+            .accounts()
+            .map(|account| AccountBytes {
+                name: account.name().to_owned(),
+                live_bytes: account.live_bytes(),
+            })
+            .collect();
+        drop(registry);
+        accounts.sort_by_key(|account| std::cmp::Reverse(account.live_bytes));
+        accounts.truncate(TOP_ACCOUNTS);
+        accounts
+    }
+
+    /// The live bytes of every account the breaker knows (jobs, watched
+    /// accounts, victims that kept memory); each registered account is
+    /// counted once, so disjoint accounts sum exactly (see
+    /// `MemoryBreaker::watch_account`).
+    pub(crate) fn attributed_bytes(&self) -> u64 {
+        lock(&self.registry)
+            .accounts()
+            .map(Account::live_bytes)
+            .sum()
+    }
+
     /// Holds the registry's lock (a test shows checks never take it).
     #[cfg(test)]
     pub(crate) fn hold_lock(&self) -> std::sync::MutexGuard<'_, impl Sized> {
@@ -88,31 +239,68 @@ impl Jobs {
         self.registered.load(Relaxed)
     }
 
-    /// One step of the cancel policy at time `now`: cancels the largest job
-    /// whose token is not cancelled yet (by the breaker or by its owner), unless the last one cancelled is still registered
-    /// and within its grace period. The step in which that wait ends cancels
-    /// nothing, so the next decision rests on a fresh reading.
-    pub(crate) fn cancel_largest(&self, now: Duration, grace: Duration) -> Option<Cancelled> {
-        if self.len() == 0 {
-            return None;
-        }
+    /// Whether a step could do anything: a verdict is pending, or jobs are
+    /// registered at the cancel level, or an episode must end. Lock-free.
+    pub(crate) fn has_work(&self, at_cancel_level: bool) -> bool {
+        self.pending.load(Relaxed)
+            || self.kept.load(Relaxed)
+            || (at_cancel_level && self.len() > 0)
+            || (!at_cancel_level && self.episode.load(Relaxed))
+    }
+
+    /// One step of the cancel policy (see the module docs).
+    pub(crate) fn step(&self, seen: Seen) -> Option<Step> {
         let mut registry = lock(&self.registry);
-        if let Some(pending) = registry.pending {
+        registry.kept.retain(|account| account.live_bytes() > 0);
+        self.kept.store(!registry.kept.is_empty(), Relaxed);
+        if let Some(pending) = &registry.pending {
             let registered = registry.entries.iter().any(|entry| entry.id == pending.id);
-            registry.pending = None;
-            if registered && now < pending.until {
-                registry.pending = Some(pending);
+            let checked = Checked {
+                name: pending.name.clone(),
+                live_at_cancel: pending.live_at_cancel,
+                remaining: pending.account.live_bytes(),
+                reading_freed: pending.total_at_cancel.saturating_sub(seen.total),
+                deregistered: !registered,
+            };
+            let settled = checked.deregistered && checked.enough();
+            if seen.now < pending.until && !settled {
+                return None;
             }
+            if let Some(pending) = registry.pending.take() {
+                if checked.deregistered && !checked.enough() {
+                    registry.kept.push(pending.account);
+                    self.kept.store(true, Relaxed);
+                }
+            }
+            self.pending.store(false, Relaxed);
+            return Some(Step::Checked(checked));
+        }
+        if !seen.at_cancel_level {
+            registry.episode_cancels = 0;
+            registry.withheld = None;
+            self.episode.store(false, Relaxed);
             return None;
         }
-        let largest = registry
+        if seen.total < seen.cancel_line {
+            return None;
+        }
+        let (live_bytes, entry) = registry
             .entries
             .iter()
             .filter(|entry| !entry.token.is_cancelled())
             .map(|entry| (entry.account.live_bytes(), entry))
             // The oldest registration wins a tie: ids only grow.
             .max_by(|(a, x), (b, y)| a.cmp(b).then(y.id.cmp(&x.id)))?;
-        let (live_bytes, entry) = largest;
+        let needed = seen.total - seen.cancel_line + 1;
+        if registry.episode_cancels > 0 && live_bytes < needed {
+            let id = entry.id;
+            let withheld = Withheld {
+                name: entry.name.clone(),
+                live_bytes,
+                needed,
+            };
+            return (registry.withheld.replace(id) != Some(id)).then_some(Step::Withheld(withheld));
+        }
         if !entry.token.mark_cancelled() {
             // Its owner cancelled it a moment ago: it is ending already.
             return None;
@@ -122,12 +310,19 @@ impl Jobs {
             live_bytes,
             token: entry.token.clone(),
         };
-        let id = entry.id;
-        registry.pending = Some(Pending {
-            id,
-            until: now.saturating_add(grace),
-        });
-        Some(cancelled)
+        let pending = Pending {
+            id: entry.id,
+            name: entry.name.clone(),
+            account: entry.account.clone(),
+            live_at_cancel: live_bytes,
+            total_at_cancel: seen.total,
+            until: seen.now.saturating_add(seen.grace),
+        };
+        registry.pending = Some(pending);
+        registry.episode_cancels += 1;
+        self.pending.store(true, Relaxed);
+        self.episode.store(true, Relaxed);
+        Some(Step::Cancelled(cancelled))
     }
 }
 
@@ -178,6 +373,29 @@ impl fmt::Debug for JobRegistration {
             .field("breaker", &self.breaker)
             .field("name", &self.name)
             .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+/// An account a breaker watches, from
+/// [`MemoryBreaker::watch_account`](crate::MemoryBreaker::watch_account);
+/// dropping it stops the watch.
+#[must_use = "the account is no longer watched once this is dropped"]
+pub struct WatchedAccount {
+    pub(crate) jobs: Arc<Jobs>,
+    pub(crate) id: u64,
+}
+
+impl Drop for WatchedAccount {
+    fn drop(&mut self) {
+        self.jobs.unwatch(self.id);
+    }
+}
+
+impl fmt::Debug for WatchedAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchedAccount")
+            .field("id", &self.id)
             .finish()
     }
 }

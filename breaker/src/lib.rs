@@ -211,12 +211,12 @@ mod state;
 mod sync;
 mod usage;
 
-pub use breaker::{MemoryBreaker, SUBSCRIBER_CAPACITY};
+pub use breaker::{MemoryBreaker, MemoryLedger, SUBSCRIBER_CAPACITY};
 pub use cancel::CancelToken;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{BreakerConfig, ConfigError, PurgeHook, ValidConfig};
-pub use event::{BreakerEvent, BreakerSnapshot};
-pub use jobs::JobRegistration;
+pub use event::{AccountBytes, BreakerEvent, BreakerSnapshot};
+pub use jobs::{JobRegistration, WatchedAccount};
 pub use pressure::PressureLevel;
 #[cfg(feature = "jemalloc")]
 pub use reading::JemallocAllocatedSource;

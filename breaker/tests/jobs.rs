@@ -116,6 +116,29 @@ fn describe(event: BreakerEvent) -> String {
         BreakerEvent::JobCancelled {
             job, live_bytes, ..
         } => format!("cancelled {job} holding {live_bytes}"),
+        BreakerEvent::CancelFreed {
+            job, freed_bytes, ..
+        } => format!("{job} freed {freed_bytes}"),
+        BreakerEvent::CancelFreedTooLittle {
+            job,
+            freed_bytes,
+            remaining_bytes,
+            deregistered,
+            ..
+        } => format!(
+            "{job} freed too little: {freed_bytes} freed, {remaining_bytes} left, {}",
+            if deregistered {
+                "deregistered"
+            } else {
+                "registered"
+            }
+        ),
+        BreakerEvent::CancelWithheld {
+            job,
+            live_bytes,
+            needed_bytes,
+            ..
+        } => format!("withheld {job} holding {live_bytes}, needed {needed_bytes}"),
         other => format!("{other:?}"),
     }
 }
@@ -169,8 +192,10 @@ fn the_larger_job_is_cancelled_and_the_smaller_completes() {
             "refuse->cancel".to_owned(),
             format!("cancelled large holding {large_held}"),
             // The large job is gone: the cancel level clears at once, the
-            // refuse level after the breaker's minimum time in a state.
+            // cancel is found to have freed all the job held, and the
+            // refuse level clears after the breaker's minimum time in a state.
             "cancel->refuse".to_owned(),
+            format!("large freed {large_held}"),
             "reset".to_owned(),
             "refuse->normal".to_owned(),
         ]
@@ -183,7 +208,7 @@ fn waits_for_the_cancelled_job_or_its_grace_then_cancels_the_next_never_twice() 
     let events = breaker.subscribe();
     let accounts: Vec<Account> = ["a", "b", "c"].map(Account::new).into();
     let sizes = [30 * MIB, 50 * MIB, 10 * MIB];
-    let held: Vec<Vec<u8>> = accounts
+    let mut held: Vec<Vec<u8>> = accounts
         .iter()
         .zip(sizes)
         .map(|(account, bytes)| {
@@ -213,8 +238,9 @@ fn waits_for_the_cancelled_job_or_its_grace_then_cancels_the_next_never_twice() 
     clock.advance(Duration::from_millis(1999));
     breaker.refresh();
     assert_eq!(cancelled(&registrations), [false, true, false]);
-    // The grace period ends: this tick only ends the wait; the next reads
-    // again and cancels the largest job not cancelled yet.
+    // The grace period ends: this tick gives the verdict (b freed too
+    // little); the next reads again and cancels the largest job not
+    // cancelled yet, which alone can bring 96 MiB under the 95 MiB line.
     clock.advance(Duration::from_millis(1));
     breaker.refresh();
     assert_eq!(cancelled(&registrations), [false, true, false]);
@@ -224,9 +250,14 @@ fn waits_for_the_cancelled_job_or_its_grace_then_cancels_the_next_never_twice() 
         [true, true, false],
         "a, never b again"
     );
-    // a deregisters at once: the wait ends early, the next tick cancels c.
+    // a frees what it held (inside its account) and deregisters at once:
+    // the wait ends early, the next tick cancels c.
     let mut registrations = registrations;
     let a = registrations.remove(0);
+    {
+        let _inside = accounts[0].enter();
+        held[0] = Vec::new();
+    }
     drop(a);
     breaker.refresh();
     assert_eq!(cancelled(&registrations), [true, false]);
@@ -239,13 +270,21 @@ fn waits_for_the_cancelled_job_or_its_grace_then_cancels_the_next_never_twice() 
     let names: Vec<String> = events
         .try_iter()
         .filter_map(|event| match event {
-            BreakerEvent::JobCancelled {
-                job, live_bytes, ..
-            } => Some(format!("{job} {}", live_bytes / MIB)),
-            _ => None,
+            BreakerEvent::Level { .. } | BreakerEvent::Tripped(_) => None,
+            other => Some(describe(other)),
         })
         .collect();
-    assert_eq!(names, ["b 50", "a 30", "c 10"]);
+    assert_eq!(
+        names,
+        [
+            "cancelled b holding 52428800",
+            "b freed too little: 0 freed, 52428800 left, registered",
+            "cancelled a holding 31457280",
+            "a freed 31457280",
+            "cancelled c holding 10485760",
+            "c freed too little: 0 freed, 10485760 left, registered",
+        ]
+    );
     drop(held);
 }
 
