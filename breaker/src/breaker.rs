@@ -181,6 +181,8 @@ impl MemoryBreaker {
             levels: Levels::default(),
             jobs: Arc::new(Jobs::default()),
             cancel_grace: config.levels.cancel_grace,
+            enforce: config.enforce,
+            would_refuse: AtomicU64::new(0),
         });
         // A budget read from the host follows the host: re-resolved on the
         // refresher's limits period (a cgroup limit can change while the
@@ -407,6 +409,18 @@ impl MemoryBreaker {
     /// How many checks and reservations it refused.
     pub fn refusals(&self) -> u64 {
         self.inner.refusals.load(Relaxed)
+    }
+
+    /// Whether it enforces (see [`BreakerConfig::enforce`]); false: it
+    /// observes only.
+    pub fn enforcing(&self) -> bool {
+        self.inner.enforce
+    }
+
+    /// Observing only: how many checks and reservations it would have
+    /// refused (0 while it enforces).
+    pub fn would_refuse(&self) -> u64 {
+        self.inner.would_refuse.load(Relaxed)
     }
 
     /// The reading at the last trip.

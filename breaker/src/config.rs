@@ -45,6 +45,7 @@ pub struct BreakerConfig {
     pub(crate) purge: PurgeSetting,
     pub(crate) host: Host,
     pub(crate) cgroup_working_set: Option<bool>,
+    pub(crate) enforce: bool,
 }
 
 #[derive(Clone)]
@@ -67,6 +68,7 @@ impl fmt::Debug for BreakerConfig {
             .field("source", &self.source.as_ref().map(Configured::name))
             .field("host", &self.host)
             .field("cgroup_working_set", &self.cgroup_working_set)
+            .field("enforce", &self.enforce)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +113,7 @@ impl BreakerConfig {
             purge: PurgeSetting::Default,
             host: Host::current(),
             cgroup_working_set: None,
+            enforce: true,
         }
     }
 
@@ -239,6 +242,20 @@ impl BreakerConfig {
     /// `refresh` cancels, as deterministic tests want).
     pub fn watch_cancel_line(mut self, watch: bool) -> Self {
         self.levels.watch = watch;
+        self
+    }
+
+    /// Whether the breaker enforces (default true). Off, it observes only,
+    /// as a team watches a limiter before turning it on: it reads, moves its
+    /// state and level, counts trips and publishes every event as usual, but
+    /// refuses no check or reservation (each one it would have refused is
+    /// counted in [`would_refuse`](crate::MemoryBreaker::would_refuse)) and
+    /// cancels no job (it publishes
+    /// [`BreakerEvent::WouldCancel`](crate::BreakerEvent::WouldCancel) once
+    /// per job it would have cancelled). The tower layer over such a breaker
+    /// sheds nothing.
+    pub fn enforce(mut self, on: bool) -> Self {
+        self.enforce = on;
         self
     }
 

@@ -103,6 +103,16 @@ pub enum BreakerEvent {
         /// The breaker's reading now.
         snapshot: BreakerSnapshot,
     },
+    /// Observe-only (enforcement off): past the cancel line, the job the
+    /// breaker would have cancelled; nothing was cancelled. Once per job.
+    WouldCancel {
+        /// The job's name, as registered.
+        job: String,
+        /// The live bytes of its account.
+        live_bytes: u64,
+        /// The breaker's reading then.
+        snapshot: BreakerSnapshot,
+    },
     /// The source is read again after a [`ReadFailed`](Self::ReadFailed).
     ReadRecovered {
         /// The first good reading.
@@ -123,6 +133,7 @@ impl BreakerEvent {
             | BreakerEvent::CancelFreed { snapshot, .. }
             | BreakerEvent::CancelFreedTooLittle { snapshot, .. }
             | BreakerEvent::CancelWithheld { snapshot, .. }
+            | BreakerEvent::WouldCancel { snapshot, .. }
             | BreakerEvent::ReadRecovered { snapshot } => snapshot,
         }
     }

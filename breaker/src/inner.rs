@@ -60,6 +60,10 @@ pub(crate) struct Inner {
     pub(crate) levels: Levels,
     pub(crate) jobs: Arc<Jobs>,
     pub(crate) cancel_grace: Duration,
+    /// Off: observe only (refuse nothing, cancel nothing).
+    pub(crate) enforce: bool,
+    /// Checks and reservations refused while observing only.
+    pub(crate) would_refuse: AtomicU64,
 }
 
 /// Who takes a step: what it does with the verdict differs, the decision
@@ -106,11 +110,17 @@ impl Inner {
         }
     }
 
-    /// This breaker's verdict (not its parents'), as a check: a refusal is counted.
+    /// This breaker's verdict (not its parents'), as a check: a refusal is
+    /// counted (observing only: counted as one it would have made, and the
+    /// check passes).
     #[inline]
     pub(crate) fn evaluate(&self) -> Result<Usage<'_>, Tripped> {
         match self.step(Caller::Check) {
             Verdict::Accept { used, reserved } => Ok(self.usage(used, reserved)),
+            Verdict::Refuse { used, reserved, .. } if !self.enforce => {
+                self.would_refuse.fetch_add(1, Relaxed);
+                Ok(self.usage(used, reserved))
+            }
             Verdict::Refuse {
                 used,
                 reserved,
@@ -394,6 +404,7 @@ impl Inner {
             total,
             cancel_line: self.lines.cancel_bytes(),
             at_cancel_level,
+            enforce: self.enforce,
         };
         let Some(step) = self.jobs.step(seen) else {
             return;
@@ -458,6 +469,25 @@ impl Inner {
                     remaining_bytes: checked.remaining,
                     reading_freed_bytes: checked.reading_freed,
                     deregistered: checked.deregistered,
+                    snapshot,
+                }
+            }
+            Step::WouldCancel {
+                name: job,
+                live_bytes,
+            } => {
+                tracing::warn!(
+                    breaker = %name,
+                    job = %job,
+                    job_live_bytes = live_bytes,
+                    used,
+                    reserved,
+                    top_accounts = %list(&snapshot.top_accounts),
+                    "memory breaker would cancel the largest job (observing only: nothing cancelled)"
+                );
+                BreakerEvent::WouldCancel {
+                    job: job.to_string(),
+                    live_bytes,
                     snapshot,
                 }
             }
@@ -550,6 +580,7 @@ impl Inner {
             trip_percent: self.lines.percents.trip,
             reset_percent: self.lines.percents.reset,
             cause,
+            jobs: self.jobs.clone(),
         })
     }
 
@@ -568,7 +599,19 @@ impl Inner {
     }
 
     fn reserve_here(&self, bytes: u64) -> Result<(), Tripped> {
-        let mut used = self.evaluate()?.used;
+        let mut used = match self.step(Caller::Check) {
+            Verdict::Accept { used, .. } => used,
+            Verdict::Refuse {
+                used,
+                reserved,
+                cause,
+            } => {
+                if self.enforce {
+                    return Err(self.refuse(used, reserved, cause));
+                }
+                return self.observed_reservation(bytes, used);
+            }
+        };
         let mut purged = false;
         loop {
             match self
@@ -578,6 +621,9 @@ impl Inner {
                 Ok(()) => return Ok(()),
                 Err(Refused::Released) => {
                     return Err(self.refuse(used, self.ledger.reserved(), TripCause::Released))
+                }
+                Err(Refused::Full { .. }) if !self.enforce => {
+                    return self.observed_reservation(bytes, used);
                 }
                 Err(Refused::Full { reserved }) => {
                     if !purged {
@@ -599,6 +645,21 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// Observing only: a reservation it would have refused is granted past
+    /// the line and counted.
+    #[cold]
+    #[inline(never)]
+    fn observed_reservation(&self, bytes: u64, used: u64) -> Result<(), Tripped> {
+        self.would_refuse.fetch_add(1, Relaxed);
+        self.ledger.try_add(bytes, u64::MAX).map_err(|refused| {
+            let cause = match refused {
+                Refused::Released => TripCause::Released,
+                Refused::Full { .. } => TripCause::Reservation { requested: bytes },
+            };
+            self.refuse(used, self.ledger.reserved(), cause)
+        })
     }
 
     /// Returns `bytes` here and up the chain, stopping at a released breaker

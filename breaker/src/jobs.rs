@@ -36,6 +36,14 @@ use crate::sync::lock;
 /// How many accounts an event or a refusal names.
 pub(crate) const TOP_ACCOUNTS: usize = 3;
 
+impl fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jobs")
+            .field("registered", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The jobs registered with one breaker, and the other accounts it watches.
 #[derive(Default)]
 pub(crate) struct Jobs {
@@ -151,6 +159,11 @@ pub(crate) enum Step {
     Cancelled(Cancelled),
     Checked(Checked),
     Withheld(Withheld),
+    /// Observe-only: the job a cancel would have picked (once per job).
+    WouldCancel {
+        name: Arc<str>,
+        live_bytes: u64,
+    },
 }
 
 /// The reading a policy step sees.
@@ -163,6 +176,9 @@ pub(crate) struct Seen {
     pub(crate) cancel_line: u64,
     /// Whether the pressure level is `Cancel`.
     pub(crate) at_cancel_level: bool,
+    /// Whether the breaker enforces; observing only, it names the job it
+    /// would cancel and cancels nothing.
+    pub(crate) enforce: bool,
 }
 
 impl Jobs {
@@ -300,6 +316,12 @@ impl Jobs {
                 needed,
             };
             return (registry.withheld.replace(id) != Some(id)).then_some(Step::Withheld(withheld));
+        }
+        if !seen.enforce {
+            let id = entry.id;
+            let name = entry.name.clone();
+            return (registry.withheld.replace(id) != Some(id))
+                .then_some(Step::WouldCancel { name, live_bytes });
         }
         if !entry.token.mark_cancelled() {
             // Its owner cancelled it a moment ago: it is ending already.

@@ -153,6 +153,22 @@
 //! the last good reading is. Reading ([`MemoryBreaker::usage`],
 //! [`MemoryBreaker::pressure`], [`MemoryBreaker::state`]) changes nothing.
 //!
+//! # Who holds it
+//! Every [`BreakerSnapshot`] (so every trip, level and cancel event) names
+//! the known accounts holding the most live bytes ([`AccountBytes`], at
+//! most three): registered jobs and accounts added with
+//! [`MemoryBreaker::watch_account`]. A refusal's
+//! [`Tripped::top_accounts`] reads them when asked, and its message lists
+//! them. [`MemoryBreaker::ledger`] reads where the bytes are: reserved, in
+//! known accounts, and unattributed (allocated outside any of them).
+//!
+//! # Observe-only mode
+//! [`BreakerConfig::enforce`]`(false)`: the breaker computes its levels,
+//! events and counters as usual but refuses nothing
+//! ([`MemoryBreaker::would_refuse`] counts what it would have refused) and
+//! cancels nothing ([`BreakerEvent::WouldCancel`]); the tower layer over it
+//! sheds nothing. Watch what it would do before turning it on.
+//!
 //! # Reservations
 //! [`MemoryBreaker::try_reserve`] holds bytes a job is about to allocate
 //! until the [`Reservation`] is dropped. Reservations are exact under

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use bytesize::ByteSize;
 
+use std::sync::Arc;
+
+use crate::event::AccountBytes;
+use crate::jobs::Jobs;
 use crate::lines::{percent, Lines};
 use crate::reading::SourceError;
 
@@ -116,6 +120,8 @@ pub(crate) struct Details {
     pub(crate) trip_percent: f64,
     pub(crate) reset_percent: f64,
     pub(crate) cause: TripCause,
+    /// The refusing breaker's known accounts, read when asked.
+    pub(crate) jobs: Arc<Jobs>,
 }
 
 impl From<Details> for Tripped {
@@ -164,10 +170,31 @@ impl Tripped {
     pub fn cause(&self) -> &TripCause {
         &self.details.cause
     }
+
+    /// Who holds the memory: the refusing breaker's known accounts
+    /// (registered jobs, [watched accounts](crate::MemoryBreaker::watch_account))
+    /// holding the most live bytes, most first, at most three. Read when
+    /// called, not at the refusal (so a refused check takes no lock); the
+    /// error's `Display` lists them.
+    pub fn top_accounts(&self) -> Vec<AccountBytes> {
+        self.details.jobs.top_accounts()
+    }
 }
 
 impl fmt::Display for Tripped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_cause(f)?;
+        let top = self.top_accounts();
+        if !top.is_empty() && !matches!(self.details.cause, TripCause::Released) {
+            let names: Vec<String> = top.iter().map(ToString::to_string).collect();
+            write!(f, "; largest accounts: {}", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Tripped {
+    fn fmt_cause(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (name, used, reserved, limit) = (
             &self.details.breaker,
             ByteSize(self.details.used),

@@ -297,7 +297,8 @@ impl<E, B> Policy<E, B> {
         }
         let estimate = self.estimate.estimate(request);
         let breaker = &*self.breaker;
-        if estimate >= breaker.trip_bytes() {
+        // Observing only, the breaker grants everything; so does the layer.
+        if estimate >= breaker.trip_bytes() && breaker.enforcing() {
             self.stats.count_too_large();
             return Err(Refused::too_large(estimate, breaker));
         }
