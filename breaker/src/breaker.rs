@@ -363,8 +363,9 @@ impl MemoryBreaker {
     /// nothing): reserved and not yet allocated, in the accounts it knows
     /// (registered jobs and [watched accounts](Self::watch_account)), and
     /// unattributed (the reading minus those accounts: memory allocated
-    /// outside any known account, such as a plain `tokio::spawn`ed task's;
-    /// a plain spawn is charged to no account).
+    /// outside any known account, such as a plain `tokio::spawn`ed task's:
+    /// a plain spawn is charged to no account; the `spawn` module, feature
+    /// `tokio`, spawns inside the current one).
     ///
     /// The accounts' figures lag by at most 2 x
     /// [`FLUSH_THRESHOLD`](heapguard_alloc::FLUSH_THRESHOLD) per thread

@@ -162,6 +162,13 @@
 //! them. [`MemoryBreaker::ledger`] reads where the bytes are: reserved, in
 //! known accounts, and unattributed (allocated outside any of them).
 //!
+//! # Spawned work (feature `tokio`)
+//! A plain `tokio::spawn` or `spawn_blocking` from inside an account is
+//! charged to no account: the new task is polled outside it. The `spawn`
+//! module's functions spawn inside the current account, so a job's tasks
+//! stay in its account; what escapes shows as
+//! [`MemoryLedger::unattributed_bytes`].
+//!
 //! # Observe-only mode
 //! [`BreakerConfig::enforce`]`(false)`: the breaker computes its levels,
 //! events and counters as usual but refuses nothing
@@ -223,6 +230,8 @@ mod refresh;
 mod reservation;
 #[cfg(feature = "tower")]
 pub mod service;
+#[cfg(feature = "tokio")]
+pub mod spawn;
 mod state;
 mod sync;
 mod usage;

@@ -189,8 +189,8 @@ fn run(small: u64, rest: u64) -> (Vec<String>, bool) {
     }
     let small_cancelled = small_token.is_cancelled();
     if small_cancelled {
-        wait_until("the small job freed its memory", || {
-            small_account.live_bytes() == 0
+        wait_until("the small job freed its memory and deregistered", || {
+            small_account.live_bytes() == 0 && breaker.jobs_registered() == 0
         });
         memory.set(read());
         breaker.refresh();
