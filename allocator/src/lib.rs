@@ -73,6 +73,8 @@
 //! - One accounting domain per process: every `CountingAlloc` value counts
 //!   into the same totals.
 //! - [`measure`] sees only the calling thread.
+//! - `fork()` waits for a reader inside [`stats`] to finish, and the child
+//!   can read at once (its totals go on from the parent's); see [`stats`].
 //! - Up to [`MAX_SLOTS`] threads hold a registry slot at once; more threads
 //!   are still counted exactly, through the slower shared fallback counters.
 //! - Per-thread counting is used on Linux with glibc and on Apple targets,
@@ -100,6 +102,7 @@ pub mod jemalloc;
 #[cfg(feature = "limit")]
 mod limit;
 mod local_counters;
+mod primitive;
 #[cfg(feature = "profiling")]
 pub mod profile;
 mod scope;
@@ -115,6 +118,9 @@ pub use histogram::{size_class, SizeClasses, SIZE_CLASSES};
 #[cfg(feature = "limit")]
 pub use limit::{limit, limit_slack, set_limit};
 pub use scope::{measure, measure_or_zeros, Usage};
+#[cfg(loom)]
+#[doc(hidden)]
+pub use slots::model as loom_model;
 pub use slots::MAX_SLOTS;
 #[cfg(feature = "histogram")]
 pub use stats::size_classes;

@@ -6,17 +6,29 @@
 //! counted call, lock-free and allocation-free (a compare-exchange on a null
 //! slot), and gives it back when its thread-locals are torn down: then its
 //! totals are added to the retired totals and the slot is emptied, both
-//! under [`READERS`], the lock every reader holds while it walks the slots.
-//! So a reader never touches a block whose thread has gone, and the sum
-//! stays exact across any thread churn. The allocator itself never takes the
-//! lock: registering is lock-free and only thread exit and readers lock.
+//! under the readers' lock, which every reader holds while it walks the
+//! slots. So a reader never touches a block whose thread has gone, and the
+//! sum stays exact across any thread churn. The allocator itself never takes
+//! the lock: registering is lock-free and only thread exit and readers lock.
+//! `fork()` takes it too (`fork.rs`), so a forked child never inherits it
+//! held.
+//!
+//! The registry's shared state is built from the `primitive` facade: std's
+//! atomics and mutex, or loom's under `cfg(loom)`, where the loom models
+//! (`tests/loom_slots.rs`) run this code through `model.rs`.
 
-use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use core::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::PoisonError;
 
 use crate::counters::{Counters, Totals};
 #[cfg(feature = "histogram")]
 use crate::histogram::SIZE_CLASSES;
+use crate::primitive::{AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering};
+
+#[cfg(all(unix, not(loom)))]
+mod fork;
+#[cfg(loom)]
+pub mod model;
 
 /// How many threads can hold a slot at once. Threads past this count are
 /// still counted exactly, through the shared fallback counters (a
@@ -106,119 +118,215 @@ fn set_budget(base: &AtomicU64, budget: &AtomicI64, to: i64) {
     budget.store(to, Ordering::Relaxed);
 }
 
-static SLOTS: [AtomicPtr<ThreadCounters>; MAX_SLOTS] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_SLOTS];
-/// One past the highest slot index ever taken: readers walk only up to here.
-static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-/// Held by every reader while it walks the slots, and by a thread giving its
-/// slot back; never by the allocator.
-static READERS: Mutex<()> = Mutex::new(());
-/// The totals of threads that gave their slot back (written under `READERS`).
-static RETIRED: Counters = Counters::new();
-#[cfg(feature = "histogram")]
-static RETIRED_CLASSES: [AtomicU64; SIZE_CLASSES] = [const { AtomicU64::new(0) }; SIZE_CLASSES];
-
-fn lock() -> MutexGuard<'static, ()> {
-    // Nothing panics while holding it; a poisoned lock guards no data.
-    READERS.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Puts `counters` in a free slot and returns its index, or `None` when all
-/// [`MAX_SLOTS`] are taken. Lock-free and allocation-free: the allocator
-/// calls it. The `Release` publishes the block to readers.
-pub(crate) fn register(counters: &ThreadCounters) -> Option<usize> {
-    let pointer = counters as *const ThreadCounters as *mut ThreadCounters;
-    for (index, slot) in SLOTS.iter().enumerate() {
-        if slot.load(Ordering::Relaxed).is_null()
-            && slot
-                .compare_exchange(
-                    core::ptr::null_mut(),
-                    pointer,
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-        {
-            HIGH_WATER.fetch_max(index + 1, Ordering::Release);
-            IN_USE.fetch_add(1, Ordering::Relaxed);
-            return Some(index);
-        }
-    }
-    None
-}
-
-/// Adds the totals of the thread in slot `index` to the retired totals and
-/// empties the slot, under the readers' lock: no reader is walking the
-/// slots meanwhile, so none reads the block after its thread is gone.
-/// Called by the owner as its thread-locals are torn down, never by the
-/// allocator.
-pub(crate) fn retire(index: usize, counters: &ThreadCounters) {
-    let _readers = lock();
-    let totals = counters.totals();
-    for (total, add) in [
-        (&RETIRED.allocations, totals.allocations),
-        (&RETIRED.deallocations, totals.deallocations),
-        (&RETIRED.reallocations, totals.reallocations),
-        (&RETIRED.allocated_bytes, totals.allocated_bytes),
-        (&RETIRED.freed_bytes, totals.freed_bytes),
-    ] {
-        total.fetch_add(add, Ordering::Relaxed);
-    }
+/// The registry of every slot-holding thread's counters, and the retired
+/// totals of the threads that gave theirs back. One instance, [`REGISTRY`],
+/// serves the process; the loom models build small ones of their own (`N`
+/// slots) and run this same code.
+pub(crate) struct Registry<const N: usize> {
+    slots: [AtomicPtr<ThreadCounters>; N],
+    /// One past the highest slot index ever taken: readers walk only up to
+    /// here.
+    high_water: AtomicUsize,
+    in_use: AtomicUsize,
+    /// Held by every reader while it walks the slots, and by a thread giving
+    /// its slot back; never by the allocator.
+    readers: Mutex<()>,
+    /// The totals of threads that gave their slot back (written under
+    /// `readers`).
+    retired: Counters,
     #[cfg(feature = "histogram")]
-    for (total, class) in RETIRED_CLASSES.iter().zip(counters.classes.iter()) {
-        total.fetch_add(class.load(Ordering::Relaxed), Ordering::Relaxed);
-    }
-    if let Some(slot) = SLOTS.get(index) {
-        slot.store(core::ptr::null_mut(), Ordering::Relaxed);
-    }
-    IN_USE.fetch_sub(1, Ordering::Relaxed);
+    retired_classes: [AtomicU64; SIZE_CLASSES],
 }
 
-/// Calls `each` with every registered thread's counters. The caller holds
-/// the readers' lock, so no thread can leave meanwhile.
-fn for_each_registered(_readers: &MutexGuard<'static, ()>, mut each: impl FnMut(&ThreadCounters)) {
-    for slot in &SLOTS[..HIGH_WATER.load(Ordering::Acquire).min(MAX_SLOTS)] {
-        let pointer = slot.load(Ordering::Acquire);
-        if !pointer.is_null() {
-            // SAFETY: a non-null slot points to a live thread's counters: a
-            // thread empties its slot under `READERS` before its
-            // thread-local storage goes, and we hold `READERS`.
-            each(unsafe { &*pointer });
+#[cfg(not(loom))]
+static REGISTRY: Registry<MAX_SLOTS> = Registry::new();
+#[cfg(loom)]
+loom::lazy_static! {
+    // Loom's primitives are not `const`; the loom models build registries of
+    // their own and never reach this one.
+    static ref REGISTRY: Registry<MAX_SLOTS> = Registry::new();
+}
+
+impl<const N: usize> Registry<N> {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self {
+            slots: [const { AtomicPtr::new(core::ptr::null_mut()) }; N],
+            high_water: AtomicUsize::new(0),
+            in_use: AtomicUsize::new(0),
+            readers: Mutex::new(()),
+            retired: Counters::new(),
+            #[cfg(feature = "histogram")]
+            retired_classes: [const { AtomicU64::new(0) }; SIZE_CLASSES],
         }
     }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: core::array::from_fn(|_| AtomicPtr::new(core::ptr::null_mut())),
+            high_water: AtomicUsize::new(0),
+            in_use: AtomicUsize::new(0),
+            readers: Mutex::new(()),
+            retired: Counters::new(),
+            #[cfg(feature = "histogram")]
+            retired_classes: [const { AtomicU64::new(0) }; SIZE_CLASSES],
+        }
+    }
+
+    /// The readers' lock, once the fork handlers that keep a forked child
+    /// from inheriting it held are in place (see `fork.rs`).
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        #[cfg(all(unix, not(loom)))]
+        fork::install_handlers();
+        self.lock_now()
+    }
+
+    /// The readers' lock, with no other step: for the fork handlers
+    /// themselves.
+    fn lock_now(&self) -> MutexGuard<'_, ()> {
+        // Nothing panics while holding it; a poisoned lock guards no data.
+        self.readers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts `counters` in a free slot and returns its index, or `None` when
+    /// all `N` are taken. Lock-free and allocation-free: the allocator calls
+    /// it. The compare-exchange makes each slot go to one thread only; its
+    /// `Release` publishes the block to readers.
+    pub(crate) fn register(&self, counters: &ThreadCounters) -> Option<usize> {
+        let pointer = counters as *const ThreadCounters as *mut ThreadCounters;
+        for (index, slot) in self.slots.iter().enumerate() {
+            if slot.load(Ordering::Relaxed).is_null()
+                && slot
+                    .compare_exchange(
+                        core::ptr::null_mut(),
+                        pointer,
+                        Ordering::Release,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                self.high_water.fetch_max(index + 1, Ordering::Release);
+                self.in_use.fetch_add(1, Ordering::Relaxed);
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    /// Adds the totals of the thread in slot `index` to the retired totals
+    /// and empties the slot, under the readers' lock: no reader is walking
+    /// the slots meanwhile, so none reads the block after its thread is gone,
+    /// and none sees the thread's totals in both places or in neither.
+    /// Called by the owner as its thread-locals are torn down, never by the
+    /// allocator.
+    pub(crate) fn retire(&self, index: usize, counters: &ThreadCounters) {
+        let _readers = self.lock();
+        let totals = counters.totals();
+        for (total, add) in [
+            (&self.retired.allocations, totals.allocations),
+            (&self.retired.deallocations, totals.deallocations),
+            (&self.retired.reallocations, totals.reallocations),
+            (&self.retired.allocated_bytes, totals.allocated_bytes),
+            (&self.retired.freed_bytes, totals.freed_bytes),
+        ] {
+            total.fetch_add(add, Ordering::Relaxed);
+        }
+        #[cfg(feature = "histogram")]
+        for (total, class) in self.retired_classes.iter().zip(counters.classes.iter()) {
+            total.fetch_add(class.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        if let Some(slot) = self.slots.get(index) {
+            slot.store(core::ptr::null_mut(), Ordering::Relaxed);
+        }
+        self.in_use.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Calls `each` with every registered thread's counters. The caller
+    /// holds the readers' lock, so no thread can leave meanwhile.
+    fn for_each_registered(
+        &self,
+        _readers: &MutexGuard<'_, ()>,
+        mut each: impl FnMut(&ThreadCounters),
+    ) {
+        let high_water = self.high_water.load(Ordering::Acquire).min(N);
+        for slot in &self.slots[..high_water] {
+            let pointer = slot.load(Ordering::Acquire);
+            if !pointer.is_null() {
+                // SAFETY: a non-null slot points to a live thread's
+                // counters: a thread empties its slot under the readers'
+                // lock before its thread-local storage goes, and we hold
+                // that lock.
+                each(unsafe { &*pointer });
+            }
+        }
+    }
+
+    /// Slots taken at some point (one past the highest index ever handed
+    /// out).
+    pub(crate) fn high_water(&self) -> usize {
+        self.high_water.load(Ordering::Acquire)
+    }
+
+    /// Slots held by live threads right now.
+    pub(crate) fn in_use(&self) -> usize {
+        self.in_use.load(Ordering::Relaxed)
+    }
+
+    /// The retired totals plus every registered thread's counters.
+    pub(crate) fn sum(&self) -> Totals {
+        let readers = self.lock();
+        // Both under the lock: a thread moves its totals from its slot to
+        // the retired totals in one step that no reader sees half of.
+        let mut totals = self.retired.load();
+        self.for_each_registered(&readers, |counters| totals.add(counters.totals()));
+        totals
+    }
+
+    /// Allocations per size class: retired plus every registered thread.
+    #[cfg(feature = "histogram")]
+    pub(crate) fn classes(&self) -> [u64; SIZE_CLASSES] {
+        let readers = self.lock();
+        let mut counts: [u64; SIZE_CLASSES] =
+            core::array::from_fn(|k| self.retired_classes[k].load(Ordering::Relaxed));
+        self.for_each_registered(&readers, |counters| {
+            for (count, class) in counts.iter_mut().zip(counters.classes.iter()) {
+                *count = count.wrapping_add(class.load(Ordering::Relaxed));
+            }
+        });
+        counts
+    }
+}
+
+/// Puts `counters` in a free slot of the process's registry; see
+/// [`Registry::register`].
+pub(crate) fn register(counters: &ThreadCounters) -> Option<usize> {
+    REGISTRY.register(counters)
+}
+
+/// Gives slot `index` back to the process's registry; see
+/// [`Registry::retire`].
+pub(crate) fn retire(index: usize, counters: &ThreadCounters) {
+    REGISTRY.retire(index, counters)
 }
 
 /// Slots taken at some point (one past the highest index ever handed out).
 pub(crate) fn high_water() -> usize {
-    HIGH_WATER.load(Ordering::Acquire)
+    REGISTRY.high_water()
 }
 
 /// Slots held by live threads right now.
 pub(crate) fn in_use() -> usize {
-    IN_USE.load(Ordering::Relaxed)
+    REGISTRY.in_use()
 }
 
 /// The retired totals plus every registered thread's counters.
 pub(crate) fn sum() -> Totals {
-    let readers = lock();
-    // Both under the lock: a thread moves its totals from its slot to the
-    // retired totals in one step that no reader sees half of.
-    let mut totals = RETIRED.load();
-    for_each_registered(&readers, |counters| totals.add(counters.totals()));
-    totals
+    REGISTRY.sum()
 }
 
 /// Allocations per size class: retired plus every registered thread.
 #[cfg(feature = "histogram")]
 pub(crate) fn classes() -> [u64; SIZE_CLASSES] {
-    let readers = lock();
-    let mut counts: [u64; SIZE_CLASSES] =
-        core::array::from_fn(|k| RETIRED_CLASSES[k].load(Ordering::Relaxed));
-    for_each_registered(&readers, |counters| {
-        for (count, class) in counts.iter_mut().zip(counters.classes.iter()) {
-            *count = count.wrapping_add(class.load(Ordering::Relaxed));
-        }
-    });
-    counts
+    REGISTRY.classes()
 }

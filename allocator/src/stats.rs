@@ -41,6 +41,24 @@ pub struct AllocStats {
 /// per thread that was alive at once. For a cheap reading on a hot path use
 /// [`live_bytes`].
 ///
+/// # Fork
+/// Usable in a child forked while other threads read (or exit): `fork()`
+/// waits for the thread holding the registry's lock, if any, to finish its
+/// pass, and the child starts with the lock free (`pthread_atfork`
+/// handlers, installed by the first reader or exiting thread; jemalloc does
+/// the same for its own locks). In the child the totals go on from the
+/// parent's at the instant of the fork, its heap being a copy of the
+/// parent's: the parent's other threads keep their slots there (counted in
+/// [`slot_usage`]`().in_use`) with their counters frozen, and one of them
+/// that was inside the allocator at that instant can leave its counters
+/// there mid-update (off by at most that call's bytes plus twice
+/// [`FLUSH_THRESHOLD`]). Differences between two readings in the child are
+/// exact while the child has one thread. The
+/// handlers make `fork()` itself wait for a reader: a fork from a signal
+/// handler that interrupted this thread's own `stats()` would wait for
+/// itself (fork is not async-signal-safe once a library installs fork
+/// handlers). `vfork` and `posix_spawn` run no handlers and need none.
+///
 /// ```
 /// # #[global_allocator]
 /// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
@@ -72,6 +90,9 @@ pub fn stats() -> AllocStats {
 /// exact [`stats`]`().live_bytes` by at most [`live_bytes_error_bound`]:
 /// [`FLUSH_THRESHOLD`] bytes per thread holding a counter slot, in either
 /// direction (a thread never holds more than that unpublished).
+///
+/// Takes no lock: usable anywhere, a forked child included (where it goes on
+/// from the parent's value at the fork; see [`stats`]).
 #[inline]
 pub fn live_bytes() -> u64 {
     global::published_live().max(0) as u64
@@ -84,6 +105,8 @@ pub fn live_bytes_error_bound() -> u64 {
 }
 
 /// Restarts the peak from the current (exact) live bytes.
+///
+/// Reads [`stats`], so it takes the same lock and is as fork-safe.
 pub fn reset_peak() {
     global::set_peak(stats().live_bytes as i64);
 }
@@ -104,6 +127,9 @@ pub struct SlotUsage {
 }
 
 /// How many per-thread counter slots are in use and were ever claimed.
+///
+/// Two atomic loads, no lock. In a forked child the parent's other threads
+/// still hold their slots (they are never given back there).
 pub fn slot_usage() -> SlotUsage {
     SlotUsage {
         in_use: slots::in_use(),
@@ -142,6 +168,8 @@ pub fn is_active() -> bool {
 }
 
 /// Process-wide allocations per power-of-two size class.
+///
+/// Takes the same lock as [`stats`] and is fork-safe the same way.
 #[cfg(feature = "histogram")]
 pub fn size_classes() -> crate::SizeClasses {
     let fallback = global::fallback_classes();
