@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::estimate::estimate_bytes;
 use super::job::{suggest_one, Cancellation, Cancelled, RequestMemory, SuggestionsResponse};
 use super::metrics::{pressure_level, Metrics, Readings};
-use crate::config::{JobConfig, Mode, MAX_CONTACTS_PER_USER};
+use crate::config::{JobConfig, Mode};
 
 /// The service's state: its breaker, mode, the account of the requests in
 /// flight, and its metrics. Cheap to clone (an `Arc`).
@@ -69,12 +69,17 @@ impl App {
     pub fn readings(&self) -> Readings {
         let inner = &*self.inner;
         let breaker = &inner.breaker;
-        // Read now, so the state and the level move at scrape time too: a
-        // breaker otherwise changes state only when a request checks it,
-        // and an idle service would report "refusing" until the next one.
-        let level = breaker.refresh();
+        // Only reads: a scrape never trips, purges or cancels. The
+        // breaker's refresher keeps its state and level fresh (every 25 ms)
+        // while no request checks it.
+        let level = breaker.pressure();
         let stats = heapguard_alloc::stats();
         let reserved = breaker.reserved();
+        // The breaker reads the counting allocator: the ledger's accounts
+        // are the jobs'; what they do not hold is the rest of the process.
+        let in_accounts = breaker
+            .ledger()
+            .map_or(0, |ledger| ledger.in_accounts_bytes);
         Readings {
             live_bytes: stats.live_bytes,
             peak_bytes: stats.peak_bytes,
@@ -82,6 +87,9 @@ impl App {
             budget_bytes: breaker.limit(),
             trip_line_bytes: breaker.trip_bytes(),
             reserved_bytes: reserved,
+            in_accounts_bytes: in_accounts,
+            unattributed_bytes: stats.live_bytes.saturating_sub(in_accounts),
+            jobs_registered: breaker.jobs_registered() as u64,
             pressure_level: pressure_level(level),
             refusing: breaker.state() == heapguard_breaker::BreakerState::Refusing,
             trips: breaker.trips(),
@@ -110,22 +118,18 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// The estimate of a `POST /suggestions` request, from its `contacts`
-/// parameter; 0 for anything else (a request without a valid count, 1 to
-/// `MAX_CONTACTS_PER_USER`, is answered 400 by the handler, and reserves
-/// nothing).
+/// The estimate of a `POST /suggestions` request, from the parameters its
+/// handler will run with, decoded by the same parser ([`parse_query`]), so
+/// a percent-encoded `contacts` is estimated as the plain one is. 0 for
+/// anything else: a request without valid parameters is answered 400 by the
+/// handler and reserves nothing.
 fn request_estimate(mode: Mode, request: &Request<Body>) -> u64 {
     if request.uri().path() != "/suggestions" {
         return 0;
     }
-    let contacts = request.uri().query().and_then(|query| {
-        query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("contacts="))
-            .and_then(|value| value.parse::<u32>().ok())
-            .filter(|contacts| (1..=MAX_CONTACTS_PER_USER).contains(contacts))
-    });
-    contacts.map_or(0, |contacts| estimate_bytes(mode, contacts))
+    parse_query(request.uri()).map_or(0, |(_, config)| {
+        estimate_bytes(mode, config.contacts_per_user())
+    })
 }
 
 /// `POST /suggestions`'s parameters.
@@ -142,6 +146,18 @@ fn default_user() -> u32 {
     0
 }
 
+/// The one parser of `POST /suggestions`'s query, for the layer's estimate
+/// and for the handler: percent-decoded (`application/x-www-form-urlencoded`,
+/// as axum's `Query` decodes), validated into the job's configuration.
+fn parse_query(uri: &Uri) -> Result<(SuggestionsQuery, JobConfig), String> {
+    let Query(query) = Query::<SuggestionsQuery>::try_from_uri(uri)
+        .map_err(|rejection| format!("{rejection}; expected ?contacts=N&seed=S[&user=U]"))?;
+    let config = JobConfig::new(query.contacts, 1)
+        .map_err(|error| error.to_string())?
+        .with_seed(query.seed);
+    Ok((query, config))
+}
+
 /// An error answered as JSON: `{"error": "..."}`.
 struct ApiError(StatusCode, String);
 
@@ -153,23 +169,22 @@ impl IntoResponse for ApiError {
 
 async fn suggestions(
     State(app): State<App>,
-    query: Result<Query<SuggestionsQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
 ) -> Result<Json<SuggestionsResponse>, ApiError> {
-    let Query(query) = query.map_err(|rejection| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            format!("{rejection}; expected ?contacts=N&seed=S[&user=U]"),
-        )
-    })?;
-    let config = JobConfig::new(query.contacts, 1)
-        .map_err(|error| ApiError(StatusCode::BAD_REQUEST, error.to_string()))?
-        .with_mode(app.mode())
-        .with_seed(query.seed);
+    let (query, config) =
+        parse_query(&uri).map_err(|error| ApiError(StatusCode::BAD_REQUEST, error))?;
+    let config = config.with_mode(app.mode());
     // The layer runs this handler in the request's account; the job runs in
     // it too, on the blocking pool.
     let account = Account::current().unwrap_or_else(|| app.inner.requests.child("request"));
     let cancellation = Cancellation::default();
     let cancel_on_drop = cancellation.guard();
+    // Registered with the breaker: past its cancel line it may cancel this
+    // job (the largest first), which then answers 503.
+    let registration =
+        app.inner
+            .breaker
+            .register_job("suggestions", &account, cancellation.token().clone());
     let user_id = query.user;
     let job = {
         let cancellation = cancellation.clone();
@@ -177,6 +192,7 @@ async fn suggestions(
         account.bind(move || suggest_one(&config, user_id, &cancellation))
     };
     let outcome = tokio::task::spawn_blocking(job).await;
+    drop(registration);
     cancel_on_drop.disarm();
     let (suggestions, elapsed_ms) = match outcome {
         Ok(Ok(done)) => done,
@@ -224,4 +240,39 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
 
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(query: &str) -> Request<Body> {
+        Request::post(format!("/suggestions?{query}"))
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_percent_encoded_query_is_estimated_as_the_plain_one() {
+        for mode in [Mode::Naive, Mode::Streaming] {
+            let plain = request_estimate(mode, &post("contacts=100000&seed=1"));
+            assert_eq!(plain, estimate_bytes(mode, 100_000));
+            for encoded in [
+                "contacts=%31%30%30%30%30%30&seed=1",
+                "%63ontacts=100000&seed=1",
+                "seed=1&contacts=10%30000",
+            ] {
+                assert_eq!(request_estimate(mode, &post(encoded)), plain, "{encoded}");
+            }
+            // What the handler would refuse reserves nothing.
+            for bad in [
+                "contacts=0&seed=1",
+                "contacts=x&seed=1",
+                "seed=1",
+                "contacts=2000000&seed=1",
+            ] {
+                assert_eq!(request_estimate(mode, &post(bad)), 0, "{bad}");
+            }
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! One user's job for one request: the demo's naive or streaming code for a
 //! single user, stopped between chunks when the request is cancelled.
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
 use std::time::Instant;
+
+use heapguard_breaker::CancelToken;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,16 +48,23 @@ pub struct RequestMemory {
     pub allocations: u64,
 }
 
-/// Set when the request is gone (its future dropped): the job stops at its
-/// next chunk.
+/// Set when the request is gone (its future dropped) or the breaker
+/// cancelled the job past its cancel line: the job stops at its next chunk.
+/// One [`CancelToken`], so the job registered with the breaker and the
+/// request's own cancellation are the same flag.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Cancellation {
-    cancelled: Arc<AtomicBool>,
+    token: CancelToken,
 }
 
 impl Cancellation {
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Relaxed)
+        self.token.is_cancelled()
+    }
+
+    /// The token the breaker cancels the job through.
+    pub(crate) fn token(&self) -> &CancelToken {
+        &self.token
     }
 
     /// Cancels when dropped, unless disarmed: held by the request's future.
@@ -83,7 +90,7 @@ impl CancelOnDrop {
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         if let Some(cancellation) = &self.cancellation {
-            cancellation.cancelled.store(true, Relaxed);
+            cancellation.token.cancel();
         }
     }
 }

@@ -9,6 +9,9 @@
 //! | `heapguard_budget_bytes` | gauge | the breaker's budget |
 //! | `heapguard_trip_line_bytes` | gauge | usage (live + reserved) at which new requests are refused |
 //! | `heapguard_reserved_bytes` | gauge | bytes reserved by the requests in flight |
+//! | `heapguard_in_accounts_bytes` | gauge | live bytes of the jobs' accounts (each running request's job) |
+//! | `heapguard_unattributed_bytes` | gauge | live bytes no job's account holds (`live - in_accounts`): the server, buffers, anything spawned outside an account |
+//! | `heapguard_jobs_registered` | gauge | jobs registered with the breaker (it may cancel them past its cancel line) |
 //! | `heapguard_pressure_level` | gauge | the breaker's pressure level: 0 normal, 1 warn (>= 70% of the budget), 2 refuse (>= 80%, the trip line, until back under 70%), 3 cancel (>= 95%) |
 //! | `heapguard_breaker_refusing` | gauge | 1 while the breaker refuses new work |
 //! | `heapguard_breaker_trips_total` | counter | times the breaker tripped |
@@ -35,6 +38,12 @@ pub struct Readings {
     pub trip_line_bytes: u64,
     /// Bytes reserved in the breaker.
     pub reserved_bytes: u64,
+    /// Live bytes of the jobs' accounts.
+    pub in_accounts_bytes: u64,
+    /// Live bytes no job's account holds.
+    pub unattributed_bytes: u64,
+    /// Jobs registered with the breaker.
+    pub jobs_registered: u64,
     /// 0 normal, 1 elevated, 2 high, 3 critical.
     pub pressure_level: u8,
     /// Whether the breaker refuses new work.
@@ -116,6 +125,14 @@ fn describe() {
             "heapguard_reserved_bytes",
             "Bytes reserved by the requests in flight.",
         ),
+        (
+            "heapguard_in_accounts_bytes",
+            "Live bytes of the running jobs' memory accounts.",
+        ),
+        (
+            "heapguard_unattributed_bytes",
+            "Live bytes no job's account holds (live minus the accounts).",
+        ),
     ];
     for (name, help) in gauges {
         describe_gauge!(name, Unit::Bytes, help);
@@ -123,6 +140,10 @@ fn describe() {
     describe_gauge!(
         "heapguard_pressure_level",
         "0 normal (<70% of the budget), 1 elevated (>=70%), 2 high (>=80%), 3 critical (>=95%)."
+    );
+    describe_gauge!(
+        "heapguard_jobs_registered",
+        "Jobs registered with the memory breaker, which may cancel them."
     );
     describe_gauge!(
         "heapguard_breaker_refusing",
@@ -157,11 +178,14 @@ fn record(readings: &Readings) {
         ("heapguard_budget_bytes", readings.budget_bytes),
         ("heapguard_trip_line_bytes", readings.trip_line_bytes),
         ("heapguard_reserved_bytes", readings.reserved_bytes),
+        ("heapguard_in_accounts_bytes", readings.in_accounts_bytes),
+        ("heapguard_unattributed_bytes", readings.unattributed_bytes),
     ];
     for (name, value) in bytes {
         gauge!(name).set(value as f64);
     }
     gauge!("heapguard_pressure_level").set(f64::from(readings.pressure_level));
+    gauge!("heapguard_jobs_registered").set(readings.jobs_registered as f64);
     gauge!("heapguard_breaker_refusing").set(if readings.refusing { 1.0 } else { 0.0 });
     counter!("heapguard_breaker_trips_total").absolute(readings.trips);
     counter!("heapguard_requests_admitted_total").absolute(readings.admitted);
@@ -198,6 +222,8 @@ mod tests {
             shed: 17,
             pressure_level: 2,
             refusing: true,
+            unattributed_bytes: 4096,
+            jobs_registered: 2,
             ..Readings::default()
         };
         let text = metrics.render(&readings);
@@ -209,6 +235,8 @@ mod tests {
             "heapguard_requests_shed_total 17",
             "heapguard_pressure_level 2",
             "heapguard_breaker_refusing 1",
+            "heapguard_unattributed_bytes 4096",
+            "heapguard_jobs_registered 2",
             "# TYPE heapguard_live_bytes gauge",
             "# TYPE heapguard_breaker_trips_total counter",
         ] {
