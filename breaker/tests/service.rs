@@ -222,13 +222,18 @@ fn a_burst_at_low_usage_is_admitted_only_as_far_as_the_estimates_fit() {
     assert_eq!(shed.len(), BURST - 7);
     for response in &shed {
         assert_eq!(response.headers()["retry-after"], "2", "1.5 s rounds up");
-        assert!(response.body().is_empty());
+        assert!(response.body().get_ref().is_empty());
     }
     assert_eq!(
         (stats.admitted(), stats.shed(), stats.too_large()),
         (7, 33, 0)
     );
+    // The 7 bodies, not read yet, hold their requests' reservations.
+    assert_eq!(breaker.reserved(), 700);
+    assert_eq!((stats.in_flight(), stats.reserved_bytes()), (7, 700));
+    drop(responses);
     assert_eq!(breaker.reserved(), 0, "every reservation went back");
+    assert_eq!((stats.in_flight(), stats.reserved_bytes()), (0, 0));
 }
 
 #[test]
@@ -257,11 +262,9 @@ fn a_request_that_could_never_fit_is_413_at_once_even_when_idle() {
         }
     };
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        breaker.reserved(),
-        0,
-        "released when the response completed"
-    );
+    assert_eq!(breaker.reserved(), 799, "held by the response's body");
+    drop(response);
+    assert_eq!(breaker.reserved(), 0, "released when the body was dropped");
     assert_eq!(layer.stats().too_large(), 4);
 }
 

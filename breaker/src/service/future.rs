@@ -5,23 +5,23 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use heapguard_alloc::Scoped;
+use heapguard_alloc::{Account, Scoped};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::error::{BoxError, Refused};
-use super::layer::Admission;
-use crate::Reservation;
+use super::layer::{Admission, Hold};
 
 pin_project! {
     /// The inner service's future for an admitted (or bypassed) request.
     pub(crate) struct Admitted<F> {
         #[pin]
         call: Call<F>,
-        // Released when `call` completes; declared after it so that, when
-        // the future is dropped before that, it is dropped after the work
-        // it stands for.
-        reservation: Option<Reservation>,
+        // Released when `call` completes (or handed to the response body);
+        // declared after it so that, when the future is dropped before
+        // that, it is dropped after the work it stands for.
+        hold: Option<Hold>,
+        account: Option<Account>,
     }
 }
 
@@ -39,11 +39,8 @@ impl<F: Future> Admitted<F> {
     where
         S: Service<Req, Future = F>,
     {
-        let Admission {
-            account,
-            reservation,
-        } = admission;
-        let call = match account {
+        let Admission { account, hold } = admission;
+        let call = match account.clone() {
             Some(account) => {
                 let future = {
                     let _inside = account.enter();
@@ -57,7 +54,25 @@ impl<F: Future> Admitted<F> {
                 future: inner.call(request),
             },
         };
-        Self { call, reservation }
+        Self {
+            call,
+            hold: Some(hold),
+            account,
+        }
+    }
+
+    /// Polls the call; once it is ready, hands over what the request holds
+    /// and its account (to the response body, which keeps them to its end).
+    pub(crate) fn poll_handing_over(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<(F::Output, Option<Hold>, Option<Account>)> {
+        let this = self.project();
+        let output = match this.call.project() {
+            CallProjection::Plain { future } => future.poll(cx),
+            CallProjection::InAccount { future } => future.poll(cx),
+        };
+        output.map(|output| (output, this.hold.take(), this.account.take()))
     }
 }
 
@@ -72,7 +87,7 @@ impl<F: Future> Future for Admitted<F> {
         };
         if output.is_ready() {
             // The work is done: its memory is in the reading now, or freed.
-            drop(this.reservation.take());
+            drop(this.hold.take());
         }
         output
     }

@@ -10,6 +10,7 @@ use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::body::ShedBody;
 use super::error::{RefusalKind, Refused};
 use super::future::Admitted;
 use super::layer::{Bypass, Estimate, Http, MemoryShed};
@@ -21,7 +22,7 @@ where
     B: Bypass<Request<ReqBody>>,
     ResBody: Default,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<ShedBody<ResBody>>;
     type Error = S::Error;
     type Future = HttpResponseFuture<S::Future, ResBody>;
 
@@ -47,8 +48,8 @@ where
 }
 
 /// 503 with `Retry-After` in whole seconds (rounded up, at least 1), or 413.
-fn refusal_response<B: Default>(refused: &Refused) -> Response<B> {
-    let mut response = Response::new(B::default());
+fn refusal_response<B: Default>(refused: &Refused) -> Response<ShedBody<B>> {
+    let mut response = Response::new(ShedBody::default());
     match refused.kind() {
         RefusalKind::Overloaded => {
             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
@@ -84,7 +85,7 @@ pin_project! {
 pin_project! {
     #[project = StateProjection]
     enum State<F, B> {
-        Refused { response: Option<Response<B>> },
+        Refused { response: Option<Response<ShedBody<B>>> },
         Admitted { #[pin] future: Admitted<F> },
     }
 }
@@ -93,7 +94,7 @@ impl<F, B, E> Future for HttpResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ShedBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
@@ -101,7 +102,13 @@ where
                 Some(response) => Poll::Ready(Ok(response)),
                 None => panic!("HttpResponseFuture polled after it completed"),
             },
-            StateProjection::Admitted { future } => future.poll(cx),
+            StateProjection::Admitted { future } => {
+                future.poll_handing_over(cx).map(|(output, hold, account)| {
+                    // The body holds the reservation to its end; an error
+                    // drops it here.
+                    output.map(|response| response.map(|body| ShedBody::new(body, hold, account)))
+                })
+            }
         }
     }
 }

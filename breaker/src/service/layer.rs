@@ -12,7 +12,7 @@ use tower_service::Service;
 
 use super::error::{BoxError, Refused};
 use super::future::{Admitted, ResponseFuture};
-use super::stats::ShedStats;
+use super::stats::{InFlight, ShedStats};
 use crate::{MemoryBreaker, Reservation};
 
 /// The `Retry-After` a refusal carries unless told otherwise: 1 second, the
@@ -274,11 +274,22 @@ pub(crate) struct Policy<E, B> {
     stats: ShedStats,
 }
 
-/// A request the policy let through: the account to run it in and the
-/// reservation to hold while it runs.
+/// A request the policy let through: the account to run it in and what it
+/// holds while it runs.
 pub(crate) struct Admission {
     pub(crate) account: Option<Account>,
+    pub(crate) hold: Hold,
+}
+
+/// What an admitted request holds until it finishes: its reservation and
+/// its place among the requests in flight. Dropped, it releases both.
+#[derive(Default)]
+pub(crate) struct Hold {
+    // The reservation first: released before the request leaves the
+    // in-flight count, so the stats never show fewer reserved bytes than
+    // the breaker holds for requests.
     pub(crate) reservation: Option<Reservation>,
+    pub(crate) _in_flight: Option<InFlight>,
 }
 
 impl<E, B> Policy<E, B> {
@@ -292,7 +303,7 @@ impl<E, B> Policy<E, B> {
             self.stats.count_bypassed();
             return Ok(Admission {
                 account: None,
-                reservation: None,
+                hold: Hold::default(),
             });
         }
         let estimate = self.estimate.estimate(request);
@@ -309,10 +320,13 @@ impl<E, B> Policy<E, B> {
         };
         match reservation {
             Ok(reservation) => {
-                self.stats.count_admitted();
+                let in_flight = self.stats.count_admitted(estimate);
                 Ok(Admission {
                     account: self.accounts.as_ref().map(|parent| parent.child("request")),
-                    reservation,
+                    hold: Hold {
+                        reservation,
+                        _in_flight: Some(in_flight),
+                    },
                 })
             }
             Err(tripped) => {

@@ -16,13 +16,18 @@
 //!    or, for an estimate of 0, runs [`MemoryBreaker::check`]; a refusal is
 //!    [`RefusalKind::Overloaded`] (HTTP 503 with `Retry-After`, gRPC
 //!    `RESOURCE_EXHAUSTED`);
-//! 4. calls the inner service and holds the reservation until the response
-//!    future completes or is dropped (a response body streamed after that
-//!    is not covered); with
-//!    [`request_accounts`](MemoryShedLayer::request_accounts) the call and
-//!    every poll of the response future run inside the request's own
-//!    [`Account`], which the handler reads with [`Account::current`] (to
-//!    hand it to the threads that do its work, for instance).
+//! 4. calls the inner service and holds the reservation for the whole
+//!    request: with [`MemoryShedLayer::http`], until the response body has
+//!    ended or been dropped (a client that leaves mid-stream), the body
+//!    being a [`ShedBody`]; otherwise until the response future completes
+//!    or is dropped. With
+//!    [`request_accounts`](MemoryShedLayer::request_accounts) the call,
+//!    every poll of the response future and (with `http`) every poll of the
+//!    response body run inside the request's own [`Account`], which the
+//!    handler reads with [`Account::current`] (to hand it to the threads
+//!    that do its work, for instance). A request body the handler reads in
+//!    its future is read inside the account too; one that the server reads
+//!    before calling the service (hyper's own buffers) is not.
 //!
 //! Estimate, then break: admission by a reading alone cannot keep a budget
 //! when forty requests arrive together while usage is still low; each
@@ -87,8 +92,21 @@
 //! # What it counts
 //! [`ShedStats`] (from [`MemoryShedLayer::stats`]) counts admitted, shed,
 //! too-large and bypassed requests across every clone of the layer and the
-//! services it built.
+//! services it built, and reads the requests in flight and the bytes they
+//! hold reserved.
+//!
+//! # Do not put tower's `LoadShed` above a `Buffer`
+//! tower's `Buffer` reports not-ready when its worker's channel is full,
+//! and also when tokio's cooperative budget runs out in the task polling
+//! it; `LoadShed` turns any not-ready into an overload error. Stacked above
+//! a `Buffer`, it sheds requests with no memory pressure at all (reproduced
+//! without heapguard in the stack). This layer never waits in `poll_ready`
+//! and sheds on memory alone, so `LoadShed` is not needed for memory; if
+//! you shed for concurrency too, put `LoadShed` with a `ConcurrencyLimit`
+//! directly below it, not above a `Buffer`.
 
+#[cfg(feature = "http")]
+mod body;
 mod error;
 mod future;
 #[cfg(feature = "http")]
@@ -96,6 +114,8 @@ mod http;
 mod layer;
 mod stats;
 
+#[cfg(feature = "http")]
+pub use body::ShedBody;
 pub use error::{BoxError, RefusalKind, Refused, GRPC_RESOURCE_EXHAUSTED};
 pub use future::ResponseFuture;
 #[cfg(feature = "http")]

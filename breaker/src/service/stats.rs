@@ -17,6 +17,8 @@ struct Counters {
     shed: AtomicU64,
     too_large: AtomicU64,
     bypassed: AtomicU64,
+    in_flight: AtomicU64,
+    reserved_bytes: AtomicU64,
 }
 
 impl ShedStats {
@@ -40,8 +42,30 @@ impl ShedStats {
         self.counters.bypassed.load(Relaxed)
     }
 
-    pub(crate) fn count_admitted(&self) {
+    /// Admitted requests not finished yet: with
+    /// [`http`](super::MemoryShedLayer::http), until the response body has
+    /// ended or been dropped; otherwise until the response future completed
+    /// or was dropped.
+    pub fn in_flight(&self) -> u64 {
+        self.counters.in_flight.load(Relaxed)
+    }
+
+    /// Bytes the requests in flight hold reserved in the breaker (their
+    /// estimates), released when each finishes as [`in_flight`](Self::in_flight) says.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.counters.reserved_bytes.load(Relaxed)
+    }
+
+    /// Counts an admission; the returned guard counts the request as in
+    /// flight, holding `reserved` bytes, until it is dropped.
+    pub(crate) fn count_admitted(&self, reserved: u64) -> InFlight {
         self.counters.admitted.fetch_add(1, Relaxed);
+        self.counters.in_flight.fetch_add(1, Relaxed);
+        self.counters.reserved_bytes.fetch_add(reserved, Relaxed);
+        InFlight {
+            stats: self.clone(),
+            reserved,
+        }
     }
 
     pub(crate) fn count_shed(&self) {
@@ -54,5 +78,20 @@ impl ShedStats {
 
     pub(crate) fn count_bypassed(&self) {
         self.counters.bypassed.fetch_add(1, Relaxed);
+    }
+}
+
+/// A request in flight in [`ShedStats`]: uncounted when dropped.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    stats: ShedStats,
+    reserved: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let counters = &self.stats.counters;
+        counters.in_flight.fetch_sub(1, Relaxed);
+        counters.reserved_bytes.fetch_sub(self.reserved, Relaxed);
     }
 }

@@ -1,0 +1,150 @@
+//! The layer covers the whole request: a streaming response keeps its
+//! request's reservation until its body has ended, or until the client
+//! leaves mid-stream; the body is polled inside the request's account; the
+//! layer's stats show the requests in flight and their reserved bytes.
+//! A real axum server and a real HTTP client on 127.0.0.1.
+#![cfg(feature = "http")]
+
+use std::alloc::System;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::routing::get;
+use axum::Router;
+use heapguard_alloc::{Account, CountingAlloc};
+use heapguard_breaker::service::MemoryShedLayer;
+use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use http_body::Frame;
+use tokio::sync::mpsc;
+
+#[global_allocator]
+static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
+
+const MIB: u64 = 1 << 20;
+const ESTIMATE: u64 = 64 * MIB;
+const CHUNK: usize = 64 * 1024;
+
+/// A body that makes each chunk when it is polled (so its allocations
+/// happen in the body's polls) as the test's channel says so.
+struct Paced {
+    go: mpsc::UnboundedReceiver<()>,
+}
+
+impl http_body::Body for Paced {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.go
+            .poll_recv(cx)
+            .map(|go| go.map(|()| Ok(Frame::data(Bytes::from(vec![7u8; CHUNK])))))
+    }
+}
+
+/// Waits (bounded: 30 s) until `done` holds.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[test]
+fn a_streaming_response_holds_its_reservation_until_its_body_ends_or_the_client_leaves() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let breaker = Arc::new(
+        MemoryBreaker::new(
+            BreakerConfig::new(Budget::Bytes(1 << 30))
+                .name("streams")
+                .source(ManualSource::new(0))
+                .no_purge(),
+        )
+        .unwrap(),
+    );
+    let requests = Account::new("requests");
+    let layer = MemoryShedLayer::new(breaker.clone())
+        .estimate(|_: &http::Request<Body>| ESTIMATE)
+        .request_accounts(requests.clone())
+        .http();
+    let stats = layer.stats();
+    // Each request's handler hands its body's pacing channel to the test.
+    let (senders, mut paced) = mpsc::unbounded_channel::<mpsc::UnboundedSender<()>>();
+    let app = Router::new()
+        .route(
+            "/stream",
+            get(move || {
+                let senders = senders.clone();
+                async move {
+                    let (go, pacing) = mpsc::unbounded_channel();
+                    senders.send(go).unwrap();
+                    Body::new(Paced { go: pacing })
+                }
+            }),
+        )
+        .layer(layer);
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let url = format!("http://{address}/stream");
+
+        // A body read to its end.
+        let mut response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let go = paced.recv().await.unwrap();
+        // The head is sent; the body has not ended: still reserved.
+        go.send(()).unwrap();
+        let first = response.chunk().await.unwrap().unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(breaker.reserved(), ESTIMATE, "reserved while streaming");
+        assert_eq!((stats.in_flight(), stats.reserved_bytes()), (1, ESTIMATE));
+        for _ in 0..15 {
+            go.send(()).unwrap();
+        }
+        drop(go); // the body's last frame
+        let mut read = first.len();
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            read += chunk.len();
+        }
+        assert_eq!(read, 16 * CHUNK);
+        until("the ended body released its reservation", || {
+            breaker.reserved() == 0
+        })
+        .await;
+        assert_eq!((stats.in_flight(), stats.reserved_bytes()), (0, 0));
+        // The chunks were made in the body's polls, inside the request's
+        // account (a child of `requests`).
+        assert!(
+            requests.usage().allocated_bytes >= 16 * CHUNK as u64,
+            "{:?}",
+            requests.usage()
+        );
+
+        // A client that leaves mid-stream.
+        let mut response = client.get(&url).send().await.unwrap();
+        let go = paced.recv().await.unwrap();
+        go.send(()).unwrap();
+        response.chunk().await.unwrap().unwrap();
+        assert_eq!(breaker.reserved(), ESTIMATE);
+        drop(response);
+        until("the dropped body released its reservation", || {
+            breaker.reserved() == 0
+        })
+        .await;
+        assert_eq!((stats.in_flight(), stats.reserved_bytes()), (0, 0));
+        assert_eq!(stats.admitted(), 2);
+        drop(go);
+    });
+}
