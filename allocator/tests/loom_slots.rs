@@ -164,9 +164,8 @@ fn assert_exact<const N: usize>(registry: &Registry<N>) {
 }
 
 /// Loom's settings from the environment (`LOOM_MAX_PREEMPTIONS`, ...), with
-/// a preemption bound of 4 where none is given: both models then take about
-/// 12 s in a release build (3: 2.5 s; every failure found on purpose so far
-/// needed at most 3).
+/// a preemption bound of 4 where none is given, which keeps both models to
+/// seconds in a release build.
 fn builder() -> Builder {
     let mut builder = Builder::new();
     if builder.preemption_bound.is_none() {
