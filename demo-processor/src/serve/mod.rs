@@ -11,14 +11,21 @@
 //!   `Retry-After`, one that could never fit 413.
 //! - `GET /metrics`: Prometheus text, every value read at scrape time
 //!   ([`metrics`]). `GET /healthz`: 200. Neither is ever shed.
-//! - Ctrl-C or SIGTERM: stop accepting, finish the requests in flight, exit 0.
+//! - Ctrl-C or SIGTERM: stop accepting, close idle connections, give the
+//!   requests in flight `--drain-timeout` to finish, cancel what is left,
+//!   exit 0 ([`server`]).
+//! - Slow and idle clients are closed: a request head must arrive within
+//!   `--header-timeout`, a body may not stall for `--body-timeout`, and at
+//!   `--max-connections` the connection idle longest makes room.
 
 mod app;
 pub mod estimate;
 mod job;
 pub mod metrics;
+pub mod server;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Args;
 use heapguard_breaker::Budget;
@@ -42,7 +49,40 @@ pub struct ServeArgs {
     /// `naive` or `streaming`.
     #[arg(long, value_enum, default_value_t = Mode::Streaming)]
     pub mode: Mode,
+    /// Seconds a connection has to send a whole request head, after it
+    /// opens or after its previous response; also how long an idle
+    /// keep-alive connection is kept.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub header_timeout: Duration,
+    /// Seconds a request body may stall between two reads.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub body_timeout: Duration,
+    /// Connections held at once; at the limit the connection idle longest
+    /// is closed to admit a new one.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds the requests in flight get to finish after SIGTERM or
+    /// Ctrl-C; what is still running then is cancelled and the process
+    /// exits 0.
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_seconds)]
+    pub drain_timeout: Duration,
 }
+
+impl ServeArgs {
+    /// The server's limits, from the options.
+    pub fn limits(&self) -> server::Limits {
+        server::Limits {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections as usize,
+            drain_timeout: self.drain_timeout,
+        }
+    }
+}
+
+/// How long the jobs of requests cancelled at the drain deadline get to
+/// reach their next chunk and stop, before the process exits regardless.
+const JOB_STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the service until Ctrl-C or SIGTERM; exit status 0 once drained.
 pub fn serve(args: &ServeArgs) -> Result<u8, CliError> {
@@ -52,11 +92,15 @@ pub fn serve(args: &ServeArgs) -> Result<u8, CliError> {
         .enable_all()
         .build()
         .map_err(|error| CliError::Internal(format!("cannot start the tokio runtime: {error}")))?;
-    runtime.block_on(run(app, args.listen))?;
+    let served = runtime.block_on(run(app, args.listen, args.limits()));
+    // Jobs run on tokio's blocking pool, which a runtime's drop waits for
+    // without end; a cancelled job stops at its next chunk, well inside this.
+    runtime.shutdown_timeout(JOB_STOP_GRACE);
+    served?;
     Ok(EXIT_COMPLETE)
 }
 
-async fn run(app: App, listen: SocketAddr) -> Result<(), CliError> {
+async fn run(app: App, listen: SocketAddr, limits: server::Limits) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|error| CliError::BadInput(format!("cannot listen on {listen}: {error}")))?;
@@ -70,11 +114,23 @@ async fn run(app: App, listen: SocketAddr) -> Result<(), CliError> {
         "serving suggestions"
     );
     print_listening(bound)?;
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|error| CliError::Internal(format!("server failed: {error}")))?;
-    tracing::info!("drained; exiting");
+    let routes = router(app).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        limits.body_timeout,
+    ));
+    let drained = server::serve(listener, routes, limits, shutdown_signal()).await;
+    if drained.requests_cancelled > 0 || drained.connections_closed > 0 {
+        tracing::warn!(
+            requests_cancelled = drained.requests_cancelled,
+            connections_closed = drained.connections_closed,
+            drain_timeout_secs = limits.drain_timeout.as_secs_f64(),
+            "drain deadline passed: cancelled what was still running; exiting"
+        );
+    } else {
+        tracing::info!(
+            elapsed_ms = drained.elapsed.as_millis() as u64,
+            "drained; exiting"
+        );
+    }
     Ok(())
 }
 
@@ -110,6 +166,18 @@ async fn shutdown_signal() {
         () = ctrl_c => tracing::info!("Ctrl-C: draining"),
         () = terminate => tracing::info!("SIGTERM: draining"),
     }
+}
+
+/// Seconds, whole or not, more than 0 and at most a day.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!("{text} s: must be more than 0 and at most 86400"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// A budget that parses and resolves on this machine.

@@ -1,0 +1,331 @@
+//! The HTTP/1.1 server under `serve`: hyper's connections with the limits a
+//! server facing careless or hostile clients needs, and a drain that ends.
+//!
+//! - **Head timeout**: a connection that has not sent a whole request head
+//!   within [`Limits::header_timeout`] of being opened, or of its previous
+//!   response, is closed (hyper's `header_read_timeout`). This closes
+//!   slowloris clients, half-sent request lines and headers, and idle
+//!   keep-alive connections alike.
+//! - **Body timeout**: a request body that stalls for
+//!   [`Limits::body_timeout`] between frames fails the request (tower-http's
+//!   `RequestBodyTimeoutLayer`, applied by the caller's router).
+//! - **Connection limit**: at [`Limits::max_connections`], a new connection
+//!   is admitted by closing the connection that has been idle longest (no
+//!   request in flight; a client that never sent a whole head counts as
+//!   idle); when every connection has a request in flight, the new one is
+//!   closed at once. So thousands of idle or slow connections cannot keep
+//!   `/healthz` from answering.
+//! - **Drain**: on shutdown the listener closes, idle connections close,
+//!   requests in flight get [`Limits::drain_timeout`] to finish; past it
+//!   their connections are dropped, which cancels their jobs at the next
+//!   chunk (a dropped request cancels its job), and [`serve`] returns what
+//!   it cut short.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use axum::Router;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+/// The limits of [`serve`]; see the module docs for what each does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time a connection has to send a whole request head.
+    pub header_timeout: Duration,
+    /// Time a request body may stall between frames.
+    pub body_timeout: Duration,
+    /// Connections held at once.
+    pub max_connections: usize,
+    /// Time requests in flight get to finish after shutdown begins.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    /// 10 s for a head, 30 s of a stalled body, 1,024 connections, and a
+    /// 20 s drain: inside the 30 s an orchestrator usually waits between
+    /// SIGTERM and SIGKILL.
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            drain_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// How a drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Requests still in flight at the drain deadline, cancelled.
+    pub requests_cancelled: usize,
+    /// Connections still open at the drain deadline, closed.
+    pub connections_closed: usize,
+    /// How long the drain took.
+    pub elapsed: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains
+/// within `limits.drain_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> Drained {
+    let connections = Arc::new(Connections::default());
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(error) => {
+                // Out of file descriptors, or a connection reset before it
+                // was accepted: the listener itself is fine; pause so a
+                // full descriptor table does not spin this loop.
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if connections.len() >= limits.max_connections && !connections.evict_oldest_idle() {
+            tracing::debug!(
+                "connection limit reached with every connection busy: closing a new one"
+            );
+            drop(stream);
+            continue;
+        }
+        let state = connections.open();
+        let service = Tracked {
+            router: router.clone(),
+            state: Arc::clone(&state),
+        };
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connections = Arc::clone(&connections);
+        tokio::spawn(async move {
+            tokio::select! {
+                // A client that goes away or times out ends here too.
+                _ = connection => {}
+                () = state.evict.notified() => {}
+            }
+            connections.close(state.id);
+        });
+    }
+    drop(listener);
+    let started = Instant::now();
+    tokio::select! {
+        () = graceful.shutdown() => Drained {
+            requests_cancelled: 0,
+            connections_closed: 0,
+            elapsed: started.elapsed(),
+        },
+        () = tokio::time::sleep(limits.drain_timeout) => {
+            let (connections_closed, requests_cancelled) = connections.evict_all();
+            Drained { requests_cancelled, connections_closed, elapsed: started.elapsed() }
+        }
+    }
+}
+
+/// One connection's state, shared by its task, its requests and the
+/// registry.
+#[derive(Debug)]
+struct ConnectionState {
+    id: u64,
+    /// Requests whose response has not been written whole (or dropped).
+    in_flight: AtomicUsize,
+    /// The registry's epoch, for [`ConnectionState::touch`].
+    epoch: Instant,
+    /// When a request last started or ended, in ms since `epoch`.
+    last_active_ms: AtomicU64,
+    /// Chosen to be closed; not chosen twice.
+    evicted: AtomicBool,
+    evict: Notify,
+}
+
+impl ConnectionState {
+    /// Notes activity now: a request started or ended.
+    fn touch(&self) {
+        self.last_active_ms.store(millis_since(self.epoch), Relaxed);
+    }
+}
+
+fn millis_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The open connections.
+#[derive(Debug)]
+struct Connections {
+    epoch: Instant,
+    next_id: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<ConnectionState>>>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Self {
+            epoch: Instant::now(),
+            next_id: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Connections {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<ConnectionState>>> {
+        // Nothing under this lock can panic half-way; a poisoned map is whole.
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now_ms(&self) -> u64 {
+        millis_since(self.epoch)
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn open(&self) -> Arc<ConnectionState> {
+        let state = Arc::new(ConnectionState {
+            id: self.next_id.fetch_add(1, Relaxed),
+            epoch: self.epoch,
+            in_flight: AtomicUsize::new(0),
+            last_active_ms: AtomicU64::new(self.now_ms()),
+            evicted: AtomicBool::new(false),
+            evict: Notify::new(),
+        });
+        self.lock().insert(state.id, Arc::clone(&state));
+        state
+    }
+
+    fn close(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Closes the connection idle longest; false when every connection has
+    /// a request in flight.
+    fn evict_oldest_idle(&self) -> bool {
+        let open = self.lock();
+        let oldest = open
+            .values()
+            .filter(|c| c.in_flight.load(Relaxed) == 0 && !c.evicted.load(Relaxed))
+            .min_by_key(|c| c.last_active_ms.load(Relaxed));
+        match oldest {
+            Some(connection) => {
+                connection.evicted.store(true, Relaxed);
+                connection.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes every connection; returns how many, and the requests they had
+    /// in flight.
+    fn evict_all(&self) -> (usize, usize) {
+        let open = self.lock();
+        let mut requests = 0;
+        for connection in open.values() {
+            requests += connection.in_flight.load(Relaxed);
+            connection.evicted.store(true, Relaxed);
+            connection.evict.notify_one();
+        }
+        (open.len(), requests)
+    }
+}
+
+/// The router, counting each request in flight on its connection until its
+/// response body has been written whole or dropped.
+#[derive(Clone)]
+struct Tracked {
+    router: Router,
+    state: Arc<ConnectionState>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Tracked {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let guard = InFlight::begin(Arc::clone(&self.state));
+        let router = self.router.clone();
+        Box::pin(async move {
+            let response = router.oneshot(request).await?;
+            Ok(response.map(|body| {
+                Body::new(TrackedBody {
+                    body,
+                    _guard: guard,
+                })
+            }))
+        })
+    }
+}
+
+/// One request in flight on a connection.
+struct InFlight(Arc<ConnectionState>);
+
+impl InFlight {
+    fn begin(state: Arc<ConnectionState>) -> Self {
+        state.in_flight.fetch_add(1, Relaxed);
+        state.touch();
+        Self(state)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Relaxed);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends its request's [`InFlight`] when dropped.
+    struct TrackedBody {
+        #[pin]
+        body: Body,
+        _guard: InFlight,
+    }
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = <Body as hyper::body::Body>::Data;
+    type Error = <Body as hyper::body::Body>::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -1,0 +1,303 @@
+//! `serve` against careless and hostile clients, over real sockets on
+//! 127.0.0.1: slowloris heads, idle keep-alive connections, thousands of
+//! idle connections, and each half-sent request state at SIGTERM. In each,
+//! `/healthz` keeps answering and the server exits 0 within its drain
+//! deadline. Every loop is bounded in count and time.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+/// `GET /healthz` on a connection of its own; the status code, or why not.
+fn health(addr: SocketAddr) -> Result<u16, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&head);
+    text.strip_prefix("HTTP/1.1 ")
+        .and_then(|code| code.trim().parse().ok())
+        .ok_or_else(|| format!("not an HTTP response: {text:?}"))
+}
+
+fn assert_healthy(addr: SocketAddr, when: &str) {
+    assert_eq!(health(addr), Ok(200), "/healthz {when}");
+}
+
+/// Whether the server has closed `stream` (EOF or reset), waiting at most
+/// `wait` for it.
+fn closed_by_server(mut stream: &TcpStream, wait: Duration) -> bool {
+    stream
+        .set_read_timeout(Some(wait))
+        .expect("set a read timeout");
+    let mut byte = [0u8; 64];
+    loop {
+        match stream.read(&mut byte) {
+            Ok(0) => return true,
+            // A response (a 408 or the like) before the close: read on.
+            Ok(_) => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Raises this process's open-file limit to `wanted` (or the hard limit),
+/// so it and the server it starts can hold thousands of sockets.
+fn raise_open_files(wanted: u64) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    limit.rlim_cur = wanted.min(limit.rlim_max);
+    // SAFETY: setrlimit reads one rlimit through a valid pointer.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    limit.rlim_cur
+}
+
+#[test]
+fn slowloris_connections_are_closed_at_the_header_timeout_and_health_answers() {
+    raise_open_files(4096);
+    let server = Server::start(&["--budget", "256MiB", "--header-timeout", "1"]);
+    let started = Instant::now();
+    let mut attackers: Vec<TcpStream> = (0..500)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.addr).expect("connect");
+            stream
+                .write_all(b"POST /suggestions?contacts=10 HTTP/1.1\r\nHost: t\r\n")
+                .expect("half a head");
+            stream
+        })
+        .collect();
+    // Trickle one header line a connection every 200 ms, as slowloris does,
+    // for at most 3 s, checking health between rounds.
+    let mut still_open = attackers.len();
+    for round in 0..15 {
+        assert_healthy(server.addr, &format!("in round {round} of the attack"));
+        still_open = 0;
+        for stream in &mut attackers {
+            if stream.write_all(b"X-Slow: 1\r\n").is_ok() {
+                still_open += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Every attacker is closed within the 1 s head timeout and some slack.
+    for (i, stream) in attackers.iter().enumerate() {
+        let waited = started.elapsed();
+        let left = Duration::from_secs(6).saturating_sub(waited);
+        assert!(
+            closed_by_server(stream, left.max(Duration::from_millis(10))),
+            "slowloris connection {i} still open after {waited:?} (writes last went through on {still_open})"
+        );
+    }
+    assert_healthy(server.addr, "after the attack");
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let server = Server::start(&["--budget", "256MiB", "--header-timeout", "1"]);
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("a keep-alive request");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).expect("a response");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let idle = Instant::now();
+    assert!(
+        closed_by_server(&stream, Duration::from_secs(5)),
+        "an idle keep-alive connection is closed"
+    );
+    let after = idle.elapsed();
+    assert!(
+        after >= Duration::from_millis(900),
+        "not before the timeout: {after:?}"
+    );
+    assert!(
+        after < Duration::from_secs(4),
+        "soon after the timeout: {after:?}"
+    );
+}
+
+#[test]
+fn thousands_of_idle_connections_never_starve_health() {
+    let files = raise_open_files(16_384);
+    assert!(
+        files >= 4096,
+        "need 4,096 open files, the hard limit is {files}"
+    );
+    // A head timeout longer than the test, so only the connection limit
+    // can make room.
+    let server = Server::start(&[
+        "--budget",
+        "256MiB",
+        "--max-connections",
+        "500",
+        "--header-timeout",
+        "120",
+    ]);
+    let started = Instant::now();
+    let mut idle = Vec::new();
+    for i in 0..3000 {
+        idle.push(TcpStream::connect(server.addr).expect("connect"));
+        if i % 250 == 249 {
+            assert_healthy(
+                server.addr,
+                &format!("with {} idle connections opened", i + 1),
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "3,000 connections take at most a minute"
+        );
+    }
+    assert_healthy(server.addr, "after 3,000 idle connections");
+    // The oldest were closed to make room: of the first 2,000, at least
+    // 1,900 (the limit leaves room for 500, some taken by health checks).
+    let closed = idle[..2000]
+        .iter()
+        .filter(|stream| closed_by_server(stream, Duration::from_millis(20)))
+        .count();
+    assert!(closed >= 1900, "{closed} of the oldest 2,000 closed");
+}
+
+/// One connection in each state a client can leave a request in.
+fn half_sent_requests(addr: SocketAddr) -> Vec<(&'static str, TcpStream)> {
+    let states: [(&str, &[u8]); 5] = [
+        ("connected and silent", b""),
+        ("half a request line", b"POST /sugges"),
+        (
+            "headers without the blank line",
+            b"POST /suggestions?contacts=10 HTTP/1.1\r\nHost: t\r\n",
+        ),
+        (
+            "a promised body not sent",
+            b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nab",
+        ),
+        (
+            "keep-alive after a response",
+            b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+        ),
+    ];
+    states
+        .into_iter()
+        .map(|(name, sent)| {
+            let mut stream = TcpStream::connect(addr).expect("connect");
+            stream.write_all(sent).expect("send");
+            (name, stream)
+        })
+        .collect()
+}
+
+#[test]
+fn half_sent_requests_at_sigterm_do_not_outlive_the_drain_deadline() {
+    // A head timeout far beyond the drain deadline: the deadline must end
+    // the drain, not the timeout.
+    let mut server = Server::start(&[
+        "--budget",
+        "256MiB",
+        "--header-timeout",
+        "60",
+        "--body-timeout",
+        "60",
+        "--drain-timeout",
+        "2",
+    ]);
+    let held = half_sent_requests(server.addr);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_healthy(server.addr, "with every half-sent state held");
+    let sent = Instant::now();
+    server.terminate();
+    let status = server.wait(Duration::from_secs(8));
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(0), "exit 0 after the drain");
+    // 2 s of drain, at most 2 s for cancelled jobs, and start-up slack.
+    assert!(
+        took < Duration::from_secs(5),
+        "exited {took:?} after SIGTERM"
+    );
+    drop(held);
+}
+
+#[test]
+fn a_request_in_flight_at_sigterm_completes_within_the_drain() {
+    let mut server = Server::start(&["--budget", "256MiB", "--drain-timeout", "20"]);
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .write_all(b"POST /suggestions?contacts=3000&seed=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("a request");
+    // Idle connections close at once on SIGTERM; this one's job finishes.
+    let idle = TcpStream::connect(server.addr).expect("connect");
+    std::thread::sleep(Duration::from_millis(100));
+    server.terminate();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("the whole response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:.200}");
+    assert_eq!(server.wait(Duration::from_secs(20)).code(), Some(0));
+    drop(idle);
+}
+
+#[test]
+fn a_job_still_running_at_the_drain_deadline_is_cancelled_and_the_server_exits_0() {
+    // A naive job at 100,000 contacts runs for many seconds in a test
+    // build; the drain gives it one.
+    let mut server = Server::start(&[
+        "--budget",
+        "2GiB",
+        "--mode",
+        "naive",
+        "--drain-timeout",
+        "1",
+    ]);
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .write_all(
+            b"POST /suggestions?contacts=100000&seed=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .expect("a request");
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+    let took = sent.elapsed();
+    // 1 s of drain and at most 2 s for the cancelled job to stop.
+    assert!(
+        took < Duration::from_secs(4),
+        "exited {took:?} after SIGTERM"
+    );
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        !response.starts_with("HTTP/1.1 200"),
+        "the job did not finish: {response:.200}"
+    );
+}
