@@ -326,6 +326,7 @@ mod tests {
                 })
                 .collect(),
             peak_rss_bytes: Some(8 << 20),
+            warnings: Vec::new(),
         }
     }
 

@@ -318,6 +318,7 @@ fn build_report(
         users: std::mem::take(&mut tally.users),
         timeline,
         peak_rss_bytes: crate::rss::peak_resident_bytes(),
+        warnings: Vec::new(),
     }
 }
 

@@ -195,6 +195,12 @@ pub struct JobReport {
     /// the breaker bounds; resident memory is what an OOM killer sees.
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
+    /// Outputs of the job that could not be written after it ran (a heap
+    /// profile on a disk that filled up), one sentence each. The report
+    /// itself was written: a late failure costs that output, never the
+    /// report or the work.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The suggestions of one finished user.

@@ -7,9 +7,13 @@
 
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::disk::SmallDisk;
 
 const BIN: &str = env!("CARGO_BIN_EXE_demo-processor");
 
@@ -52,59 +56,9 @@ fn assert_failed_cleanly(output: &Output, code: i32, message: &str) {
     assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
 }
 
-/// A 16 KiB tmpfs, unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    /// `None` (after saying why) where mounting is not permitted, unless
-    /// `CI=true`: CI runs as root, so there it fails.
-    fn mount() -> Option<Self> {
-        let dir = scratch();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
-            .arg(dir.path())
-            .output();
-        match mounted {
-            Ok(output) if output.status.success() => Some(Self { dir }),
-            other => {
-                let why = match other {
-                    Ok(output) => text(&output.stderr),
-                    Err(error) => error.to_string(),
-                };
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "CI must be able to mount a tmpfs (it runs as root): {why}"
-                );
-                eprintln!("SKIPPED: cannot mount a 16 KiB tmpfs (needs root): {why}");
-                None
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Puts a good file of `bytes` bytes at `name`, leaving the rest free.
-    fn good_file(&self, name: &str, bytes: usize) -> (PathBuf, Vec<u8>) {
-        let path = self.path().join(name);
-        let content: Vec<u8> = b"good ".iter().copied().cycle().take(bytes).collect();
-        std::fs::write(&path, &content).expect("the good file fits");
-        (path, content)
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
 #[test]
 fn json_on_a_full_disk_exits_2_and_keeps_the_good_file() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = SmallDisk::mount("16k") else {
         return;
     };
     // 12 KiB of a good report leaves 4 KiB: too little for 200 users' entries.
@@ -133,7 +87,7 @@ fn json_on_a_full_disk_exits_2_and_keeps_the_good_file() {
 
 #[test]
 fn chart_on_a_full_disk_exits_2_and_keeps_the_good_file() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = SmallDisk::mount("16k") else {
         return;
     };
     let (chart, good) = disk.good_file("memory.svg", 12 * 1024);
@@ -163,7 +117,7 @@ fn chart_on_a_full_disk_exits_2_and_keeps_the_good_file() {
 
 #[test]
 fn a_partial_run_stays_3_when_its_report_cannot_be_written() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = SmallDisk::mount("16k") else {
         return;
     };
     let (json, good) = disk.good_file("partial.json", 12 * 1024);

@@ -1,6 +1,8 @@
 //! `--profile DIR`: jemalloc's heap profiler on, leak alerts naming their
 //! top allocation sites, pprof files written.
 
+mod common;
+
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -194,4 +196,60 @@ fn profile_over_a_file_is_bad_input() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--profile"), "{stderr}");
     assert!(stderr.contains("cannot create it"), "{stderr}");
+}
+
+/// `--profile DIR` refused before the job with exit status 2: no report
+/// written, no summary printed, `message` on stderr.
+fn assert_refused_before_the_job(dir: &std::path::Path, message: &str) {
+    let tmp = scratch();
+    let json = tmp.path().join("report.json");
+    let output = run(
+        env!("CARGO_BIN_EXE_demo-processor"),
+        &[
+            "run",
+            "--contacts",
+            "2000",
+            "--users",
+            "8",
+            "--quiet",
+            "--profile",
+            dir.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--profile"), "{stderr}");
+    assert!(stderr.contains(message), "wanted {message:?} in {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!json.exists(), "refused before the job: no report");
+    assert!(
+        output.stdout.is_empty(),
+        "no summary of a job that did not run"
+    );
+}
+
+#[test]
+fn profile_on_a_read_only_filesystem_is_refused_before_the_job() {
+    let Some(disk) = common::disk::SmallDisk::read_only_with_dir("profiles") else {
+        return;
+    };
+    // An existing directory there, and one that would have to be created.
+    assert_refused_before_the_job(&disk.path().join("profiles"), "not writable");
+    assert_refused_before_the_job(&disk.path().join("new/profiles"), "cannot create it");
+}
+
+#[test]
+fn profile_on_a_full_filesystem_is_refused_before_the_job() {
+    let Some(disk) = common::disk::SmallDisk::mount("64k") else {
+        return;
+    };
+    std::fs::create_dir(disk.path().join("profiles")).unwrap();
+    disk.fill("filler");
+    assert_refused_before_the_job(&disk.path().join("profiles"), "no room for a heap profile");
+    let left: Vec<_> = std::fs::read_dir(disk.path().join("profiles"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "the probe is removed: {left:?}");
 }

@@ -183,6 +183,12 @@ pub(crate) fn summary(r: &JobReport, top_users: &[&UserResult]) -> String {
             bytes(trip.limit_bytes),
             trip.percent
         );
+        // The figures above are the reading at the refusal; why it refused
+        // (a reservation that would pass the line, a reading over it) is
+        // the breaker's own sentence, as in the JSON.
+        if !trip.message.is_empty() {
+            let _ = writeln!(out, "      why: {}", trip.message);
+        }
         sites(&mut out, "holding", &trip.top_sites);
     }
     let _ = writeln!(out, "  leak alerts    {}", r.leak_alerts);

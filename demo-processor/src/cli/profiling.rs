@@ -1,6 +1,7 @@
 //! `--profile DIR`: jemalloc's heap profiler on, leak alarms attributed to
 //! allocation sites, and the profiles written as pprof.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,17 +16,33 @@ use crate::report::TopSite;
 /// Switches sampling on and creates the profile directory (and its
 /// parents) before any work, so a binary that cannot profile (not jemalloc)
 /// or a path that cannot hold profiles is refused up front, the first
-/// without creating anything.
+/// without creating anything. The directory must be writable and have room
+/// for a first profile: [`FIRST_PROFILE_BYTES`] are written and synced
+/// there (and removed), the same rule as `--json` and `--chart`, so a
+/// read-only or full filesystem costs no work.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), CliError> {
-    profile::activate()
-        .map_err(|e| CliError::BadInput(format!("--profile {}: {e}", dir.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| {
-        CliError::BadInput(format!(
-            "--profile {}: cannot create it: {e}",
-            dir.display()
-        ))
-    })
+    let bad = |why: String| CliError::BadInput(format!("--profile {}: {why}", dir.display()));
+    profile::activate().map_err(|e| bad(e.to_string()))?;
+    std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create it: {e}")))?;
+    let mut probe = tempfile::Builder::new()
+        .prefix(".demo-processor-check-")
+        .tempfile_in(dir)
+        .map_err(|e| bad(format!("cannot write: the directory is not writable ({e})")))?;
+    probe
+        .write_all(&[0; FIRST_PROFILE_BYTES])
+        .and_then(|()| probe.as_file().sync_all())
+        .map_err(|e| {
+            bad(format!(
+                "cannot write: no room for a heap profile ({} KiB): {e}",
+                FIRST_PROFILE_BYTES / 1024
+            ))
+        })
 }
+
+/// Room a first profile needs: the demo's `heap-end.pb.gz` is 10 to 40 KiB
+/// (addresses and mappings, no symbols); a full disk is found with this
+/// much to spare.
+pub(crate) const FIRST_PROFILE_BYTES: usize = 64 * 1024;
 
 /// Switches the monitor's leak attribution on (sampling is on since
 /// [`check_dir`]); the receiver sees the monitor's events from now on.
@@ -69,25 +86,31 @@ const TRIP_WAIT: Duration = Duration::from_secs(2);
 /// Writes the profiles: both ends of the first leak alarm's span
 /// (`leak-from.pb.gz`, `leak-to.pb.gz`), the ones taken at a breaker trip
 /// (`trip.pb.gz`) and at its cancel line (`cancel-line.pb.gz`), and one now
-/// (`heap-end.pb.gz`).
+/// (`heap-end.pb.gz`). Returns the paths written and, for each profile that
+/// could not be taken or written (a disk that filled during the job), a
+/// warning: the job and its report are never lost to a profile.
 pub(crate) fn write(
     monitor: &MemoryMonitor,
     dir: &Path,
     events: &Receiver<MemoryEvent>,
-) -> Result<Vec<PathBuf>, CliError> {
-    let failed =
-        |e: profile::ProfileError| CliError::Internal(format!("--profile {}: {e}", dir.display()));
+) -> (Vec<PathBuf>, Vec<String>) {
     let mut written = Vec::new();
+    let mut warnings = Vec::new();
+    let mut failed = |what: &str, e: profile::ProfileError| {
+        warnings.push(format!(
+            "--profile {}: cannot write {what}: {e}",
+            dir.display()
+        ));
+    };
     let first_leak = events.try_iter().find_map(|event| match event {
         MemoryEvent::LeakAttributed { attribution, .. } => Some(attribution),
         _ => None,
     });
     if let Some(attribution) = first_leak {
-        if let Some((from, to)) = monitor
-            .write_leak_profiles(&attribution, dir)
-            .map_err(failed)?
-        {
-            written.extend([from, to]);
+        match monitor.write_leak_profiles(&attribution, dir) {
+            Ok(Some((from, to))) => written.extend([from, to]),
+            Ok(None) => {}
+            Err(e) => failed("the leak's profiles", e),
         }
     }
     let at_breaker = [
@@ -97,15 +120,16 @@ pub(crate) fn write(
     for (taken, name) in at_breaker {
         if let Some((_, taken)) = taken {
             let path = dir.join(name);
-            taken.write_pprof(&path).map_err(failed)?;
-            written.push(path);
+            match taken.write_pprof(&path) {
+                Ok(()) => written.push(path),
+                Err(e) => failed(name, e),
+            }
         }
     }
     let path = dir.join("heap-end.pb.gz");
-    profile::take()
-        .map_err(failed)?
-        .write_pprof(&path)
-        .map_err(failed)?;
-    written.push(path);
-    Ok(written)
+    match profile::take().and_then(|taken| taken.write_pprof(&path)) {
+        Ok(()) => written.push(path),
+        Err(e) => failed("heap-end.pb.gz", e),
+    }
+    (written, warnings)
 }

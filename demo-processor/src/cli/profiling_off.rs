@@ -32,8 +32,8 @@ pub(crate) fn write(
     _: &MemoryMonitor,
     dir: &Path,
     _: &Receiver<MemoryEvent>,
-) -> Result<Vec<PathBuf>, CliError> {
-    Err(refused(dir))
+) -> (Vec<PathBuf>, Vec<String>) {
+    (Vec::new(), vec![refused(dir).to_string()])
 }
 
 /// No profiler, no sites.

@@ -133,7 +133,11 @@ pub(crate) fn execute_profiled(
         trip.top_sites = profiling::trip_sites(&monitor);
     }
     let written = match (profile, attributions) {
-        (Some(dir), Some(events)) => profiling::write(&monitor, dir, &events)?,
+        (Some(dir), Some(events)) => {
+            let (written, warnings) = profiling::write(&monitor, dir, &events);
+            outcome.report.warnings.extend(warnings);
+            written
+        }
         _ => Vec::new(),
     };
     Ok((outcome.report, written))
@@ -193,6 +197,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, CliError> {
             Ok(()) => lines += &format!("chart: {}\n", target.given.display()),
             Err(failure) => failures.push(failure),
         }
+    }
+    for warning in &report.warnings {
+        output::warn(warning);
     }
     if !outputs.json_on_stdout() {
         let text = format::summary(&report, &top.iter().collect::<Vec<_>>()) + &lines;

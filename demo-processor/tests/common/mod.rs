@@ -2,6 +2,8 @@
 //! metric parsing, and external tools that CI must have.
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod disk;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
