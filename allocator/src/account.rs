@@ -297,6 +297,24 @@ fn switch_current(to: *const AccountCore) -> Option<*const AccountCore> {
     })
 }
 
+/// Runs `f` with no account entered on this thread, so what it allocates is
+/// charged to none (the allocator's own probe in
+/// [`is_active`](crate::is_active)), then restores the account that was
+/// entered, also when `f` panics.
+pub(crate) fn outside_accounts<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<*const AccountCore>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(previous) = self.0 {
+                // What comes out is the null put in below: nothing to release.
+                let _ = switch_current(previous);
+            }
+        }
+    }
+    let _restore = Restore(switch_current(core::ptr::null()));
+    f()
+}
+
 /// Keeps an account entered on this thread; dropping it restores the
 /// previous one. Not `Send`: it belongs to the thread that entered.
 #[must_use = "the account is entered only while the guard lives"]

@@ -156,9 +156,13 @@ pub fn is_active() -> bool {
         ACTIVE => true,
         INACTIVE => false,
         _ => {
-            let (_, usage) = crate::scope::measure_or_zeros(|| {
-                let block = std::hint::black_box(Box::new(0u64));
-                drop(block);
+            // Outside any account the caller has entered: the probe is
+            // the allocator's own, not the account's work.
+            let (_, usage) = crate::account::outside_accounts(|| {
+                crate::scope::measure_or_zeros(|| {
+                    let block = std::hint::black_box(Box::new(0u64));
+                    drop(block);
+                })
             });
             let active = usage.allocations > 0;
             ACTIVE_STATE.store(if active { ACTIVE } else { INACTIVE }, Relaxed);
