@@ -328,6 +328,9 @@ impl MemoryBreaker {
         token: CancelToken,
     ) -> JobRegistration {
         let name: Arc<str> = name.into().into();
+        // A request admitted by the tower layer starts when its handler
+        // registers its job with the admission's token.
+        self.inner.jobs.start_by_token(&token);
         let id = self
             .inner
             .jobs
@@ -344,6 +347,29 @@ impl MemoryBreaker {
     /// Jobs registered now.
     pub fn jobs_registered(&self) -> usize {
         self.inner.jobs.len()
+    }
+
+    /// Admitted requests that have not started yet (see
+    /// [`service::Admission`](crate::service) with feature `http`).
+    pub fn requests_waiting(&self) -> usize {
+        self.inner.jobs.waiting()
+    }
+
+    /// Registers an admitted request that has not started: cancelled first
+    /// past the cancel line. Until the ticket is dropped or the request
+    /// starts (`started` set, by a job registered with `token`).
+    #[cfg(feature = "http")]
+    pub(crate) fn admit_waiting(
+        &self,
+        account: Option<heapguard_alloc::Account>,
+        reserved: u64,
+        token: CancelToken,
+        started: crate::jobs::StartFlag,
+    ) -> crate::jobs::WaitingTicket {
+        let jobs = self.inner.jobs.clone();
+        let started = Arc::new(started);
+        let id = jobs.add_waiting(account, reserved, token, started.clone());
+        crate::jobs::WaitingTicket { jobs, id, started }
     }
 
     /// Watches an account that is not a job (the layer's request accounts,

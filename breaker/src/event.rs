@@ -103,6 +103,19 @@ pub enum BreakerEvent {
         /// The breaker's reading now.
         snapshot: BreakerSnapshot,
     },
+    /// Past the cancel line, admitted requests that had not started yet
+    /// (queued behind running work) were cancelled, largest first, until
+    /// what they held could bring the reading under the line; no job is
+    /// cancelled for the grace period after. Each is answered 503 with
+    /// `Retry-After` by the tower layer.
+    WaitingShed {
+        /// How many requests were cancelled.
+        requests: usize,
+        /// What they held: their reservations and their accounts' live bytes.
+        bytes: u64,
+        /// The breaker's reading then.
+        snapshot: BreakerSnapshot,
+    },
     /// Observe-only (enforcement off): past the cancel line, the job the
     /// breaker would have cancelled; nothing was cancelled. Once per job.
     WouldCancel {
@@ -134,6 +147,7 @@ impl BreakerEvent {
             | BreakerEvent::CancelFreedTooLittle { snapshot, .. }
             | BreakerEvent::CancelWithheld { snapshot, .. }
             | BreakerEvent::WouldCancel { snapshot, .. }
+            | BreakerEvent::WaitingShed { snapshot, .. }
             | BreakerEvent::ReadRecovered { snapshot } => snapshot,
         }
     }

@@ -472,6 +472,33 @@ impl Inner {
                     snapshot,
                 }
             }
+            Step::ShedWaiting {
+                requests,
+                bytes,
+                tokens,
+            } => {
+                tracing::warn!(
+                    breaker = %name,
+                    requests,
+                    bytes,
+                    used,
+                    reserved,
+                    limit = snapshot.limit,
+                    percent = snapshot.percent,
+                    "memory breaker cancelled requests waiting to start, largest first"
+                );
+                self.publish(&BreakerEvent::WaitingShed {
+                    requests,
+                    bytes,
+                    snapshot,
+                });
+                for token in tokens {
+                    if let Some(message) = token.run_callbacks() {
+                        self.callback_panicked("on_cancel", message);
+                    }
+                }
+                return;
+            }
             Step::WouldCancel {
                 name: job,
                 live_bytes,

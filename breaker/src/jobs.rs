@@ -55,6 +55,8 @@ pub(crate) struct Jobs {
     episode: AtomicBool,
     /// Set while kept accounts are listed (so ticks prune them).
     kept: AtomicBool,
+    /// Admitted requests not started yet.
+    waiting: AtomicUsize,
     registry: Mutex<Registry>,
 }
 
@@ -72,6 +74,64 @@ struct Registry {
     /// Accounts of deregistered victims that freed too little: still
     /// watched (named, attributed) until they hold nothing.
     kept: Vec<Account>,
+    /// Admitted requests that have not started yet.
+    waiting: Vec<Waiting>,
+    /// After waiting requests were shed: no job is cancelled before this.
+    shed_until: Option<Duration>,
+}
+
+/// An admitted request that has not started: the first thing cancelled
+/// past the cancel line.
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
+struct Waiting {
+    id: u64,
+    account: Option<Account>,
+    reserved: u64,
+    token: CancelToken,
+    started: Arc<StartFlag>,
+}
+
+/// Whether an admitted request has started; starting it once lowers the
+/// layer's count of waiting requests.
+#[derive(Debug, Default)]
+pub(crate) struct StartFlag {
+    started: AtomicBool,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
+impl StartFlag {
+    pub(crate) fn new(counter: Arc<AtomicU64>) -> Self {
+        counter.fetch_add(1, Relaxed);
+        Self {
+            started: AtomicBool::new(false),
+            counter: Some(counter),
+        }
+    }
+
+    /// Marks it started (or ended); true the first time.
+    pub(crate) fn start(&self) -> bool {
+        let first = !self.started.swap(true, Relaxed);
+        if first {
+            if let Some(counter) = &self.counter {
+                counter.fetch_sub(1, Relaxed);
+            }
+        }
+        first
+    }
+
+    pub(crate) fn is_started(&self) -> bool {
+        self.started.load(Relaxed)
+    }
+}
+
+impl Waiting {
+    /// What shedding it frees: its reservation and what its account holds
+    /// (a buffered request body, say).
+    fn bytes(&self) -> u64 {
+        self.reserved
+            .saturating_add(self.account.as_ref().map_or(0, Account::live_bytes))
+    }
 }
 
 impl Registry {
@@ -89,6 +149,11 @@ impl Registry {
             .chain(self.watched.iter().map(|(_, account)| account))
             .chain(pending)
             .chain(self.kept.iter())
+            .chain(
+                self.waiting
+                    .iter()
+                    .filter_map(|waiting| waiting.account.as_ref()),
+            )
     }
 }
 
@@ -163,6 +228,14 @@ pub(crate) enum Step {
     WouldCancel {
         name: Arc<str>,
         live_bytes: u64,
+    },
+    /// Waiting requests cancelled, largest first: how many, what they held
+    /// (reservations and account bytes), and their tokens (callbacks to run
+    /// after the lock is let go).
+    ShedWaiting {
+        requests: usize,
+        bytes: u64,
+        tokens: Vec<CancelToken>,
     },
 }
 
@@ -244,6 +317,60 @@ impl Jobs {
             .sum()
     }
 
+    /// Adds an admitted request that has not started.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
+    pub(crate) fn add_waiting(
+        &self,
+        account: Option<Account>,
+        reserved: u64,
+        token: CancelToken,
+        started: Arc<StartFlag>,
+    ) -> u64 {
+        let id = self.next_id.fetch_add(1, Relaxed);
+        lock(&self.registry).waiting.push(Waiting {
+            id,
+            account,
+            reserved,
+            token,
+            started,
+        });
+        self.waiting.fetch_add(1, Relaxed);
+        id
+    }
+
+    /// The request `id` started or ended: no longer waiting.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
+    pub(crate) fn remove_waiting(&self, id: u64) {
+        let mut registry = lock(&self.registry);
+        if let Some(index) = registry.waiting.iter().position(|waiting| waiting.id == id) {
+            registry.waiting.swap_remove(index);
+            self.waiting.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// A job registered with `token`: the waiting request holding the same
+    /// token (its admission's) has started.
+    pub(crate) fn start_by_token(&self, token: &CancelToken) {
+        if self.waiting.load(Relaxed) == 0 {
+            return;
+        }
+        let mut registry = lock(&self.registry);
+        if let Some(index) = registry
+            .waiting
+            .iter()
+            .position(|waiting| waiting.token.same_as(token))
+        {
+            let waiting = registry.waiting.swap_remove(index);
+            waiting.started.start();
+            self.waiting.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Admitted requests not started yet.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Relaxed)
+    }
+
     /// Holds the registry's lock (a test shows checks never take it).
     #[cfg(test)]
     pub(crate) fn hold_lock(&self) -> std::sync::MutexGuard<'_, impl Sized> {
@@ -260,7 +387,7 @@ impl Jobs {
     pub(crate) fn has_work(&self, at_cancel_level: bool) -> bool {
         self.pending.load(Relaxed)
             || self.kept.load(Relaxed)
-            || (at_cancel_level && self.len() > 0)
+            || (at_cancel_level && (self.len() > 0 || self.waiting() > 0))
             || (!at_cancel_level && self.episode.load(Relaxed))
     }
 
@@ -294,10 +421,46 @@ impl Jobs {
         if !seen.at_cancel_level {
             registry.episode_cancels = 0;
             registry.withheld = None;
+            registry.shed_until = None;
             self.episode.store(false, Relaxed);
             return None;
         }
         if seen.total < seen.cancel_line {
+            return None;
+        }
+        let needed = seen.total - seen.cancel_line + 1;
+        if !registry.waiting.is_empty() && seen.enforce {
+            // Queued work first: waiting requests, largest first, until
+            // what they hold brings the reading under the line.
+            let mut waiting = std::mem::take(&mut registry.waiting);
+            waiting.sort_by_key(|waiting| std::cmp::Reverse(waiting.bytes()));
+            let (mut freed, mut shed) = (0u64, Vec::new());
+            let mut kept = Vec::new();
+            for request in waiting {
+                if freed < needed && !request.started.is_started() && request.token.mark_cancelled()
+                {
+                    freed = freed.saturating_add(request.bytes());
+                    shed.push(request.token);
+                } else {
+                    kept.push(request);
+                }
+            }
+            self.waiting.store(kept.len(), Relaxed);
+            registry.waiting = kept;
+            if !shed.is_empty() {
+                registry.shed_until = Some(seen.now.saturating_add(seen.grace));
+                registry.episode_cancels += 1;
+                self.episode.store(true, Relaxed);
+                return Some(Step::ShedWaiting {
+                    requests: shed.len(),
+                    bytes: freed,
+                    tokens: shed,
+                });
+            }
+        }
+        if registry.shed_until.is_some_and(|until| seen.now < until) {
+            // The shed requests' memory goes as their futures are dropped:
+            // give it the grace period before a job is cancelled.
             return None;
         }
         let (live_bytes, entry) = registry
@@ -307,7 +470,6 @@ impl Jobs {
             .map(|entry| (entry.account.live_bytes(), entry))
             // The oldest registration wins a tie: ids only grow.
             .max_by(|(a, x), (b, y)| a.cmp(b).then(y.id.cmp(&x.id)))?;
-        let needed = seen.total - seen.cancel_line + 1;
         if registry.episode_cancels > 0 && live_bytes < needed {
             let id = entry.id;
             let withheld = Withheld {
@@ -419,5 +581,36 @@ impl fmt::Debug for WatchedAccount {
         f.debug_struct("WatchedAccount")
             .field("id", &self.id)
             .finish()
+    }
+}
+
+/// An admitted request registered as waiting, from
+/// `MemoryBreaker::admit_waiting`. [`start`](Self::start) it, or drop it
+/// (the request ended), and it is no longer waiting.
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
+#[derive(Debug)]
+pub(crate) struct WaitingTicket {
+    pub(crate) jobs: Arc<Jobs>,
+    pub(crate) id: u64,
+    pub(crate) started: Arc<StartFlag>,
+}
+
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
+impl WaitingTicket {
+    pub(crate) fn start(&self) {
+        if self.started.start() {
+            self.jobs.remove_waiting(self.id);
+        }
+    }
+
+    pub(crate) fn is_started(&self) -> bool {
+        self.started.is_started()
+    }
+}
+
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
+impl Drop for WaitingTicket {
+    fn drop(&mut self) {
+        self.start();
     }
 }

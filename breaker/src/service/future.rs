@@ -63,6 +63,7 @@ impl<F: Future> Admitted<F> {
 
     /// Polls the call; once it is ready, hands over what the request holds
     /// and its account (to the response body, which keeps them to its end).
+    #[cfg(feature = "http")]
     pub(crate) fn poll_handing_over(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -10,10 +10,14 @@ use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::admission::RequestAdmission;
 use super::body::ShedBody;
 use super::error::{RefusalKind, Refused};
 use super::future::Admitted;
 use super::layer::{Bypass, Estimate, Http, MemoryShed};
+use super::stats::ShedStats;
+use crate::jobs::StartFlag;
+use crate::CancelToken;
 
 impl<S, E, B, ReqBody, ResBody> Service<Request<ReqBody>> for MemoryShed<S, E, B, Http>
 where
@@ -31,13 +35,38 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         match self.policy.decide(&request) {
-            Ok(admission) => HttpResponseFuture {
-                state: State::Admitted {
-                    future: Admitted::call(&mut self.inner, request, admission),
-                },
-            },
+            Ok(admission) => {
+                // Admitted (not bypassed): waiting until its handler starts.
+                let waiting = admission.hold.in_flight().then(|| {
+                    let token = CancelToken::new();
+                    let reserved = admission
+                        .hold
+                        .reservation
+                        .as_ref()
+                        .map_or(0, |reservation| reservation.bytes());
+                    let ticket = self.policy.breaker.admit_waiting(
+                        admission.account.clone(),
+                        reserved,
+                        token.clone(),
+                        StartFlag::new(self.policy.stats.waiting_counter()),
+                    );
+                    let handle = RequestAdmission::new(ticket, token);
+                    request.extensions_mut().insert(handle.clone());
+                    Waiting {
+                        admission: handle,
+                        retry_after: self.policy.retry_after,
+                        stats: self.policy.stats.clone(),
+                    }
+                });
+                HttpResponseFuture {
+                    state: State::Admitted {
+                        future: Admitted::call(&mut self.inner, request, admission),
+                        waiting,
+                    },
+                }
+            }
             Err(refused) => HttpResponseFuture {
                 state: State::Refused {
                     response: Some(refusal_response(&refused)),
@@ -49,17 +78,24 @@ where
 
 /// 503 with `Retry-After` in whole seconds (rounded up, at least 1), or 413.
 fn refusal_response<B: Default>(refused: &Refused) -> Response<ShedBody<B>> {
-    let mut response = Response::new(ShedBody::default());
     match refused.kind() {
-        RefusalKind::Overloaded => {
-            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            let seconds = retry_after_seconds(refused.retry_after().unwrap_or_default());
+        RefusalKind::Overloaded => overloaded_response(refused.retry_after().unwrap_or_default()),
+        RefusalKind::TooLarge => {
+            let mut response = Response::new(ShedBody::default());
+            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
             response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
-        RefusalKind::TooLarge => *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE,
     }
+}
+
+/// 503 with `Retry-After` in whole seconds (rounded up, at least 1).
+fn overloaded_response<B: Default>(retry_after: Duration) -> Response<ShedBody<B>> {
+    let mut response = Response::new(ShedBody::default());
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response.headers_mut().insert(
+        RETRY_AFTER,
+        HeaderValue::from(retry_after_seconds(retry_after)),
+    );
     response
 }
 
@@ -86,23 +122,48 @@ pin_project! {
     #[project = StateProjection]
     enum State<F, B> {
         Refused { response: Option<Response<ShedBody<B>>> },
-        Admitted { #[pin] future: Admitted<F> },
+        Admitted { #[pin] future: Admitted<F>, waiting: Option<Waiting> },
     }
 }
 
-impl<F, B, E> Future for HttpResponseFuture<F, B>
+/// An admitted request's place among the waiting ones.
+struct Waiting {
+    admission: RequestAdmission,
+    retry_after: Duration,
+    stats: ShedStats,
+}
+
+impl<F, B: Default, E> Future for HttpResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
     type Output = Result<Response<ShedBody<B>>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.as_mut().project().state;
+        if let StateProjection::Admitted {
+            waiting: Some(waiting),
+            ..
+        } = state.as_mut().project()
+        {
+            if waiting.admission.shed() {
+                // Shed while it waited: answer 503 now and drop the handler's
+                // future (and with it the request's hold).
+                waiting.stats.count_shed();
+                let response = overloaded_response(waiting.retry_after);
+                state.set(State::Refused { response: None });
+                return Poll::Ready(Ok(response));
+            }
+            if !waiting.admission.is_started() {
+                waiting.admission.wake_on_shed(cx.waker());
+            }
+        }
+        match state.project() {
             StateProjection::Refused { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
                 None => panic!("HttpResponseFuture polled after it completed"),
             },
-            StateProjection::Admitted { future } => {
+            StateProjection::Admitted { future, .. } => {
                 future.poll_handing_over(cx).map(|(output, hold, account)| {
                     // The body holds the reservation to its end; an error
                     // drops it here.

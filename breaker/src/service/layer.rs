@@ -266,12 +266,12 @@ impl<S: fmt::Debug, E, B, M> fmt::Debug for MemoryShed<S, E, B, M> {
 
 /// What every clone of one service shares.
 pub(crate) struct Policy<E, B> {
-    breaker: Arc<MemoryBreaker>,
+    pub(super) breaker: Arc<MemoryBreaker>,
     estimate: E,
     bypass: B,
-    retry_after: Duration,
+    pub(super) retry_after: Duration,
     accounts: Option<Account>,
-    stats: ShedStats,
+    pub(super) stats: ShedStats,
 }
 
 /// A request the policy let through: the account to run it in and what it
@@ -283,6 +283,7 @@ pub(crate) struct Admission {
 
 /// What an admitted request holds until it finishes: its reservation and
 /// its place among the requests in flight. Dropped, it releases both.
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // read by the http response body
 #[derive(Default)]
 pub(crate) struct Hold {
     // The reservation first: released before the request leaves the
@@ -290,6 +291,14 @@ pub(crate) struct Hold {
     // the breaker holds for requests.
     pub(crate) reservation: Option<Reservation>,
     pub(crate) _in_flight: Option<InFlight>,
+}
+
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // read by the http response body
+impl Hold {
+    /// Whether it counts an admitted request (not a bypassed one).
+    pub(crate) fn in_flight(&self) -> bool {
+        self._in_flight.is_some()
+    }
 }
 
 impl<E, B> Policy<E, B> {

@@ -29,6 +29,18 @@
 //!    its future is read inside the account too; one that the server reads
 //!    before calling the service (hyper's own buffers) is not.
 //!
+//! # Queued work sheds first (feature `http`)
+//! An admitted request waits until its handler starts its work: it gets a
+//! [`RequestAdmission`] in its extensions and starts when the handler calls
+//! [`RequestAdmission::start`] or registers its job with the admission's
+//! [token](RequestAdmission::token). Past the breaker's cancel line, waiting
+//! requests are cancelled first, largest first (their reservations and what
+//! their accounts hold), until that brings the reading under the line, and
+//! answered 503 with `Retry-After` ([`BreakerEvent::WaitingShed`](crate::BreakerEvent::WaitingShed));
+//! no job is cancelled for the breaker's grace period after. New requests
+//! are refused first of all: the breaker refuses from its trip line.
+//! [`ShedStats::waiting`] counts them.
+//!
 //! Estimate, then break: admission by a reading alone cannot keep a budget
 //! when forty requests arrive together while usage is still low; each
 //! reservation is a compare-and-swap against the room left, so together the
@@ -106,6 +118,8 @@
 //! directly below it, not above a `Buffer`.
 
 #[cfg(feature = "http")]
+mod admission;
+#[cfg(feature = "http")]
 mod body;
 mod error;
 mod future;
@@ -114,6 +128,8 @@ mod http;
 mod layer;
 mod stats;
 
+#[cfg(feature = "http")]
+pub use admission::RequestAdmission;
 #[cfg(feature = "http")]
 pub use body::ShedBody;
 pub use error::{BoxError, RefusalKind, Refused, GRPC_RESOURCE_EXHAUSTED};

@@ -19,6 +19,7 @@ struct Counters {
     bypassed: AtomicU64,
     in_flight: AtomicU64,
     reserved_bytes: AtomicU64,
+    waiting: Arc<AtomicU64>,
 }
 
 impl ShedStats {
@@ -48,6 +49,20 @@ impl ShedStats {
     /// or was dropped.
     pub fn in_flight(&self) -> u64 {
         self.counters.in_flight.load(Relaxed)
+    }
+
+    /// Admitted requests that have not started (with
+    /// [`http`](super::MemoryShedLayer::http)): a request starts when its
+    /// handler calls [`RequestAdmission::start`](super::RequestAdmission::start)
+    /// or registers a job with its admission's token. Past the breaker's
+    /// cancel line these are cancelled first (answered 503).
+    pub fn waiting(&self) -> u64 {
+        self.counters.waiting.load(Relaxed)
+    }
+
+    #[cfg(feature = "http")]
+    pub(crate) fn waiting_counter(&self) -> Arc<AtomicU64> {
+        self.counters.waiting.clone()
     }
 
     /// Bytes the requests in flight hold reserved in the breaker (their
