@@ -7,9 +7,9 @@ use axum::extract::{Query, State};
 use axum::http::{header, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use heapguard_alloc::Account;
-use heapguard_breaker::service::{MemoryShedLayer, ShedStats};
+use heapguard_breaker::service::{MemoryShedLayer, RequestAdmission, ShedStats};
 use heapguard_breaker::{BreakerConfig, Budget, ConfigError, MemoryBreaker};
 use serde::Deserialize;
 
@@ -169,6 +169,7 @@ impl IntoResponse for ApiError {
 
 async fn suggestions(
     State(app): State<App>,
+    admission: Option<Extension<RequestAdmission>>,
     uri: Uri,
 ) -> Result<Json<SuggestionsResponse>, ApiError> {
     let (query, config) =
@@ -177,7 +178,11 @@ async fn suggestions(
     // The layer runs this handler in the request's account; the job runs in
     // it too, on the blocking pool.
     let account = Account::current().unwrap_or_else(|| app.inner.requests.child("request"));
-    let cancellation = Cancellation::default();
+    // The admission's token: registering the job with it starts the
+    // request (until then, past the cancel line, the layer sheds it first).
+    let cancellation = admission.map_or_else(Cancellation::default, |Extension(admission)| {
+        Cancellation::with_token(admission.token().clone())
+    });
     let cancel_on_drop = cancellation.guard();
     // Registered with the breaker: past its cancel line it may cancel this
     // job (the largest first), which then answers 503.

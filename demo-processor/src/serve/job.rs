@@ -58,6 +58,13 @@ pub(crate) struct Cancellation {
 }
 
 impl Cancellation {
+    /// A cancellation through `token` (the request's admission token, so
+    /// the job registered with it starts the request: see
+    /// `heapguard_breaker::service::RequestAdmission`).
+    pub(crate) fn with_token(token: CancelToken) -> Self {
+        Self { token }
+    }
+
     pub(crate) fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()
     }
