@@ -350,7 +350,7 @@ impl MemoryBreaker {
     }
 
     /// Admitted requests that have not started yet (see
-    /// [`service::Admission`](crate::service) with feature `http`).
+    /// `service::RequestAdmission`, feature `http`).
     pub fn requests_waiting(&self) -> usize {
         self.inner.jobs.waiting()
     }

@@ -199,7 +199,12 @@
 //! [`service::MemoryShedLayer`] sheds requests in a tower stack (axum,
 //! tonic): each request reserves an estimate of its memory, and one that
 //! does not fit is refused at once (HTTP 503 with `Retry-After`, or 413 for
-//! one that never could; gRPC `RESOURCE_EXHAUSTED`).
+//! one that never could; gRPC `RESOURCE_EXHAUSTED`). With feature `http`
+//! the reservation lasts until the response body has ended or been
+//! dropped, the body is polled in the request's account, and requests
+//! admitted but not started yet are shed first past the cancel line (see
+//! the [`service`] module). Register each request's job with
+//! [`MemoryBreaker::register_job`] so the cancel line can stop it.
 //!
 //! # Caveats
 //! - It never refuses inside the allocator (a null from a global allocator
