@@ -11,12 +11,15 @@ use crate::report::JobReport;
 use crate::timeline::TimelinePoint;
 
 const MIB: f64 = 1024.0 * 1024.0;
-/// Where a trip's label starts, in pixels from its marker: above and to the
-/// right, clear of the peak the trip sits under.
-const TRIP_LABEL_OFFSET: (i32, i32) = (12, -22);
-/// Where a leak alert's label starts: below and to the right, clear of the
-/// rising line the alert sits on.
-const LEAK_LABEL_OFFSET: (i32, i32) = (12, 8);
+/// The plot's size in pixels.
+const SIZE: (u32, u32) = (1000, 560);
+/// Room a marker's label takes, in pixels (14 px text, up to about 24
+/// characters), for keeping it inside the plot.
+const LABEL_BOX: (i32, i32) = (190, 18);
+/// Space below 0 on the y axis, as a share of its top: a line that stays
+/// near 0 (streaming's 1 MiB under a 256 MiB budget) is drawn above the
+/// axis, not on it.
+const BELOW_ZERO: f64 = 0.03;
 
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,43 @@ pub enum ChartError {
         /// plotters' message.
         reason: String,
     },
+}
+
+/// The shape of an event's marker.
+#[derive(Clone, Copy)]
+enum Mark {
+    /// The breaker stopped the job.
+    Cross,
+    /// A user cancelled in flight.
+    Circle,
+    /// A leak alert.
+    Triangle,
+}
+
+/// Where a marker's label goes, in pixels from the marker at `pixel`: to
+/// the right and above (below with `below`: a leak alert sits on a rising
+/// line, which passes above-right of it), or wherever keeps it inside
+/// `plot` (left of a marker near the right edge, below one near the top,
+/// above one near the bottom), so no label is clipped and none covers its
+/// point.
+fn label_offset(
+    pixel: (i32, i32),
+    plot: (std::ops::Range<i32>, std::ops::Range<i32>),
+    below: bool,
+) -> (i32, i32) {
+    let (x, y) = pixel;
+    let (xs, ys) = plot;
+    let dx = if x + 12 + LABEL_BOX.0 > xs.end {
+        -12 - LABEL_BOX.0
+    } else {
+        12
+    };
+    let dy = if (below || y - 22 < ys.start) && y + 8 + LABEL_BOX.1 <= ys.end {
+        8
+    } else {
+        -22
+    };
+    (dx, dy.max(-(y - ys.start)).min((ys.end - LABEL_BOX.1) - y))
 }
 
 /// Whether `path` names a chart this build can draw (ends in `.svg`).
@@ -124,8 +164,10 @@ fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
         .max()
         .unwrap_or(0);
     let max_y = (max_live.max(budget.unwrap_or(0)) as f64 / MIB * 1.08).max(1.0);
+    let x_range = 0f64..max_t * 1.02;
+    let y_range = -max_y * BELOW_ZERO..max_y;
 
-    let root = SVGBackend::with_string(svg, (1000, 560)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
     let title = match reports {
         [one] => format!(
@@ -142,12 +184,19 @@ fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..max_t * 1.02, 0f64..max_y)
+        .build_cartesian_2d(x_range.clone(), y_range.clone())
         .map_err(|e| failed(&e))?;
     chart
         .configure_mesh()
         .x_desc("seconds since the job started")
         .y_desc("live heap (MiB)")
+        .y_label_formatter(&|y| {
+            if *y < 0.0 {
+                String::new()
+            } else {
+                format!("{y:.0}")
+            }
+        })
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))
         .draw()
@@ -197,48 +246,69 @@ fn draw_on(svg: &mut String, reports: &[&JobReport]) -> Result<(), ChartError> {
             .legend(move |(x, y)| {
                 PathElement::new([(x, y), (x + 20, y)], line_color.stroke_width(2))
             });
-        let level_at = |t_ms: u64| {
-            report
+        // Every marker sits on its report's line, at the time it names:
+        // a trip's figure (used plus reserved, or a refused reservation's
+        // total) is in the legend and the summary, not a point of the line.
+        let on_line = |t_ms: u64| {
+            let level = report
                 .timeline
                 .iter()
                 .min_by_key(|p| p.t_ms.abs_diff(t_ms))
-                .map_or(0.0, |p| p.live_bytes as f64 / MIB)
+                .map_or(0.0, |p| p.live_bytes as f64 / MIB);
+            (t_ms as f64 / 1000.0, level)
         };
+        let mut marks: Vec<(u64, String, RGBColor, Mark)> = Vec::new();
         if let Some(trip) = &report.trip {
-            let at = (trip.t_ms as f64 / 1000.0, trip.used_bytes as f64 / MIB);
-            // The label sits beside the marker, in pixels, so it never
-            // covers the point it names.
-            let marker = EmptyElement::at(at)
-                + Cross::new((0, 0), 8, line_color.stroke_width(3))
-                + Text::new(
-                    format!("{} trip: stopped", report.mode),
-                    TRIP_LABEL_OFFSET,
-                    ("sans-serif", 14).into_font().color(&line_color),
-                );
-            chart.draw_series([marker]).map_err(|e| failed(&e))?;
+            marks.push((
+                trip.t_ms,
+                format!("{} stopped by the breaker", report.mode),
+                line_color,
+                Mark::Cross,
+            ));
         }
         for cancelled in &report.cancelled_users {
-            let at = (cancelled.t_ms as f64 / 1000.0, level_at(cancelled.t_ms));
-            let marker = EmptyElement::at(at)
-                + Circle::new((0, 0), 7, line_color.stroke_width(3))
-                + Text::new(
-                    format!("user {} cancelled", cancelled.user_id),
-                    LEAK_LABEL_OFFSET,
-                    ("sans-serif", 14).into_font().color(&line_color),
-                );
-            chart.draw_series([marker]).map_err(|e| failed(&e))?;
+            marks.push((
+                cancelled.t_ms,
+                format!("user {} cancelled", cancelled.user_id),
+                line_color,
+                Mark::Circle,
+            ));
         }
         for leak in &report.leaks {
-            let at = (leak.t_ms as f64 / 1000.0, level_at(leak.t_ms));
-            let alert = RGBColor(148, 103, 189);
-            let marker = EmptyElement::at(at)
-                + TriangleMarker::new((0, 0), 8, alert.filled())
-                + Text::new(
-                    "leak alert",
-                    LEAK_LABEL_OFFSET,
-                    ("sans-serif", 14).into_font().color(&alert),
-                );
-            chart.draw_series([marker]).map_err(|e| failed(&e))?;
+            marks.push((
+                leak.t_ms,
+                "leak alert".to_owned(),
+                RGBColor(148, 103, 189),
+                Mark::Triangle,
+            ));
+        }
+        for (t_ms, label, mark_color, mark) in marks {
+            let at = on_line(t_ms);
+            let offset = {
+                let area = chart.plotting_area();
+                label_offset(
+                    area.map_coordinate(&at),
+                    area.get_pixel_range(),
+                    matches!(mark, Mark::Triangle),
+                )
+            };
+            let text = Text::new(
+                label,
+                offset,
+                ("sans-serif", 14).into_font().color(&mark_color),
+            );
+            match mark {
+                Mark::Cross => chart.draw_series([EmptyElement::at(at)
+                    + Cross::new((0, 0), 8, mark_color.stroke_width(3))
+                    + text]),
+                Mark::Circle => chart.draw_series([EmptyElement::at(at)
+                    + Circle::new((0, 0), 7, mark_color.stroke_width(3))
+                    + text]),
+                Mark::Triangle => chart.draw_series([EmptyElement::at(at)
+                    + TriangleMarker::new((0, 0), 8, mark_color.filled())
+                    + text]),
+            }
+            .map_err(|e| failed(&e))?;
         }
     }
     chart
@@ -344,13 +414,37 @@ mod tests {
             "warns at 2 MiB",
             "cancels in-flight work at 4 MiB",
             "user 2 cancelled",
-            "naive trip: stopped",
+            "naive stopped by the breaker",
             "leak alert",
             "streaming: peak 3.0 MiB",
         ] {
             assert!(svg.contains(text), "{text}");
         }
         assert!(svg.contains("naive vs streaming"));
+    }
+
+    #[test]
+    fn labels_stay_inside_the_plot_and_off_their_marker() {
+        let plot = (100..900, 50..500);
+        // Mid-plot: right of the marker and above it.
+        assert_eq!(label_offset((400, 300), plot.clone(), false), (12, -22));
+        // Near the right edge: left of the marker, its whole box inside.
+        let (dx, _) = label_offset((880, 300), plot.clone(), false);
+        assert!(880 + dx >= 100 && 880 + dx + LABEL_BOX.0 <= 900, "{dx}");
+        assert!(dx < 0);
+        // Near the top: below the marker.
+        let (_, dy) = label_offset((400, 55), plot.clone(), false);
+        assert!(dy > 0 && 55 + dy + LABEL_BOX.1 <= 500, "{dy}");
+        // On the x axis (a trip at 0 bytes): above it, inside.
+        let (_, dy) = label_offset((400, 499), plot.clone(), false);
+        assert!(dy < 0 && 499 + dy >= 50, "{dy}");
+        // At the origin: right and above, inside.
+        let (dx, dy) = label_offset((100, 499), plot.clone(), false);
+        assert!(dx > 0 && dy < 0, "{dx} {dy}");
+        // A leak alert's label goes below its marker, unless at the bottom.
+        assert_eq!(label_offset((400, 300), plot.clone(), true), (12, 8));
+        let (_, dy) = label_offset((400, 495), plot, true);
+        assert!(dy < 0, "{dy}");
     }
 
     #[test]
