@@ -64,6 +64,25 @@ impl Analyzer {
         self.trend.as_ref()
     }
 
+    /// Declares that the process behind the series restarted at `t_secs`
+    /// (a start-time change, or a marker in a recorded series): the trend
+    /// detector forgets what it saw and warms up again (see
+    /// [`TrendDetector::declare_restart`]). Returns the
+    /// [`MemoryEvent::Recovered`] of a suspected leak it ends, if any.
+    pub fn declare_restart(&mut self, t_secs: f64) -> Vec<MemoryEvent> {
+        let cleared = self
+            .trend
+            .as_mut()
+            .and_then(|trend| trend.declare_restart(t_secs));
+        cleared
+            .map(|_| MemoryEvent::Recovered {
+                t_secs,
+                from: RecoveredFrom::Leak,
+            })
+            .into_iter()
+            .collect()
+    }
+
     /// Feeds one reading; returns the events it raises, in order.
     pub fn observe(&mut self, point: SeriesPoint) -> Vec<MemoryEvent> {
         let mut events = Vec::new();

@@ -111,13 +111,46 @@
 //!    time to the budget of the points after the newest change point; three
 //!    evaluations without one report [`MemoryEvent::Recovered`].
 //!
+//! **Steps.** Growing points that two flat levels fit better than a line
+//! (Schwarz's criterion), with neither level rising and a jump of a third
+//! of the minimum growth, fewer than 16 of them on the newer level, are a
+//! step: nothing is decided until 5 points follow it, then it is a level
+//! shift. A few points just after a step, with a job between them and the
+//! points before, otherwise make a steep line; the price is that a leak
+//! seen across a job waits until the points after the job rise on their
+//! own (a minute or more of latency, see the table).
+//!
+//! **One change, one event.** A level shift or a saturating curve is
+//! reported once, when seen three evaluations in a row; a later evaluation
+//! that sees a change which began before the newest report says nothing.
+//!
 //! **Warm-up.** Nothing is reported until growth has stopped: three
 //! evaluations in a row in which no scale of 16 points or more grows, after
-//! an hour at least, or 3 hours at the most. A **restart** (a point 24 MiB
-//! below every point of the window: the process memory back at its base)
-//! forgets the points before it and starts a new warm-up. Work per point is
-//! bounded: `O(window)` for the kept Mann-Kendall sums, `O(window^2)` for a
-//! Theil-Sen fit and `O(history)` per change point only when a scale grows.
+//! an hour at least, or 3 hours at the most. It starts at the first reading
+//! and at a declared restart ([`detect::TrendDetector::declare_restart`],
+//! [`Analyzer::declare_restart`]): the points and cycles before it are
+//! forgotten.
+//!
+//! **Drops and cycles.** A *drop* is a point 24 MiB below the newest 8
+//! points. The first drop may be a restart the detector was not told of: it
+//! forgets the points before it and starts a new warm-up. From the second
+//! on, drops recur: the series *cycles* (a cache emptied and refilled on a
+//! schedule, a batch that repeats). A recurring drop starts a new cycle, not
+//! a warm-up (one an inferred drop started ends; a declared one goes on),
+//! and clears no suspected leak. Each cycle is kept as a bounded summary
+//! (its start, end, lowest point and *level*: the median of its newest 5
+//! points before the drop; the newest 16 cycles), and growth is tested
+//! across cycles: the newest three levels (the current cycle's running
+//! level counting once it is above the last completed one) must rise twice
+//! in a row, each rise above the larger of 8 MiB and three times how much
+//! levels wander on their own, significant against the points' noise at
+//! the detector's confidence, by at least the minimum growth and slope in
+//! all. Within a cycle, the fill that starts it is not tested on its own
+//! until it stops growing (or for 3 hours at most); meanwhile only the
+//! cross-cycle test speaks. Work per point is bounded: `O(window)` for the
+//! kept Mann-Kendall sums, `O(window^2)` for a Theil-Sen fit and
+//! `O(history)` per change point only when a scale grows, `O(cycles)`
+//! for the cross-cycle test.
 //!
 //! ## Record
 //! Measured by `tests/detector_traces.rs` and `tests/detector_shapes.rs`
@@ -135,9 +168,9 @@
 //! | leak on sawtooth with quiescent marks, from hour 4 (40 runs each) | found within 12 h | median latency | worst latency |
 //! | --- | --- | --- | --- |
 //! | 0.5 MB/min | 40/40 | 113 min | 334 min |
-//! | 1 MB/min | 40/40 | 28 min | 45 min |
-//! | 2 MB/min | 40/40 | 21 min | 33 min |
-//! | 5 MB/min | 40/40 | 11 min | 32 min |
+//! | 1 MB/min | 40/40 | 29 min | 45 min |
+//! | 2 MB/min | 40/40 | 21 min | 40 min |
+//! | 5 MB/min | 40/40 | 12 min | 32 min |
 //! | 10 MB/min | 40/40 | 10 min | 32 min |
 //!
 //! | leak on sawtooth, no marks (40 runs each) | from hour 4: found, median, worst | from hour 36 (a window of flat minima): found, median, worst |

@@ -347,12 +347,12 @@ fn leak_half_mb_per_min_is_found_every_run() {
 }
 
 #[test]
-fn leak_1_mb_per_min_found_every_run_median_28_min() {
+fn leak_1_mb_per_min_found_every_run_median_29_min() {
     check_leak(
         1.0,
         Quoted {
             found: 40,
-            median_min: 28.0,
+            median_min: 29.0,
             worst_min: 45.0,
         },
     );
@@ -365,18 +365,22 @@ fn leak_2_mb_per_min_found_every_run_median_21_min() {
         Quoted {
             found: 40,
             median_min: 21.0,
-            worst_min: 33.0,
+            worst_min: 40.0,
         },
     );
 }
 
 #[test]
-fn leak_5_mb_per_min_found_every_run_median_11_min() {
+fn leak_5_mb_per_min_found_every_run_median_12_min() {
+    // These latencies are a minute or more longer than before steps were
+    // told from leaks (28 min median at 1 MB/min, 33 worst at 2, 11 median
+    // at 5): a leak seen across a job looks like a step until the points
+    // after the job rise on their own.
     check_leak(
         5.0,
         Quoted {
             found: 40,
-            median_min: 11.0,
+            median_min: 12.0,
             worst_min: 32.0,
         },
     );

@@ -274,6 +274,71 @@ fn best_split(sums: &Sums, from: usize, to: usize) -> Option<ChangePoint> {
     })
 }
 
+/// Whether `points` are a step: two flat levels (split at the best place)
+/// fit them better than one line, by Schwarz's criterion (`n
+/// ln(RSS_line / RSS_step) > 2 ln n`, the step's place being the one more
+/// parameter), and the points of neither level rise (a slope of at least
+/// `min_slope` bytes per minute and `z_critical` standard errors of the
+/// residuals of a line through each). A
+/// few points that straddle a step in two clusters make a steep line, but
+/// they are a step; growth that goes on after a jump is not one. Returns
+/// the step, or `None` when `points` are no step (and
+/// for fewer than `2 * MIN_SEGMENT` points); each level holds at least
+/// `MIN_SEGMENT` points, so that the newer one's slope can be tested.
+pub(crate) fn is_step(points: &[SeriesPoint], min_slope: f64, z_critical: f64) -> Option<Step> {
+    let n = points.len();
+    if n < 2 * MIN_SEGMENT {
+        return None;
+    }
+    let sums = Sums::new(points);
+    let floor = RSS_FLOOR_PER_POINT * n as f64;
+    let line = sums.line(0, n).rss + floor;
+    let flat = |from: usize, to: usize| {
+        let k = (to - from) as f64;
+        let sy = sums.y[to] - sums.y[from];
+        let syy = sums.yy[to] - sums.yy[from];
+        (syy - sy * sy / k).max(0.0)
+    };
+    let (split, step) = (MIN_SEGMENT..=n - MIN_SEGMENT)
+        .map(|split| (split, flat(0, split) + flat(split, n) + floor))
+        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let count = n as f64;
+    if count * (line / step).ln() <= 2.0 * count.ln() {
+        return None;
+    }
+    // Whether either level rises, against the residuals of a line through
+    // each: a leak's points rise within each cluster, a step's do not.
+    let (before, after) = (sums.line(0, split), sums.line(split, n));
+    let variance = (before.rss + after.rss + floor) / (count - 4.0).max(1.0);
+    let rises = |line: &Line| {
+        let se = (variance / line.sxx.max(f64::MIN_POSITIVE)).sqrt();
+        line.slope * MIB >= min_slope && se > 0.0 && se.is_finite() && line.slope / se >= z_critical
+    };
+    if rises(&before) || rises(&after) {
+        return None;
+    }
+    // The jump between the levels' medians: a point on the wrong side of
+    // the split moves a mean, hardly a median.
+    let median = |part: &[SeriesPoint]| {
+        let mut bytes: Vec<u64> = part.iter().map(|p| p.bytes).collect();
+        let middle = bytes.len() / 2;
+        *bytes.select_nth_unstable(middle).1 as f64
+    };
+    Some(Step {
+        index: split,
+        jump_bytes: median(&points[split..]) - median(&points[..split]),
+    })
+}
+
+/// Two flat levels found by [`is_step`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Step {
+    /// Index of the first point of the newer level.
+    pub(crate) index: usize,
+    /// The newer level's median minus the older one's, bytes.
+    pub(crate) jump_bytes: f64,
+}
+
 /// The deceleration test on a regime (points with no change point among
 /// them).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -361,6 +426,40 @@ mod tests {
         let change = last_change_point(&points).unwrap();
         assert!((78..=82).contains(&change.index), "{change:?}");
         assert!((change.slope_after / MIB - 2.0).abs() < 0.2);
+    }
+
+    #[test]
+    fn two_clusters_are_a_step_and_a_ramp_is_a_line() {
+        use super::is_step;
+        // Noise of up to 1.5 MiB with no trend.
+        const NOISE: [f64; 14] = [
+            1.2, -0.8, 0.3, -1.5, 0.9, -0.2, 1.1, -1.0, 0.4, -0.6, 1.5, -1.3, 0.1, -0.4,
+        ];
+        let point = |i: usize, m: u64, mib: f64| {
+            SeriesPoint::quiescent(m as f64 * 60.0, ((mib + NOISE[i]) * MIB) as u64)
+        };
+        // Minutes 0-6 at 300 MiB, 14-20 at 336 MiB (a job in between).
+        let clusters: Vec<SeriesPoint> = (0..7u64)
+            .chain(14..21)
+            .enumerate()
+            .map(|(i, m)| point(i, m, if m >= 10 { 336.0 } else { 300.0 }))
+            .collect();
+        let step = is_step(&clusters, 0.5 * MIB, 2.33).unwrap();
+        assert_eq!(step.index, 7);
+        assert!((step.jump_bytes / MIB - 36.0).abs() < 2.0, "{step:?}");
+        // 1.5 MiB/min for 14 minutes, with the same noise.
+        let ramp: Vec<SeriesPoint> = (0..14u64)
+            .map(|m| point(m as usize, m, 300.0 + m as f64 * 1.5))
+            .collect();
+        assert_eq!(is_step(&ramp, 0.5 * MIB, 2.33), None);
+        // The same clusters rising 1.5 MiB/min within each: a leak seen
+        // across a job, no step.
+        let rising: Vec<SeriesPoint> = (0..7u64)
+            .chain(14..21)
+            .enumerate()
+            .map(|(i, m)| point(i, m, 300.0 + m as f64 * 1.5))
+            .collect();
+        assert_eq!(is_step(&rising, 0.5 * MIB, 2.33), None);
     }
 
     #[test]

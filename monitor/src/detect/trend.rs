@@ -1,6 +1,7 @@
+use super::cycle::Cycles;
 use super::mann_kendall::{mann_kendall, variance_term, MannKendall};
 use super::normal::upper_quantile;
-use super::segment::{change_points, deceleration, ChangePoint};
+use super::segment::{change_points, deceleration, is_step, ChangePoint};
 use super::theil_sen::theil_sen_with;
 use super::{
     DetectorConfigError, LeakVerdict, LevelShiftVerdict, SaturationVerdict, SeriesPoint,
@@ -105,6 +106,12 @@ pub fn classify_growth(
 /// between two samples leaves a small jump of a few standard errors.
 const JUMP_Z: f64 = 4.0;
 
+/// A step up holds the decision back until its newer level has this many
+/// points: enough for a line through them to show whether they rise (a
+/// leak seen across a job) or not (a step). More delays leaks seen across
+/// jobs; fewer lets a few points just after a step read as a leak.
+const FRESH_STEP_POINTS: usize = 5;
+
 /// A curve saturates when its newer half grows at most this share of its
 /// older half's slope (and significantly less): a cache slows down towards
 /// zero, a leak on a cache that is nearly full towards the leak's slope.
@@ -123,16 +130,66 @@ fn classify(
     scratch: &mut Vec<f64>,
 ) -> Option<Growth> {
     let changes = change_points(history);
-    // Points after a recent change point that do not rise clearly may be a
-    // step: too few to tell yet.
-    if let Some(newest) = changes.last() {
-        let recent = history.len() - newest.index < 2 * config.min_points;
-        let rising = newest.slope_after >= config.min_slope_bytes_per_min
-            && newest.slope_after_z >= z_critical;
-        if recent && !rising {
+    // Points after a recent change point (or with none found yet) that do
+    // not rise clearly may be a step: too few to tell yet. So are growing
+    // points that two flat levels fit better than a line, with fewer than
+    // `2 * min_points` on the newer level: a few points just after a step
+    // make a steep line with the ones before it, and the step may be too
+    // recent to be a change point yet.
+    let recent = changes
+        .last()
+        .is_none_or(|newest| history.len() - newest.index < 2 * config.min_points);
+    let rising = changes.last().is_none_or(|newest| {
+        newest.slope_after >= config.min_slope_bytes_per_min && newest.slope_after_z >= z_critical
+    });
+    let tested = &history[history.len().saturating_sub(growth.points)..];
+    // A step is a jump of a third of the minimum growth at least: a leak
+    // that starts leaves a smaller one between its first points and the
+    // flat ones before.
+    let fresh_step = is_step(tested, config.min_slope_bytes_per_min, z_critical).filter(|step| {
+        tested.len() - step.index < 2 * config.min_points
+            && step.jump_bytes >= config.min_growth_bytes / 3.0
+    });
+    if let Some(step) = fresh_step {
+        // A step up, flat on both sides: too few points after it to tell,
+        // then a level shift (its change point may be found later, or
+        // never: a Theil-Sen slope across a step soon stops growing). A
+        // leak after a step makes the newer level rise: no step then.
+        let after = &tested[step.index..];
+        if after.len() < FRESH_STEP_POINTS {
             return None;
         }
+        return Some(level_shift(
+            after,
+            step.jump_bytes,
+            after[after.len() - 1].t_secs,
+        ));
     }
+    if recent && !rising {
+        return None;
+    }
+    split_and_judge(
+        history,
+        &changes,
+        growth,
+        config,
+        budget_bytes,
+        z_critical,
+        scratch,
+    )
+}
+
+/// Step 2 and 3 of [`classify_growth`] once no step holds the decision back:
+/// the scales split at the newest jump or slowdown, the deceleration test.
+fn split_and_judge(
+    history: &[SeriesPoint],
+    changes: &[ChangePoint],
+    growth: LeakVerdict,
+    config: &TrendConfig,
+    budget_bytes: Option<u64>,
+    z_critical: f64,
+    scratch: &mut Vec<f64>,
+) -> Option<Growth> {
     // A jump is significant, large enough to matter (a third of the minimum
     // growth) and after a level known from `min_points` points: noise and
     // the bends of a curve leave smaller or less certain ones.
@@ -201,6 +258,7 @@ fn classify(
                 slope_newer_bytes_per_min: slowing.slope_newer,
                 deceleration_z: slowing.z,
                 points: curve.len(),
+                from_secs: curve[0].t_secs,
             }))
         }
         _ => {
@@ -256,16 +314,7 @@ fn stopped_after(
     config: &TrendConfig,
 ) -> Growth {
     if change.slope_before < config.min_slope_bytes_per_min && change.jump_bytes > 0.0 {
-        let mut bytes: Vec<u64> = regime.iter().map(|p| p.bytes).collect();
-        let middle = bytes.len() / 2;
-        let (_, median, _) = bytes.select_nth_unstable(middle);
-        Growth::LevelShift(LevelShiftVerdict {
-            t_secs,
-            at_secs: regime[0].t_secs,
-            shift_bytes: change.jump_bytes,
-            level_bytes: *median,
-            points_after: regime.len(),
-        })
+        level_shift(regime, change.jump_bytes, t_secs)
     } else {
         Growth::Saturating(SaturationVerdict {
             t_secs,
@@ -273,8 +322,23 @@ fn stopped_after(
             slope_newer_bytes_per_min: change.slope_after,
             deceleration_z: 0.0,
             points: regime.len(),
+            from_secs: regime[0].t_secs,
         })
     }
+}
+
+/// A level shift of `shift_bytes` to the points of `after` (not empty).
+fn level_shift(after: &[SeriesPoint], shift_bytes: f64, t_secs: f64) -> Growth {
+    let mut bytes: Vec<u64> = after.iter().map(|p| p.bytes).collect();
+    let middle = bytes.len() / 2;
+    let (_, median, _) = bytes.select_nth_unstable(middle);
+    Growth::LevelShift(LevelShiftVerdict {
+        t_secs,
+        at_secs: after[0].t_secs,
+        shift_bytes,
+        level_bytes: *median,
+        points_after: after.len(),
+    })
 }
 
 /// The verdict on one scale whose Mann-Kendall statistic is `mk`.
@@ -376,7 +440,7 @@ pub enum TrendChange {
     /// A leak is now suspected.
     Suspected(LeakVerdict),
     /// The suspicion ended: `persistence` evaluations in a row found no
-    /// leak, or memory dropped back (a restart).
+    /// leak, or a restart (declared, or the first drop) forgot it.
     Cleared {
         /// Time of the reading that cleared it, seconds.
         t_secs: f64,
@@ -397,12 +461,21 @@ pub enum TrendChange {
 /// point. The newest [`history`](TrendConfig::history) effective points are
 /// kept.
 ///
-/// **Warm-up.** From the first reading, and again after a restart (an
+/// **Warm-up.** From the first reading, and again after a declared restart
+/// ([`declare_restart`](Self::declare_restart)) or the first drop (an
 /// effective point [`min_growth_bytes`](TrendConfig::min_growth_bytes)
-/// below every point of the window), nothing is reported until growth has
-/// stopped: `persistence` evaluations in a row in which no scale of at least
-/// `2 * min_points` points grows (Mann-Kendall and the minimum slope), or
-/// [`warm_up_secs`](TrendConfig::warm_up_secs) at the most.
+/// below the newest [`min_points`](TrendConfig::min_points) points),
+/// nothing is reported until growth has stopped: `persistence` evaluations
+/// in a row in which no scale of at least `2 * min_points` points grows
+/// (Mann-Kendall and the minimum slope), after a third of
+/// [`warm_up_secs`](TrendConfig::warm_up_secs) at least, or `warm_up_secs`
+/// at the most.
+///
+/// **Cycles.** From the second drop since the last declared restart, drops
+/// recur: each starts a new cycle, not a warm-up, and growth is also tested
+/// across cycles, on the level each cycle reaches (see [the
+/// algorithm](crate#leak-detection)). The newest 16 cycles are kept, a few
+/// numbers each.
 ///
 /// **After the warm-up**, each new point runs [`classify_growth`];
 /// `persistence` leaks in a row report [`TrendChange::Suspected`], as many
@@ -410,7 +483,8 @@ pub enum TrendChange {
 /// `persistence` times in a row that is a level shift or a saturating curve
 /// is reported once, as [`TrendChange::LevelShift`] or
 /// [`TrendChange::Saturating`], until growth has been absent `persistence`
-/// times in a row.
+/// times in a row; a change that began before the newest such report is
+/// not reported again.
 ///
 /// Work per point is bounded by the settings: the Mann-Kendall sums of
 /// every scale are kept up to date in `O(window)`; the Theil-Sen fit
@@ -452,6 +526,21 @@ pub struct TrendDetector {
     growth_streak: usize,
     calm_streak: usize,
     explained: bool,
+    /// The time of the newest informational report (level shift or
+    /// saturation): a change that began before it was reported already.
+    reported_at: Option<f64>,
+    /// Whether the warm-up under way follows a declared restart (the
+    /// start, or [`declare_restart`](Self::declare_restart)) rather than an
+    /// inferred drop.
+    warm_up_declared: bool,
+    /// After a recurring drop: the fill that starts each cycle is not
+    /// tested on its own until it stops growing (the cross-cycle test runs
+    /// all along).
+    settling: bool,
+    settle_from: f64,
+    cycles: Cycles,
+    verdict: Option<LeakVerdict>,
+    last_shift: Option<LevelShiftVerdict>,
     scales: [ScaleState; SCALE_DIVISORS.len()],
     scratch: Vec<f64>,
 }
@@ -481,6 +570,13 @@ impl TrendDetector {
             growth_streak: 0,
             calm_streak: 0,
             explained: false,
+            reported_at: None,
+            warm_up_declared: true,
+            settling: false,
+            settle_from: 0.0,
+            cycles: Cycles::default(),
+            verdict: None,
+            last_shift: None,
             scales: Default::default(),
             scratch: Vec::new(),
         })
@@ -508,35 +604,104 @@ impl TrendDetector {
         self.points.iter().skip(skip)
     }
 
+    /// Whether recurring drops have been recognised as a cycle (from the
+    /// second drop inferred since the last declared restart): growth is
+    /// then also tested across cycles.
+    pub fn is_cycling(&self) -> bool {
+        self.cycles.is_cycling()
+    }
+
+    /// The newest leak verdict while a leak is suspected (updated at each
+    /// evaluation that still finds it); `None` otherwise.
+    pub fn verdict(&self) -> Option<&LeakVerdict> {
+        self.verdict.as_ref().filter(|_| self.suspected)
+    }
+
+    /// The newest level shift reported, if any.
+    pub fn last_level_shift(&self) -> Option<&LevelShiftVerdict> {
+        self.last_shift.as_ref()
+    }
+
+    /// Declares a restart at `t_secs` (the process behind the series started
+    /// again, as a start-time change or a marker in a recorded series
+    /// says): every point and cycle before it is forgotten and a clean
+    /// warm-up starts, as at the detector's creation. Returns
+    /// [`TrendChange::Cleared`] when a leak was suspected.
+    pub fn declare_restart(&mut self, t_secs: f64) -> Option<TrendChange> {
+        self.cycles.clear();
+        self.block_min = None;
+        self.block_len = 0;
+        self.reset_from(t_secs, true)
+    }
+
     /// Feeds one reading; returns a change of opinion, if any.
     pub fn observe(&mut self, point: SeriesPoint) -> Option<TrendChange> {
         let warm_up_from = *self.warm_up_from.get_or_insert(point.t_secs);
         let effective = self.effective_point(point)?;
-        if self.is_restart(effective) {
-            return self.restart(effective);
+        if self.is_drop(effective) {
+            let newest = self.points.make_contiguous();
+            self.cycles.end_cycle(&effective, newest);
+            if !self.cycles.is_cycling() {
+                // The first drop may be a restart: a new warm-up.
+                let cleared = self.reset_from(effective.t_secs, false);
+                self.cycles.add(&effective);
+                self.push(effective);
+                return cleared;
+            }
+            // A recurring drop: a new cycle, not a restart. The warm-up an
+            // inferred drop started ends; a declared one goes on.
+            self.points.clear();
+            self.scales = Default::default();
+            self.stopped_streak = 0;
+            self.settling = true;
+            self.settle_from = effective.t_secs;
+            if !self.warm_up_declared {
+                self.warming = false;
+            }
         }
+        self.cycles.add(&effective);
         self.push(effective);
+        let stopped = (self.warming || self.settling) && self.growth_stopped();
         if self.warming {
-            let warm_for = effective.t_secs - warm_up_from;
+            let warm_for = effective.t_secs - self.warm_up_from.unwrap_or(warm_up_from);
             self.warming = warm_for < self.config.warm_up_secs
-                && !(self.growth_stopped() && warm_for >= self.config.warm_up_secs / 3.0);
+                && !(stopped && warm_for >= self.config.warm_up_secs / 3.0);
             if self.warming {
                 return None;
             }
         }
-        let growth = self.classify();
+        if self.settling
+            && (stopped || effective.t_secs - self.settle_from >= self.config.warm_up_secs)
+        {
+            self.settling = false;
+        }
+        let growth = if self.settling { None } else { self.classify() };
         let leak = match growth {
             Some(Growth::Leak(verdict)) => Some(verdict),
             _ => None,
         };
-        if let Some(change) = self.update_leak(leak, effective.t_secs) {
-            return Some(change);
+        let leak = leak.or_else(|| {
+            if !self.cycles.is_cycling() {
+                return None;
+            }
+            let current = self.points.make_contiguous();
+            self.cycles.leak(current, &self.config, self.budget_bytes)
+        });
+        // While a cycle's fill is not tested on its own, only the
+        // cross-cycle test speaks: its silence clears nothing.
+        if leak.is_some() || !self.settling {
+            if let Some(change) = self.update_leak(leak, effective.t_secs) {
+                return Some(change);
+            }
         }
-        self.update_episode(growth)
+        self.update_episode(growth, effective.t_secs)
     }
 
     /// Persistence and clearing of the leak opinion.
     fn update_leak(&mut self, leak: Option<LeakVerdict>, t_secs: f64) -> Option<TrendChange> {
+        if leak.is_some() && self.suspected {
+            self.verdict = leak;
+        }
         match leak {
             Some(verdict) => {
                 self.negative_streak = 0;
@@ -544,6 +709,7 @@ impl TrendDetector {
                 if !self.suspected && self.positive_streak >= self.config.persistence {
                     self.suspected = true;
                     self.explained = true;
+                    self.verdict = Some(verdict);
                     return Some(TrendChange::Suspected(verdict));
                 }
             }
@@ -559,8 +725,10 @@ impl TrendDetector {
         None
     }
 
-    /// Reports a level shift or saturation once per episode of growth.
-    fn update_episode(&mut self, growth: Option<Growth>) -> Option<TrendChange> {
+    /// Reports a level shift or saturation once per episode of growth, and
+    /// a change once: one that began before the newest report was seen by
+    /// it already.
+    fn update_episode(&mut self, growth: Option<Growth>, t_secs: f64) -> Option<TrendChange> {
         if growth.is_none() {
             self.growth_streak = 0;
             self.calm_streak += 1;
@@ -574,40 +742,49 @@ impl TrendDetector {
         if self.explained || self.suspected || self.growth_streak < self.config.persistence {
             return None;
         }
-        let change = match growth? {
-            Growth::LevelShift(shift) => TrendChange::LevelShift(shift),
-            Growth::Saturating(curve) => TrendChange::Saturating(curve),
+        let (change, began) = match growth? {
+            Growth::LevelShift(shift) => (TrendChange::LevelShift(shift), shift.at_secs),
+            Growth::Saturating(curve) => (TrendChange::Saturating(curve), curve.from_secs),
             Growth::Leak(_) => return None,
         };
         self.explained = true;
+        if self.reported_at.is_some_and(|reported| began <= reported) {
+            return None;
+        }
+        self.reported_at = Some(t_secs);
+        if let TrendChange::LevelShift(shift) = change {
+            self.last_shift = Some(shift);
+        }
         Some(change)
     }
 
-    /// Whether `point` falls back below the window by a growth's worth.
-    fn is_restart(&self, point: SeriesPoint) -> bool {
-        let lowest = self.points().map(|p| p.bytes).min();
+    /// Whether `point` falls below the newest `min_points` points by a
+    /// growth's worth: a drop (a restart, or the end of a cycle).
+    fn is_drop(&self, point: SeriesPoint) -> bool {
+        let newest = self.points.len().saturating_sub(self.config.min_points);
+        let lowest = self.points.range(newest..).map(|p| p.bytes).min();
         lowest.is_some_and(|lowest| {
             (point.bytes as f64) + self.config.min_growth_bytes < lowest as f64
         })
     }
 
-    /// Forgets the points before a restart and warms up again from `point`.
-    fn restart(&mut self, point: SeriesPoint) -> Option<TrendChange> {
+    /// Forgets the points and warms up again from `t_secs` (the kept
+    /// cycles stay unless the caller clears them).
+    fn reset_from(&mut self, t_secs: f64, declared: bool) -> Option<TrendChange> {
         self.points.clear();
         self.scales = Default::default();
-        self.warm_up_from = Some(point.t_secs);
+        self.warm_up_from = Some(t_secs);
         self.warming = true;
+        self.warm_up_declared = declared;
+        self.settling = false;
         self.stopped_streak = 0;
         self.positive_streak = 0;
         self.negative_streak = 0;
         self.growth_streak = 0;
         self.calm_streak = 0;
         self.explained = false;
-        self.push(point);
         if std::mem::take(&mut self.suspected) {
-            return Some(TrendChange::Cleared {
-                t_secs: point.t_secs,
-            });
+            return Some(TrendChange::Cleared { t_secs });
         }
         None
     }
@@ -834,6 +1011,27 @@ mod tests {
             }
         }
         assert!(!detector.is_warming_up());
+    }
+
+    #[test]
+    fn a_declared_restart_forgets_the_leak_and_warms_up_again() {
+        let mut detector = TrendDetector::new(no_grace(), None).unwrap();
+        let mut suspected = false;
+        for m in 0..60u64 {
+            let point = SeriesPoint::quiescent(m as f64 * 60.0, 300 * MIB + m * 2 * MIB);
+            suspected |= matches!(detector.observe(point), Some(TrendChange::Suspected(_)));
+        }
+        assert!(suspected && detector.is_suspected());
+        assert!(detector.verdict().is_some());
+        assert_eq!(
+            detector.declare_restart(3_600.0),
+            Some(TrendChange::Cleared { t_secs: 3_600.0 })
+        );
+        assert!(!detector.is_suspected() && detector.verdict().is_none());
+        assert_eq!(detector.points().count(), 0);
+        // A warm-up of 0 s ends at the next point.
+        assert!(detector.is_warming_up());
+        assert_eq!(detector.declare_restart(3_660.0), None);
     }
 
     #[test]

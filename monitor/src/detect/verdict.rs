@@ -111,4 +111,7 @@ pub struct SaturationVerdict {
     pub deceleration_z: f64,
     /// Points since the newest change point.
     pub points: usize,
+    /// Time of the first point of the curve tested (after the change point
+    /// where growth stopped, or where the curve began), seconds.
+    pub from_secs: f64,
 }

@@ -1,0 +1,3 @@
+//! Set-up shared by the test binaries.
+
+pub mod traces;
