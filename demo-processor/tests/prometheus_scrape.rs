@@ -153,8 +153,10 @@ fn prometheus_scrapes_the_service_and_answers_its_heapguard_series() {
             "heapguard:budget_exhaustion_seconds",
             "HeapguardHighMemoryUsage",
             "HeapguardMemoryLeakSuspected",
+            "HeapguardRequestsShed",
             "HeapguardBreakerTripping",
-            "HeapguardBudgetExhaustionPredicted"
+            "HeapguardBudgetExhaustionPredicted",
+            "HeapguardMetricsAbsent"
         ],
         "{loaded}"
     );
