@@ -22,7 +22,7 @@ use crate::reading::{
     Action, Budget, Cgroup, CountingAllocSource, Reader, Refresher, Resolution, SourceError, Tick,
 };
 use crate::refresh::RefreshAction;
-use crate::reservation::Reservation;
+use crate::reservation::{AccountReservation, Reservation};
 use crate::state::BreakerState;
 use crate::state::StateCell;
 use crate::sync::lock;
@@ -255,6 +255,21 @@ impl MemoryBreaker {
             breaker: self.inner.clone(),
             bytes,
         })
+    }
+
+    /// [`try_reserve`](Self::try_reserve) tied to `account`: the
+    /// reservation settles as the account's live bytes grow (see
+    /// [`AccountReservation`]), so the work's real bytes are not counted
+    /// twice (once by the source, once as reserved).
+    pub fn try_reserve_in(
+        &self,
+        account: &heapguard_alloc::Account,
+        bytes: u64,
+    ) -> Result<AccountReservation, Tripped> {
+        Ok(AccountReservation::new(
+            self.try_reserve(bytes)?,
+            account.clone(),
+        ))
     }
 
     /// The pressure level as last published: one atomic load (about a

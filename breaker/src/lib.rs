@@ -257,6 +257,6 @@ pub use reading::{
     REFRESH_PERIOD, STAT_PERIOD,
 };
 pub use refresh::RefreshAction;
-pub use reservation::Reservation;
+pub use reservation::{AccountReservation, Reservation};
 pub use state::BreakerState;
 pub use usage::{TripCause, Tripped, Usage};

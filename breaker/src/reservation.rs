@@ -81,6 +81,103 @@ impl Drop for Reservation {
     }
 }
 
+/// A reservation tied to a memory account: it settles as the account's live
+/// bytes grow, so bytes the work has allocated (and the breaker's source
+/// now counts) are not also counted as reserved. From
+/// [`MemoryBreaker::try_reserve_in`](crate::MemoryBreaker::try_reserve_in).
+///
+/// **Settling rule**: once the account has grown by `g` bytes since the
+/// reservation was made, [`settle`](Self::settle) shrinks it to
+/// `estimate - g` (0 at least); it never grows back (an account that frees
+/// and allocates again is holding memory the source already counts).
+/// **Error bound**: the account's live bytes lag by at most 2 x
+/// [`FLUSH_THRESHOLD`](heapguard_alloc::FLUSH_THRESHOLD) per thread inside
+/// it, which only leaves the reservation that much larger (a margin). Frees
+/// are charged to the account current at the free: blocks of other
+/// accounts freed inside this one lower `g` (the reservation stays larger,
+/// by at most this account's `foreign_freed_bytes`); blocks of this account
+/// freed outside it (a stream's items dropped by their consumer) leave `g`
+/// too high, so the reservation can settle early by at most the bytes freed
+/// that way.
+///
+/// ```
+/// # #[global_allocator]
+/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
+/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
+/// use heapguard_alloc::Account;
+/// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+/// let breaker = MemoryBreaker::new(
+///     BreakerConfig::new(Budget::Bytes(1 << 30)).source(ManualSource::new(0)),
+/// )?;
+/// let job = Account::new("job");
+/// let mut reserved = breaker.try_reserve_in(&job, 1 << 20)?;
+/// let rows = {
+///     let _inside = job.enter();
+///     vec![0u8; 768 << 10]
+/// };
+/// assert_eq!(reserved.settle(), 256 << 10, "768 KiB of the 1 MiB are real now");
+/// assert_eq!(breaker.reserved(), 256 << 10);
+/// # drop(rows);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a reservation is released as soon as it is dropped"]
+pub struct AccountReservation {
+    reservation: Reservation,
+    account: heapguard_alloc::Account,
+    estimate: u64,
+    base: u64,
+}
+
+impl AccountReservation {
+    pub(crate) fn new(reservation: Reservation, account: heapguard_alloc::Account) -> Self {
+        let base = account.live_bytes();
+        Self {
+            estimate: reservation.bytes,
+            reservation,
+            account,
+            base,
+        }
+    }
+
+    /// Shrinks the reservation by what the account has grown since it was
+    /// made (see the settling rule); returns the bytes still reserved. One
+    /// atomic load when there is nothing to give back.
+    pub fn settle(&mut self) -> u64 {
+        let grown = self.account.live_bytes().saturating_sub(self.base);
+        let target = self.estimate.saturating_sub(grown);
+        if target < self.reservation.bytes {
+            self.reservation.shrink(self.reservation.bytes - target);
+        }
+        self.reservation.bytes
+    }
+
+    /// The bytes still reserved.
+    pub fn bytes(&self) -> u64 {
+        self.reservation.bytes
+    }
+
+    /// The bytes first reserved.
+    pub fn estimate(&self) -> u64 {
+        self.estimate
+    }
+
+    /// The account it settles against.
+    pub fn account(&self) -> &heapguard_alloc::Account {
+        &self.account
+    }
+}
+
+impl fmt::Debug for AccountReservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountReservation")
+            .field("breaker", &self.reservation.breaker.lines.name)
+            .field("account", &self.account.name())
+            .field("estimate", &self.estimate)
+            .field("bytes", &self.reservation.bytes)
+            .finish()
+    }
+}
+
 impl fmt::Debug for Reservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reservation")

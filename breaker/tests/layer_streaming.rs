@@ -108,8 +108,14 @@ fn a_streaming_response_holds_its_reservation_until_its_body_ends_or_the_client_
         go.send(()).unwrap();
         let first = response.chunk().await.unwrap().unwrap();
         assert!(!first.is_empty());
-        assert_eq!(breaker.reserved(), ESTIMATE, "reserved while streaming");
-        assert_eq!((stats.in_flight(), stats.reserved_bytes()), (1, ESTIMATE));
+        // Reserved while streaming, less what the body's chunks made in the
+        // request's account so far (the reservation settles against it).
+        let reserved = breaker.reserved();
+        assert!(
+            (ESTIMATE - 2 * CHUNK as u64..=ESTIMATE).contains(&reserved),
+            "reserved while streaming: {reserved}"
+        );
+        assert_eq!((stats.in_flight(), stats.reserved_bytes()), (1, reserved));
         for _ in 0..15 {
             go.send(()).unwrap();
         }
@@ -137,7 +143,7 @@ fn a_streaming_response_holds_its_reservation_until_its_body_ends_or_the_client_
         let go = paced.recv().await.unwrap();
         go.send(()).unwrap();
         response.chunk().await.unwrap().unwrap();
-        assert_eq!(breaker.reserved(), ESTIMATE);
+        assert!(breaker.reserved() >= ESTIMATE - 2 * CHUNK as u64);
         drop(response);
         until("the dropped body released its reservation", || {
             breaker.reserved() == 0

@@ -81,6 +81,8 @@ impl<B: Body> Body for ShedBody<B> {
             // The body ended (or failed): what it was estimated to need is
             // allocated by now, or freed.
             drop(this.hold.take());
+        } else if let Some(hold) = this.hold.as_mut() {
+            hold.settle();
         }
         polled
     }

@@ -73,6 +73,9 @@ impl<F: Future> Admitted<F> {
             CallProjection::Plain { future } => future.poll(cx),
             CallProjection::InAccount { future } => future.poll(cx),
         };
+        if let Some(hold) = this.hold.as_mut() {
+            hold.settle();
+        }
         output.map(|output| (output, this.hold.take(), this.account.take()))
     }
 }
@@ -89,6 +92,8 @@ impl<F: Future> Future for Admitted<F> {
         if output.is_ready() {
             // The work is done: its memory is in the reading now, or freed.
             drop(this.hold.take());
+        } else if let Some(hold) = this.hold.as_mut() {
+            hold.settle();
         }
         output
     }

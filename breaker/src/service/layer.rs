@@ -13,7 +13,7 @@ use tower_service::Service;
 use super::error::{BoxError, Refused};
 use super::future::{Admitted, ResponseFuture};
 use super::stats::{InFlight, ShedStats};
-use crate::{MemoryBreaker, Reservation};
+use crate::{AccountReservation, MemoryBreaker, Reservation};
 
 /// The `Retry-After` a refusal carries unless told otherwise: 1 second, the
 /// breaker's default least time in a state.
@@ -107,9 +107,14 @@ impl MemoryShedLayer {
 }
 
 impl<E, B, M> MemoryShedLayer<E, B, M> {
-    /// Reserves `estimate(&request)` bytes for each request until its
-    /// response future ends. Estimate high rather than low: the reservation
-    /// is what keeps a burst of requests from passing the budget together.
+    /// Reserves `estimate(&request)` bytes for each request until it ends
+    /// (with [`http`](Self::http), its response body's end). With
+    /// [`request_accounts`](Self::request_accounts) the reservation is tied
+    /// to the request's account and settles as the account grows (see
+    /// [`AccountReservation`](crate::AccountReservation)), on every poll of
+    /// the response future and body, so the request's real bytes are not
+    /// counted twice. Estimate high rather than low: the reservation is what
+    /// keeps a burst of requests from passing the budget together.
     /// A closure needs its argument's type: `|req: &Request<Body>| ...`.
     pub fn estimate<E2>(self, estimate: E2) -> MemoryShedLayer<E2, B, M> {
         MemoryShedLayer {
@@ -289,8 +294,26 @@ pub(crate) struct Hold {
     // The reservation first: released before the request leaves the
     // in-flight count, so the stats never show fewer reserved bytes than
     // the breaker holds for requests.
-    pub(crate) reservation: Option<Reservation>,
+    pub(crate) reservation: Option<Reserved>,
     pub(crate) _in_flight: Option<InFlight>,
+}
+
+/// A request's reservation: tied to its account (settling) or plain. Held
+/// for its `Drop` (which releases it); read by the http layer.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) enum Reserved {
+    Plain(Reservation),
+    InAccount(AccountReservation),
+}
+
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+impl Reserved {
+    pub(crate) fn bytes(&self) -> u64 {
+        match self {
+            Reserved::Plain(reservation) => reservation.bytes(),
+            Reserved::InAccount(reservation) => reservation.bytes(),
+        }
+    }
 }
 
 #[cfg_attr(not(feature = "http"), allow(dead_code))] // read by the http response body
@@ -298,6 +321,20 @@ impl Hold {
     /// Whether it counts an admitted request (not a bypassed one).
     pub(crate) fn in_flight(&self) -> bool {
         self._in_flight.is_some()
+    }
+
+    /// Settles an account-tied reservation with what the account holds
+    /// now; the stats follow.
+    pub(crate) fn settle(&mut self) {
+        if let Some(Reserved::InAccount(reservation)) = &mut self.reservation {
+            let before = reservation.bytes();
+            let after = reservation.settle();
+            if after < before {
+                if let Some(in_flight) = &mut self._in_flight {
+                    in_flight.release(before - after);
+                }
+            }
+        }
     }
 }
 
@@ -322,16 +359,21 @@ impl<E, B> Policy<E, B> {
             self.stats.count_too_large();
             return Err(Refused::too_large(estimate, breaker));
         }
-        let reservation = if estimate == 0 {
-            breaker.check().map(|_| None)
-        } else {
-            breaker.try_reserve(estimate).map(Some)
+        let account = self.accounts.as_ref().map(|parent| parent.child("request"));
+        let reservation = match (estimate, &account) {
+            (0, _) => breaker.check().map(|_| None),
+            (_, Some(account)) => breaker
+                .try_reserve_in(account, estimate)
+                .map(|reservation| Some(Reserved::InAccount(reservation))),
+            (_, None) => breaker
+                .try_reserve(estimate)
+                .map(|reservation| Some(Reserved::Plain(reservation))),
         };
         match reservation {
             Ok(reservation) => {
                 let in_flight = self.stats.count_admitted(estimate);
                 Ok(Admission {
-                    account: self.accounts.as_ref().map(|parent| parent.child("request")),
+                    account,
                     hold: Hold {
                         reservation,
                         _in_flight: Some(in_flight),

@@ -103,6 +103,15 @@ pub(crate) struct InFlight {
     reserved: u64,
 }
 
+impl InFlight {
+    /// Part of its reservation was given back (it settled).
+    pub(crate) fn release(&mut self, bytes: u64) {
+        let bytes = bytes.min(self.reserved);
+        self.reserved -= bytes;
+        self.stats.counters.reserved_bytes.fetch_sub(bytes, Relaxed);
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         let counters = &self.stats.counters;
