@@ -36,6 +36,57 @@ pub struct HeapProfile {
     pub stacks: Vec<StackSample>,
     /// When it was taken.
     pub taken_at: SystemTime,
+    /// What it covers: jemalloc samples only while profiling is active, so
+    /// a block allocated before [`activate`](super::activate) is in no
+    /// profile. Set by [`take`](super::take) in a process whose global
+    /// allocator is `CountingAlloc`; `None` for a parsed file.
+    pub coverage: Option<Coverage>,
+}
+
+/// What a profile covers, against heapguard's exact counters.
+///
+/// A profile estimates the live bytes of the allocations sampled while
+/// profiling was active (`covered_bytes`); the counters say what is live
+/// in all (`live_bytes`). What lies between is the heap the profile cannot
+/// see: blocks allocated before sampling began (jemalloc/jemalloc#2049),
+/// and the estimate's error (about `1 / sqrt(bytes / interval)` relative).
+/// A site's `share` in [`HeapProfile::top_sites`] is of the covered bytes;
+/// [`Coverage::share_of_live`] turns it into a share of the whole heap.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Coverage {
+    /// When sampling was last switched on through [`activate`](super::activate)
+    /// in this process; `None` when it was on from start-up
+    /// (`prof_active:true`), where everything since start is covered.
+    pub active_since: Option<SystemTime>,
+    /// Live heap bytes, exactly, when sampling was switched on (0 from start-up).
+    pub live_bytes_at_activation: u64,
+    /// Live heap bytes, exactly, when the profile was taken.
+    pub live_bytes: u64,
+    /// The profile's estimated live bytes: what it covers.
+    pub covered_bytes: f64,
+}
+
+impl Coverage {
+    /// Live bytes the profile does not account for: `live_bytes` minus
+    /// `covered_bytes`, at least 0.
+    pub fn uncovered_bytes(&self) -> f64 {
+        (self.live_bytes as f64 - self.covered_bytes).max(0.0)
+    }
+
+    /// `covered_bytes` over `live_bytes`, 0 to 1 (1 with nothing live).
+    pub fn covered_share(&self) -> f64 {
+        if self.live_bytes == 0 {
+            1.0
+        } else {
+            (self.covered_bytes / self.live_bytes as f64).clamp(0.0, 1.0)
+        }
+    }
+
+    /// A share of the covered bytes (a site's `share`) as a share of all
+    /// live bytes.
+    pub fn share_of_live(&self, share: f64) -> f64 {
+        share * self.covered_share()
+    }
 }
 
 impl HeapProfile {
@@ -100,6 +151,7 @@ impl HeapProfile {
             sample_interval,
             stacks,
             taken_at: SystemTime::now(),
+            coverage: None,
         })
     }
 

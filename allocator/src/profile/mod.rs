@@ -63,8 +63,10 @@ mod site;
 use core::ffi::c_char;
 use std::ffi::CString;
 use std::io::BufReader;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use heap::{HeapDiff, HeapProfile, StackDelta, StackSample};
+pub use heap::{Coverage, HeapDiff, HeapProfile, StackDelta, StackSample};
 pub use site::{Frame, Site, SiteBytes, Symbolizer, MAX_FRAMES_PER_STACK, MAX_STACKS_SYMBOLIZED};
 
 /// The sampling interval [`enable_heap_profiling!`](crate::enable_heap_profiling)
@@ -163,21 +165,46 @@ macro_rules! enable_heap_profiling {
     };
     ($lg_sample:literal) => {
         /// jemalloc's start-up options: the heap profiler enabled, inactive.
+        /// jemalloc reads the symbol as a `const char *`.
         #[used]
         #[unsafe(export_name = "_rjem_malloc_conf")]
-        pub static HEAPGUARD_MALLOC_CONF: &::core::ffi::CStr =
-            match ::core::ffi::CStr::from_bytes_with_nul(
+        pub static HEAPGUARD_MALLOC_CONF: $crate::profile::MallocConf =
+            $crate::profile::MallocConf::new(
                 concat!(
                     "prof:true,prof_active:false,lg_prof_sample:",
                     $lg_sample,
                     "\0"
                 )
                 .as_bytes(),
-            ) {
-                Ok(conf) => conf,
-                Err(_) => panic!("malloc_conf is one NUL-terminated string"),
-            };
+            );
     };
+}
+
+/// jemalloc's `malloc_conf`: a `const char *`, exactly (a thin pointer to
+/// a NUL-terminated string with static lifetime), for
+/// [`enable_heap_profiling!`](crate::enable_heap_profiling).
+#[doc(hidden)]
+#[repr(transparent)]
+pub struct MallocConf(*const core::ffi::c_char);
+
+// SAFETY: the pointer is to immutable static bytes, never written.
+unsafe impl Sync for MallocConf {}
+
+impl MallocConf {
+    /// A pointer to `conf`, which must end in its only NUL (checked at
+    /// compile time where the macro uses it).
+    pub const fn new(conf: &'static [u8]) -> Self {
+        let mut i = 0;
+        while i + 1 < conf.len() {
+            assert!(conf[i] != 0, "malloc_conf holds a NUL before its end");
+            i += 1;
+        }
+        assert!(
+            !conf.is_empty() && conf[conf.len() - 1] == 0,
+            "malloc_conf must end in NUL"
+        );
+        Self(conf.as_ptr().cast())
+    }
 }
 
 fn ctl_error(what: &'static str) -> impl Fn(tikv_jemalloc_ctl::Error) -> ProfileError {
@@ -216,9 +243,28 @@ fn require_enabled() -> Result<(), ProfileError> {
     Ok(())
 }
 
-/// Whether allocations through the global allocator reach jemalloc: this
-/// thread's `thread.allocated` moves when a box is allocated.
+/// Whether allocations through the global allocator reach jemalloc, found
+/// once ([`probe_global_is_jemalloc`]) and cached: the global allocator
+/// cannot change while the process runs.
 fn global_is_jemalloc() -> Result<bool, ProfileError> {
+    const UNKNOWN: u8 = 0;
+    const YES: u8 = 1;
+    const NO: u8 = 2;
+    static ANSWER: AtomicU8 = AtomicU8::new(UNKNOWN);
+    match ANSWER.load(Relaxed) {
+        YES => Ok(true),
+        NO => Ok(false),
+        _ => {
+            let answer = probe_global_is_jemalloc()?;
+            ANSWER.store(if answer { YES } else { NO }, Relaxed);
+            Ok(answer)
+        }
+    }
+}
+
+/// This thread's `thread.allocated` moves when a block is allocated
+/// through the global allocator.
+fn probe_global_is_jemalloc() -> Result<bool, ProfileError> {
     fn allocated() -> Result<u64, ProfileError> {
         // SAFETY: `thread.allocated` is a NUL-terminated `uint64_t` mallctl.
         unsafe { tikv_jemalloc_ctl::raw::read::<u64>(b"thread.allocated\0") }
@@ -232,9 +278,54 @@ fn global_is_jemalloc() -> Result<bool, ProfileError> {
 }
 
 /// Switches sampling on (`prof.active`). Allocations from now on are
-/// sampled; a profile shows the sampled ones still live.
+/// sampled; a profile shows the sampled ones still live, and its
+/// [`Coverage`] says when sampling began and how much was live then.
 pub fn activate() -> Result<(), ProfileError> {
-    set_active(true)
+    let was_active = is_active();
+    set_active(true)?;
+    if !was_active {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let live = if crate::is_active() {
+            crate::stats().live_bytes
+        } else {
+            0
+        };
+        ACTIVATION.live_bytes.store(live, Relaxed);
+        ACTIVATION.since_unix_ns.store(since, Relaxed);
+    }
+    Ok(())
+}
+
+/// When sampling was last switched on by [`activate`], and the live bytes
+/// then (`since_unix_ns` 0: never, so on since start-up if at all).
+struct Activation {
+    since_unix_ns: AtomicU64,
+    live_bytes: AtomicU64,
+}
+
+static ACTIVATION: Activation = Activation {
+    since_unix_ns: AtomicU64::new(0),
+    live_bytes: AtomicU64::new(0),
+};
+
+/// The coverage of a profile of `covered_bytes` taken now.
+fn coverage_now(covered_bytes: f64) -> Option<Coverage> {
+    if !crate::is_active() {
+        return None;
+    }
+    let since = ACTIVATION.since_unix_ns.load(Relaxed);
+    Some(Coverage {
+        active_since: (since != 0).then(|| UNIX_EPOCH + Duration::from_nanos(since)),
+        live_bytes_at_activation: if since != 0 {
+            ACTIVATION.live_bytes.load(Relaxed)
+        } else {
+            0
+        },
+        live_bytes: crate::stats().live_bytes,
+        covered_bytes,
+    })
 }
 
 /// Switches sampling off. Samples already taken stay in profiles until
@@ -305,5 +396,7 @@ pub fn take() -> Result<HeapProfile, ProfileError> {
     unsafe { tikv_jemalloc_ctl::raw::write(b"prof.dump\0", name) }
         .map_err(ctl_error("prof.dump"))?;
     let reader = BufReader::new(file.reopen()?);
-    HeapProfile::parse(reader)
+    let mut profile = HeapProfile::parse(reader)?;
+    profile.coverage = coverage_now(profile.total_bytes());
+    Ok(profile)
 }

@@ -99,6 +99,12 @@ impl HeapProfile {
             sample.value.push(stack.objects.round() as i64);
         }
         profile.period = self.sample_interval as i64;
+        if let Some(coverage) = &self.coverage {
+            for line in coverage_comments(coverage) {
+                let index = intern(&mut profile.string_table, &line);
+                profile.comment.push(index);
+            }
+        }
         if let Some(symbolizer) = symbolizer {
             symbolize(&mut profile, mappings, symbolizer);
         }
@@ -106,6 +112,35 @@ impl HeapProfile {
         gz.write_all(&profile.encode_to_vec())?;
         Ok(gz.finish()?)
     }
+}
+
+/// What the profile covers, as pprof comments (`pprof -comments` prints
+/// them): when sampling began, the live bytes then and now from
+/// heapguard's counters, and the bytes the profile cannot see.
+fn coverage_comments(coverage: &super::Coverage) -> Vec<String> {
+    let since = match coverage.active_since {
+        Some(at) => {
+            let unix = at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            format!(
+                "sampling active since unix time {unix:.3} s, when {} bytes were live",
+                coverage.live_bytes_at_activation
+            )
+        }
+        None => "sampling active since start-up".to_owned(),
+    };
+    vec![
+        format!("heapguard coverage: {since}"),
+        format!(
+            "heapguard coverage: {} bytes live when taken; this profile covers about {:.0} \
+             ({:.1}%); {:.0} bytes live are not covered (allocated before sampling began)",
+            coverage.live_bytes,
+            coverage.covered_bytes,
+            coverage.covered_share() * 100.0,
+            coverage.uncovered_bytes()
+        ),
+    ]
 }
 
 /// Adds functions and lines to every location, from the runtime address
