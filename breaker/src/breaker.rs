@@ -421,6 +421,8 @@ impl MemoryBreaker {
             reserved_bytes: usage.reserved,
             in_accounts_bytes: in_accounts,
             unattributed_bytes: usage.used.saturating_sub(in_accounts),
+            waiting_requests: self.inner.jobs.waiting(),
+            waiting_bytes: self.inner.jobs.waiting_bytes(),
             top_accounts: self.inner.jobs.top_accounts(),
         })
     }
@@ -711,6 +713,12 @@ pub struct MemoryLedger {
     /// `used_bytes - in_accounts_bytes` (0 if negative): real bytes no known
     /// account holds.
     pub unattributed_bytes: u64,
+    /// Admitted requests that have not started (the http layer's queued
+    /// work, shed first past the cancel line).
+    pub waiting_requests: usize,
+    /// What the waiting requests hold: their reservations plus their
+    /// accounts' live bytes (part of `reserved_bytes` and `in_accounts_bytes`).
+    pub waiting_bytes: u64,
     /// The accounts holding the most, most first (at most three).
     pub top_accounts: Vec<AccountBytes>,
 }

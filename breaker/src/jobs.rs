@@ -371,6 +371,19 @@ impl Jobs {
         self.waiting.load(Relaxed)
     }
 
+    /// What the waiting requests hold: their reservations and their
+    /// accounts' live bytes.
+    pub(crate) fn waiting_bytes(&self) -> u64 {
+        if self.waiting() == 0 {
+            return 0;
+        }
+        lock(&self.registry)
+            .waiting
+            .iter()
+            .map(Waiting::bytes)
+            .sum()
+    }
+
     /// Holds the registry's lock (a test shows checks never take it).
     #[cfg(test)]
     pub(crate) fn hold_lock(&self) -> std::sync::MutexGuard<'_, impl Sized> {

@@ -136,6 +136,14 @@ fn waiting_requests_are_cancelled_before_the_running_job() {
             stats.waiting() == WAITING as u64 && state.bodies.load(SeqCst) == WAITING + 1
         })
         .await;
+        // The ledger shows the queued work.
+        let ledger = breaker.ledger().unwrap();
+        assert_eq!(ledger.waiting_requests, WAITING);
+        assert!(
+            ledger.waiting_bytes >= WAITING as u64 * MIB,
+            "{} bytes waiting",
+            ledger.waiting_bytes
+        );
         let usage = requests.usage();
         let queued = (WAITING as u64 + 1) * MIB;
         assert!(
@@ -161,6 +169,7 @@ fn waiting_requests_are_cancelled_before_the_running_job() {
             assert_eq!(response.headers()["retry-after"], "1");
         }
         assert_eq!(stats.waiting(), 0);
+        assert_eq!(breaker.ledger().unwrap().waiting_requests, 0);
         // New requests are refused while the breaker refuses.
         let refused = send(&client).await.unwrap().unwrap();
         assert_eq!(refused.status(), 503);
