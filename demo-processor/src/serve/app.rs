@@ -90,6 +90,8 @@ impl App {
             in_accounts_bytes: in_accounts,
             unattributed_bytes: stats.live_bytes.saturating_sub(in_accounts),
             jobs_registered: breaker.jobs_registered() as u64,
+            requests_waiting: inner.shed.waiting(),
+            requests_in_flight: inner.shed.in_flight(),
             pressure_level: pressure_level(level),
             refusing: breaker.state() == heapguard_breaker::BreakerState::Refusing,
             trips: breaker.trips(),

@@ -12,6 +12,8 @@
 //! | `heapguard_in_accounts_bytes` | gauge | live bytes of the jobs' accounts (each running request's job) |
 //! | `heapguard_unattributed_bytes` | gauge | live bytes no job's account holds (`live - in_accounts`): the server, buffers, anything spawned outside an account |
 //! | `heapguard_jobs_registered` | gauge | jobs registered with the breaker (it may cancel them past its cancel line) |
+//! | `heapguard_requests_waiting` | gauge | admitted requests whose job has not started (shed first past the cancel line) |
+//! | `heapguard_requests_in_flight` | gauge | admitted requests whose response body has not ended |
 //! | `heapguard_pressure_level` | gauge | the breaker's pressure level: 0 normal, 1 warn (>= 70% of the budget), 2 refuse (>= 80%, the trip line, until back under 70%), 3 cancel (>= 95%) |
 //! | `heapguard_breaker_refusing` | gauge | 1 while the breaker refuses new work |
 //! | `heapguard_breaker_trips_total` | counter | times the breaker tripped |
@@ -44,6 +46,10 @@ pub struct Readings {
     pub unattributed_bytes: u64,
     /// Jobs registered with the breaker.
     pub jobs_registered: u64,
+    /// Admitted requests not started.
+    pub requests_waiting: u64,
+    /// Admitted requests whose response has not ended.
+    pub requests_in_flight: u64,
     /// 0 normal, 1 elevated, 2 high, 3 critical.
     pub pressure_level: u8,
     /// Whether the breaker refuses new work.
@@ -142,6 +148,14 @@ fn describe() {
         "0 normal (<70% of the budget), 1 elevated (>=70%), 2 high (>=80%), 3 critical (>=95%)."
     );
     describe_gauge!(
+        "heapguard_requests_waiting",
+        "Admitted requests whose job has not started: shed first past the cancel line."
+    );
+    describe_gauge!(
+        "heapguard_requests_in_flight",
+        "Admitted requests whose response body has not ended."
+    );
+    describe_gauge!(
         "heapguard_jobs_registered",
         "Jobs registered with the memory breaker, which may cancel them."
     );
@@ -186,6 +200,8 @@ fn record(readings: &Readings) {
     }
     gauge!("heapguard_pressure_level").set(f64::from(readings.pressure_level));
     gauge!("heapguard_jobs_registered").set(readings.jobs_registered as f64);
+    gauge!("heapguard_requests_waiting").set(readings.requests_waiting as f64);
+    gauge!("heapguard_requests_in_flight").set(readings.requests_in_flight as f64);
     gauge!("heapguard_breaker_refusing").set(if readings.refusing { 1.0 } else { 0.0 });
     counter!("heapguard_breaker_trips_total").absolute(readings.trips);
     counter!("heapguard_requests_admitted_total").absolute(readings.admitted);
@@ -224,6 +240,7 @@ mod tests {
             refusing: true,
             unattributed_bytes: 4096,
             jobs_registered: 2,
+            requests_waiting: 5,
             ..Readings::default()
         };
         let text = metrics.render(&readings);
@@ -237,6 +254,7 @@ mod tests {
             "heapguard_breaker_refusing 1",
             "heapguard_unattributed_bytes 4096",
             "heapguard_jobs_registered 2",
+            "heapguard_requests_waiting 5",
             "# TYPE heapguard_live_bytes gauge",
             "# TYPE heapguard_breaker_trips_total counter",
         ] {
