@@ -26,7 +26,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use heapguard_alloc::{Account, CountingAlloc};
-use heapguard_breaker::service::{MemoryShedLayer, RequestAdmission};
+use heapguard_breaker::service::{content_length, MemoryShedLayer, RequestAdmission};
 use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, ManualSource, MemoryBreaker};
 use tokio::sync::{Notify, Semaphore};
 
@@ -101,7 +101,8 @@ fn waiting_requests_are_cancelled_before_the_running_job() {
     let requests = Account::new("requests");
     let _watched = breaker.watch_account(&requests);
     let layer = MemoryShedLayer::new(breaker.clone())
-        .estimate(|_: &http::Request<Body>| MIB)
+        // Each request declares its 1 MiB body: the estimate.
+        .estimate(|request: &http::Request<Body>| content_length(request))
         .request_accounts(requests.clone())
         .http();
     let stats = layer.stats();

@@ -76,6 +76,20 @@ where
     }
 }
 
+/// A request's declared body size, from its `Content-Length` header (0 when
+/// absent or not a number): for an estimator that weighs what a request
+/// declares, `.estimate(|request| content_length(request) + per_request)`.
+/// A client can send less than it declares, never more (the server refuses
+/// a longer body), so this bounds the body's own bytes.
+pub fn content_length<B>(request: &Request<B>) -> u64 {
+    request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// 503 with `Retry-After` in whole seconds (rounded up, at least 1), or 413.
 fn refusal_response<B: Default>(refused: &Refused) -> Response<ShedBody<B>> {
     match refused.kind() {
@@ -183,6 +197,20 @@ impl<F, B> std::fmt::Debug for HttpResponseFuture<F, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_length_is_the_declared_size_or_zero() {
+        let with = |value: &str| {
+            Request::post("/")
+                .header("content-length", value)
+                .body(())
+                .unwrap()
+        };
+        assert_eq!(content_length(&with("1048576")), 1 << 20);
+        assert_eq!(content_length(&with("x")), 0);
+        assert_eq!(content_length(&with("-5")), 0);
+        assert_eq!(content_length(&Request::post("/").body(()).unwrap()), 0);
+    }
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds_and_is_never_zero() {

@@ -135,7 +135,7 @@ pub use body::ShedBody;
 pub use error::{BoxError, RefusalKind, Refused, GRPC_RESOURCE_EXHAUSTED};
 pub use future::ResponseFuture;
 #[cfg(feature = "http")]
-pub use http::HttpResponseFuture;
+pub use http::{content_length, HttpResponseFuture};
 #[cfg(feature = "http")]
 pub use layer::Http;
 pub use layer::{
