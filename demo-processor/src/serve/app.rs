@@ -92,6 +92,7 @@ impl App {
             jobs_registered: breaker.jobs_registered() as u64,
             requests_waiting: inner.shed.waiting(),
             requests_in_flight: inner.shed.in_flight(),
+            reading_age_seconds: breaker.reading_age().map_or(0.0, |age| age.as_secs_f64()),
             pressure_level: pressure_level(level),
             refusing: breaker.state() == heapguard_breaker::BreakerState::Refusing,
             trips: breaker.trips(),

@@ -14,6 +14,7 @@
 //! | `heapguard_jobs_registered` | gauge | jobs registered with the breaker (it may cancel them past its cancel line) |
 //! | `heapguard_requests_waiting` | gauge | admitted requests whose job has not started (shed first past the cancel line) |
 //! | `heapguard_requests_in_flight` | gauge | admitted requests whose response body has not ended |
+//! | `heapguard_reading_age_seconds` | gauge | age of the breaker's last good reading (its refresher reads every 25 ms; grows while the source cannot be read) |
 //! | `heapguard_pressure_level` | gauge | the breaker's pressure level: 0 normal, 1 warn (>= 70% of the budget), 2 refuse (>= 80%, the trip line, until back under 70%), 3 cancel (>= 95%) |
 //! | `heapguard_breaker_refusing` | gauge | 1 while the breaker refuses new work |
 //! | `heapguard_breaker_trips_total` | counter | times the breaker tripped |
@@ -50,6 +51,8 @@ pub struct Readings {
     pub requests_waiting: u64,
     /// Admitted requests whose response has not ended.
     pub requests_in_flight: u64,
+    /// Seconds since the breaker's last good reading (0 before the first).
+    pub reading_age_seconds: f64,
     /// 0 normal, 1 elevated, 2 high, 3 critical.
     pub pressure_level: u8,
     /// Whether the breaker refuses new work.
@@ -152,6 +155,11 @@ fn describe() {
         "Admitted requests whose job has not started: shed first past the cancel line."
     );
     describe_gauge!(
+        "heapguard_reading_age_seconds",
+        Unit::Seconds,
+        "Age of the memory breaker's last good reading."
+    );
+    describe_gauge!(
         "heapguard_requests_in_flight",
         "Admitted requests whose response body has not ended."
     );
@@ -202,6 +210,7 @@ fn record(readings: &Readings) {
     gauge!("heapguard_jobs_registered").set(readings.jobs_registered as f64);
     gauge!("heapguard_requests_waiting").set(readings.requests_waiting as f64);
     gauge!("heapguard_requests_in_flight").set(readings.requests_in_flight as f64);
+    gauge!("heapguard_reading_age_seconds").set(readings.reading_age_seconds);
     gauge!("heapguard_breaker_refusing").set(if readings.refusing { 1.0 } else { 0.0 });
     counter!("heapguard_breaker_trips_total").absolute(readings.trips);
     counter!("heapguard_requests_admitted_total").absolute(readings.admitted);
@@ -241,6 +250,7 @@ mod tests {
             unattributed_bytes: 4096,
             jobs_registered: 2,
             requests_waiting: 5,
+            reading_age_seconds: 0.025,
             ..Readings::default()
         };
         let text = metrics.render(&readings);
@@ -255,6 +265,7 @@ mod tests {
             "heapguard_unattributed_bytes 4096",
             "heapguard_jobs_registered 2",
             "heapguard_requests_waiting 5",
+            "heapguard_reading_age_seconds 0.025",
             "# TYPE heapguard_live_bytes gauge",
             "# TYPE heapguard_breaker_trips_total counter",
         ] {
