@@ -98,6 +98,9 @@ impl HeapProfile {
         for (sample, stack) in profile.sample.iter_mut().zip(&self.stacks) {
             sample.value.push(stack.objects.round() as i64);
         }
+        // pprof shows the last sample type unless told: bytes, as `go tool
+        // pprof` does for Go's heap profiles.
+        profile.default_sample_type = intern(&mut profile.string_table, "inuse_space");
         profile.period = self.sample_interval as i64;
         if let Some(coverage) = &self.coverage {
             for line in coverage_comments(coverage) {
@@ -136,7 +139,8 @@ fn coverage_comments(coverage: &super::Coverage) -> Vec<String> {
             "heapguard coverage: {} bytes live when taken; this profile covers about {:.0} \
              ({:.1}%); {:.0} bytes live are not covered (allocated before sampling began)",
             coverage.live_bytes,
-            coverage.covered_bytes,
+            // + 0.0: an empty profile's sum is -0.0, printed "-0".
+            coverage.covered_bytes + 0.0,
             coverage.covered_share() * 100.0,
             coverage.uncovered_bytes()
         ),

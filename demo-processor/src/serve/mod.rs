@@ -18,6 +18,7 @@
 //!   `--header-timeout`, a body may not stall for `--body-timeout`, and at
 //!   `--max-connections` the connection idle longest makes room.
 
+pub mod admin;
 mod app;
 pub mod estimate;
 mod job;
@@ -66,6 +67,11 @@ pub struct ServeArgs {
     /// exits 0.
     #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_seconds)]
     pub drain_timeout: Duration,
+    /// A second listener for operators: `/metrics`, `/healthz` and
+    /// `/debug/pprof/heap` (a gzip pprof of the live heap, for `go tool
+    /// pprof`, Parca or Pyroscope). Without it there is no profile route.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -92,7 +98,7 @@ pub fn serve(args: &ServeArgs) -> Result<u8, CliError> {
         .enable_all()
         .build()
         .map_err(|error| CliError::Internal(format!("cannot start the tokio runtime: {error}")))?;
-    let served = runtime.block_on(run(app, args.listen, args.limits()));
+    let served = runtime.block_on(run(app, args.listen, args.admin_listen, args.limits()));
     // Jobs run on tokio's blocking pool, which a runtime's drop waits for
     // without end; a cancelled job stops at its next chunk, well inside this.
     runtime.shutdown_timeout(JOB_STOP_GRACE);
@@ -100,24 +106,57 @@ pub fn serve(args: &ServeArgs) -> Result<u8, CliError> {
     Ok(EXIT_COMPLETE)
 }
 
-async fn run(app: App, listen: SocketAddr, limits: server::Limits) -> Result<(), CliError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|error| CliError::BadInput(format!("cannot listen on {listen}: {error}")))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|error| CliError::Internal(format!("no local address: {error}")))?;
+async fn run(
+    app: App,
+    listen: SocketAddr,
+    admin_listen: Option<SocketAddr>,
+    limits: server::Limits,
+) -> Result<(), CliError> {
+    let (listener, bound) = bind(listen).await?;
+    let admin = match admin_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     tracing::info!(
         %bound,
         budget_bytes = app.breaker().limit(),
         mode = %app.mode(),
         "serving suggestions"
     );
-    print_listening(bound)?;
+    print_listening("", bound)?;
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let admin_task = match admin {
+        Some((admin_listener, admin_bound)) => {
+            admin::start_sampling();
+            print_listening("admin ", admin_bound)?;
+            let mut stopped = stopped.clone();
+            let admin_limits = server::Limits {
+                max_connections: ADMIN_MAX_CONNECTIONS,
+                ..limits
+            };
+            Some(tokio::spawn(server::serve(
+                admin_listener,
+                admin::admin_router(app.clone()),
+                admin_limits,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        None => None,
+    };
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
     let routes = router(app).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         limits.body_timeout,
     ));
-    let drained = server::serve(listener, routes, limits, shutdown_signal()).await;
+    let drained = server::serve(listener, routes, limits, shutdown).await;
+    if let Some(task) = admin_task {
+        let _ = task.await;
+    }
     if drained.requests_cancelled > 0 || drained.connections_closed > 0 {
         tracing::warn!(
             requests_cancelled = drained.requests_cancelled,
@@ -134,11 +173,25 @@ async fn run(app: App, listen: SocketAddr, limits: server::Limits) -> Result<(),
     Ok(())
 }
 
-/// The line scripts and tests wait for, on stdout.
-fn print_listening(bound: SocketAddr) -> Result<(), CliError> {
+/// Connections the admin listener holds at once.
+const ADMIN_MAX_CONNECTIONS: usize = 64;
+
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), CliError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| CliError::BadInput(format!("cannot listen on {addr}: {error}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|error| CliError::Internal(format!("no local address: {error}")))?;
+    Ok((listener, bound))
+}
+
+/// The lines scripts and tests wait for, on stdout: `listening on
+/// http://ADDR`, and `admin listening on http://ADDR` with `--admin-listen`.
+fn print_listening(prefix: &str, bound: SocketAddr) -> Result<(), CliError> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{bound}")
+    writeln!(stdout, "{prefix}listening on http://{bound}")
         .and_then(|()| stdout.flush())
         .map_err(|error| CliError::Output(format!("cannot write to stdout: {error}")))
 }

@@ -107,7 +107,7 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
 }
 
 /// An external program the test needs (Debian's `prometheus` package ships
-/// both `prometheus` and `promtool`). Outside CI a missing one skips the
+/// both `prometheus` and `promtool`; `golang-go` ships `go tool pprof`). Outside CI a missing one skips the
 /// test with a message; under `CI=true` it fails it.
 pub fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -116,8 +116,13 @@ pub fn tool(name: &str) -> Option<PathBuf> {
             .find(|path| path.is_file())
     });
     if found.is_none() {
+        let package = if name == "go" {
+            "golang-go"
+        } else {
+            "prometheus"
+        };
         let message = format!(
-            "`{name}` is not installed (Debian: apt-get install prometheus); .ci/run installs it"
+            "`{name}` is not installed (Debian: apt-get install {package}); .ci/run installs it"
         );
         if std::env::var("CI").is_ok_and(|ci| ci == "true") {
             panic!("{message}, and CI=true requires it");

@@ -1,0 +1,150 @@
+//! `serve --admin-listen ADDR`: a second listener for operators and
+//! profilers, never shed and never crowded out by the service's clients:
+//! `GET /metrics`, `GET /healthz`, and `GET /debug/pprof/heap` (a gzip
+//! pprof of the live heap, the convention `go tool pprof` and continuous
+//! profilers such as Parca and Pyroscope scrape), with
+//! `/debug/pprof/symbol` answering that this server symbolises nothing
+//! (`num_symbols: 0`: pprof then symbolises from the binary, as it must for
+//! a profile that carries addresses only). Without the option there is no
+//! profile route at all.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::app::{router, App};
+
+/// The routes the admin listener answers; anything else is 404 there.
+const ADMIN_ROUTES: [&str; 4] = [
+    "/metrics",
+    "/healthz",
+    "/debug/pprof/heap",
+    "/debug/pprof/symbol",
+];
+
+/// Heap a profile's dump, parse and encoding may take at their peak,
+/// reserved in the breaker before it is taken, so the observer cannot
+/// push the service past its budget (a profile of a few thousand
+/// backtraces is about a MiB at each step).
+pub const PROFILE_RESERVATION_BYTES: u64 = 8 << 20;
+
+/// The admin router: the service's `/metrics` and `/healthz`, and the heap
+/// profile.
+pub fn admin_router(app: App) -> Router {
+    let profiled = app.clone();
+    router(app)
+        .route(
+            "/debug/pprof/heap",
+            get(move || heap_profile(profiled.clone())),
+        )
+        .route(
+            "/debug/pprof/symbol",
+            get(no_symbols).merge(post(no_symbols)),
+        )
+        .layer(middleware::from_fn(admin_routes_only))
+}
+
+/// pprof's remote symbolisation protocol, answered with no symbols.
+async fn no_symbols() -> &'static str {
+    "num_symbols: 0\n"
+}
+
+async fn admin_routes_only(request: Request<Body>, next: Next) -> Response {
+    if ADMIN_ROUTES.contains(&request.uri().path()) {
+        next.run(request).await
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+/// `GET /debug/pprof/heap`: reserves [`PROFILE_RESERVATION_BYTES`] (503 with
+/// `Retry-After` when that does not fit), then takes the profile on the
+/// blocking pool: addresses and mappings, no symbols (pprof symbolises
+/// them from the binary).
+async fn heap_profile(app: App) -> Response {
+    let reservation = match app.breaker().try_reserve(PROFILE_RESERVATION_BYTES) {
+        Ok(reservation) => reservation,
+        Err(tripped) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "10")],
+                format!("no room for a heap profile: {tripped}\n"),
+            )
+                .into_response()
+        }
+    };
+    let taken = tokio::task::spawn_blocking(move || {
+        let encoded = take_pprof();
+        drop(reservation);
+        encoded
+    })
+    .await;
+    match taken {
+        Ok(Ok(pprof)) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"heap.pb.gz\"",
+                ),
+            ],
+            pprof,
+        )
+            .into_response(),
+        Ok(Err((status, message))) => (status, format!("{message}\n")).into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("taking the profile failed: {error}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// Switches sampling on for `/debug/pprof/heap`, when this build can
+/// profile; otherwise says why the route will answer 501.
+#[cfg(feature = "profiling")]
+pub fn start_sampling() {
+    if let Err(error) = heapguard_alloc::profile::activate() {
+        tracing::warn!(%error, "heap profiles unavailable on the admin listener");
+    }
+}
+
+/// Switches sampling on for `/debug/pprof/heap`, when this build can
+/// profile; otherwise says why the route will answer 501.
+#[cfg(not(feature = "profiling"))]
+pub fn start_sampling() {
+    tracing::warn!(
+        "heap profiles unavailable on the admin listener: this build has no heap profiler \
+         (cargo build --release -p demo-processor --features profiling)"
+    );
+}
+
+#[cfg(feature = "profiling")]
+fn take_pprof() -> Result<Vec<u8>, (StatusCode, String)> {
+    use heapguard_alloc::profile::{self, ProfileError};
+    let unavailable = |error: ProfileError| {
+        let status = match error {
+            ProfileError::NotCompiledIn | ProfileError::NotEnabled | ProfileError::NotJemalloc => {
+                StatusCode::NOT_IMPLEMENTED
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, format!("no heap profile: {error}"))
+    };
+    profile::take()
+        .and_then(|taken| taken.to_pprof())
+        .map_err(unavailable)
+}
+
+#[cfg(not(feature = "profiling"))]
+fn take_pprof() -> Result<Vec<u8>, (StatusCode, String)> {
+    Err((
+        StatusCode::NOT_IMPLEMENTED,
+        "no heap profile: this build has no heap profiler \
+         (cargo build --release -p demo-processor --features profiling)"
+            .to_owned(),
+    ))
+}
