@@ -1,5 +1,6 @@
 use crate::detect::{GrowthRule, SeriesPoint, TrendChange, TrendDetector};
 use crate::event::{LeakEvidence, MemoryEvent, RecoveredFrom};
+use crate::gauges::DetectorGauges;
 use crate::{MonitorConfig, MonitorError};
 use std::collections::VecDeque;
 
@@ -62,6 +63,15 @@ impl Analyzer {
     /// The trend detector, when enabled.
     pub fn trend(&self) -> Option<&TrendDetector> {
         self.trend.as_ref()
+    }
+
+    /// The trend detector's state after the newest reading (its time
+    /// `t_secs`), when the detector is enabled: what the `metrics` feature
+    /// exports and `heapguard-replay --gauges` prints.
+    pub fn gauges(&self, t_secs: f64) -> Option<DetectorGauges> {
+        self.trend
+            .as_ref()
+            .map(|trend| DetectorGauges::of(trend, t_secs))
     }
 
     /// Declares that the process behind the series restarted at `t_secs`

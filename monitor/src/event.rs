@@ -30,7 +30,7 @@ pub enum MemoryEvent {
         evidence: LeakEvidence,
     },
     /// Informational: growth that is a level shift (a jump to a new level,
-    /// flat after it), not a leak. Reported once per episode of growth.
+    /// flat after it), not a leak. Reported once per change.
     LevelShift {
         /// Seconds since the monitor started.
         t_secs: f64,
@@ -38,7 +38,7 @@ pub enum MemoryEvent {
         shift: LevelShiftVerdict,
     },
     /// Informational: growth that slows down or stopped (a cache filling
-    /// up), not a leak. Reported once per episode of growth.
+    /// up), not a leak. Reported once per change.
     Saturating {
         /// Seconds since the monitor started.
         t_secs: f64,

@@ -230,7 +230,15 @@
 //! # Features
 //! - `metrics`: gauges `heapguard_live_bytes`, `heapguard_peak_bytes`,
 //!   `heapguard_rss_bytes` and the counter `heapguard_memory_events_total`
-//!   (label `event`) through the `metrics` facade.
+//!   (label `event`) through the `metrics` facade, and the detector's state
+//!   after every sample ([`DetectorGauges`], names in [`gauge_names`]):
+//!   `heapguard_leak_suspected` (0/1), `heapguard_leak_slope_bytes_per_second`,
+//!   `heapguard_leak_confidence` (0 to 1), `heapguard_leak_seconds_to_budget`
+//!   (+Inf without a leak or a budget), `heapguard_detector_warming_up`
+//!   (0/1), `heapguard_detector_cycling` (0/1), `heapguard_level_shift_bytes`
+//!   and `heapguard_level_shift_timestamp_seconds` (Unix seconds; both 0
+//!   before any shift). `heapguard-replay --gauges` prints the same series
+//!   for a recorded trace.
 //! - `jemalloc`: jemalloc's resident bytes in each [`Sample`].
 //! - `replay`: the `replay` module and the `heapguard-replay` binary
 //!   (`cargo install heapguard-monitor --features replay`). A feature rather
@@ -250,6 +258,7 @@ mod config;
 pub mod detect;
 mod error;
 mod event;
+mod gauges;
 #[cfg(feature = "metrics")]
 mod metrics_export;
 mod monitor;
@@ -262,6 +271,7 @@ pub use analyzer::Analyzer;
 pub use config::MonitorConfig;
 pub use error::MonitorError;
 pub use event::{LeakEvidence, MemoryEvent, RecoveredFrom};
+pub use gauges::{names as gauge_names, DetectorGauges};
 #[allow(deprecated)]
 pub use monitor::MonitorHandle;
 pub use monitor::{MemoryMonitor, SUBSCRIBER_QUEUE};

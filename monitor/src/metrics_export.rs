@@ -7,8 +7,9 @@
 //! | `heapguard_peak_bytes` | gauge | |
 //! | `heapguard_rss_bytes` | gauge | |
 //! | `heapguard_memory_events_total` | counter | `event` |
+//! | the detector's gauges ([`gauge_names`](crate::gauge_names)) | gauge | |
 
-use crate::{MemoryEvent, Sample};
+use crate::{DetectorGauges, MemoryEvent, Sample};
 
 /// Sets the gauges from a sample.
 pub(crate) fn record_sample(sample: &Sample) {
@@ -24,4 +25,13 @@ pub(crate) fn record_sample(sample: &Sample) {
 /// Counts an event by kind.
 pub(crate) fn record_event(event: &MemoryEvent) {
     metrics::counter!("heapguard_memory_events_total", "event" => event.kind()).increment(1);
+}
+
+/// Sets the detector's gauges after a sample; `origin_secs` is the Unix
+/// time of the monitor's start (the level shift's time is exported as Unix
+/// seconds).
+pub(crate) fn record_detector(gauges: &DetectorGauges, origin_secs: f64) {
+    for (name, value) in gauges.values(origin_secs) {
+        metrics::gauge!(name).set(value);
+    }
 }

@@ -389,6 +389,14 @@ impl Shared {
         for event in state.analyzer.observe(sample.point()) {
             state.publish(event);
         }
+        #[cfg(feature = "metrics")]
+        if let Some(gauges) = state.analyzer.gauges(sample.t_secs) {
+            let origin = self
+                .started_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64());
+            crate::metrics_export::record_detector(&gauges, origin);
+        }
         #[cfg(feature = "attribution")]
         {
             // Symbolising loads the binary's line tables (tens of

@@ -4,7 +4,10 @@
 //!
 //! Two inputs:
 //! - **CSV** ([`replay_csv`]) with the header `t_secs,live_bytes` and an
-//!   optional third column `quiescent` (`0`/`1`, or `true`/`false`). Values
+//!   optional third column `quiescent` (`0`/`1`, or `true`/`false`), and
+//!   after it an optional fourth, `restart` (`0`/`1`): 1 declares that the
+//!   process restarted at that row ([`Analyzer::declare_restart`]: the
+//!   detector forgets what it saw and warms up again). Values
 //!   may be integers or floats as exporters write them (`314572800`,
 //!   `314572800.0`, `3.145728e+08`; rounded to whole bytes). Lines longer
 //!   than [`MAX_LINE_BYTES`] are refused.
@@ -13,20 +16,26 @@
 //!   [`MAX_PROMETHEUS_BYTES`]. Each series is replayed on its own (or only
 //!   those whose labels match a selector), with Unix seconds as `t_secs`. It
 //!   carries no quiescent marks, so the detector works on block minima and
-//!   the latencies without marks of the crate docs apply.
+//!   the latencies without marks of the crate docs apply. The response is
+//!   read as a stream, series by series and sample by sample: what is held
+//!   is the current series' labels and detector, not the document (a
+//!   series that lists its `values` before its `metric`, which Prometheus
+//!   does not write, is held until its labels come).
 //!
 //! In both, a `live_bytes` that is not finite or is negative (`NaN`,
 //! `+Inf`, `-1`) is skipped and counted in [`ReplayStats::skipped`]; any
-//! other malformed value fails the replay, naming its line. Events are
-//! handed over as they are found, so memory stays bounded whatever the
-//! input's length (the Prometheus document itself is held, up to its cap).
+//! other malformed value fails the replay, naming its line (or series and
+//! sample), and quoting at most 64 characters of what it rejects. Events
+//! are handed over as they are found, so memory stays bounded whatever the
+//! input's length.
 
 use crate::detect::SeriesPoint;
-use crate::{Analyzer, MemoryEvent, MonitorConfig, MonitorError};
-use serde::Deserialize;
+use crate::{Analyzer, DetectorGauges, MemoryEvent, MonitorConfig, MonitorError};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use thiserror::Error;
+
+mod prometheus;
 
 /// The longest CSV line accepted, bytes (newline excluded).
 pub const MAX_LINE_BYTES: usize = 4096;
@@ -41,8 +50,9 @@ pub const MAX_PROMETHEUS_BYTES: u64 = 256 << 20;
 pub enum ReplayError {
     /// The first line is not the expected header.
     #[error(
-        "line {line}: expected the header `t_secs,live_bytes` or \
-         `t_secs,live_bytes,quiescent`, found `{found}`"
+        "line {line}: expected the header `t_secs,live_bytes`, \
+         `t_secs,live_bytes,quiescent` or `t_secs,live_bytes,quiescent,restart`, \
+         found `{found}`"
     )]
     Header {
         /// The line.
@@ -163,7 +173,20 @@ pub fn replay(input: impl Read, config: &MonitorConfig) -> Result<Vec<MemoryEven
 pub fn replay_csv(
     input: impl Read,
     config: &MonitorConfig,
+    on_event: impl FnMut(MemoryEvent) -> std::io::Result<()>,
+) -> Result<ReplayStats, ReplayError> {
+    replay_csv_with_gauges(input, config, on_event, |_| Ok(()))
+}
+
+/// [`replay_csv`], also handing `on_gauges` the trend detector's state
+/// after each reading (after that reading's events): the series the
+/// `metrics` feature exports, see [`DetectorGauges`]. An error from either
+/// handler ends the replay with [`ReplayError::Output`].
+pub fn replay_csv_with_gauges(
+    input: impl Read,
+    config: &MonitorConfig,
     mut on_event: impl FnMut(MemoryEvent) -> std::io::Result<()>,
+    mut on_gauges: impl FnMut(DetectorGauges) -> std::io::Result<()>,
 ) -> Result<ReplayStats, ReplayError> {
     let mut analyzer = Analyzer::new(config)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -198,6 +221,7 @@ pub fn replay_csv(
             columns = match names[..] {
                 ["t_secs", "live_bytes"] => 2,
                 ["t_secs", "live_bytes", "quiescent"] => 3,
+                ["t_secs", "live_bytes", "quiescent", "restart"] => 4,
                 _ => {
                     return Err(ReplayError::Header {
                         line,
@@ -233,6 +257,11 @@ pub fn replay_csv(
             Some("1") | Some("true") => true,
             Some(other) => return Err(field("quiescent", "0 or 1", other)),
         };
+        let restart = match record.get(3) {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => return Err(field("restart", "0 or 1", other)),
+        };
         if let Some(previous) = previous.filter(|&previous| t_secs < previous) {
             return Err(ReplayError::TimeBackwards {
                 line,
@@ -241,6 +270,11 @@ pub fn replay_csv(
             });
         }
         previous = Some(t_secs);
+        if restart {
+            for event in analyzer.declare_restart(t_secs) {
+                on_event(event).map_err(ReplayError::Output)?;
+            }
+        }
         let Some(bytes) = bytes else {
             stats.skipped += 1;
             continue;
@@ -252,6 +286,9 @@ pub fn replay_csv(
             quiescent,
         }) {
             on_event(event).map_err(ReplayError::Output)?;
+        }
+        if let Some(gauges) = analyzer.gauges(t_secs) {
+            on_gauges(gauges).map_err(ReplayError::Output)?;
         }
     }
 }
@@ -319,30 +356,6 @@ impl<R: BufRead> Read for LineLimited<R> {
 /// One series of a Prometheus response: its labels.
 pub type SeriesLabels = BTreeMap<String, String>;
 
-#[derive(Deserialize)]
-struct QueryRange {
-    status: String,
-    #[serde(default)]
-    data: Option<QueryData>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct QueryData {
-    result_type: String,
-    result: Vec<MatrixSeries>,
-}
-
-#[derive(Deserialize)]
-struct MatrixSeries {
-    #[serde(default)]
-    metric: SeriesLabels,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
-}
-
 /// Replays a Prometheus `query_range` response (see the [module
 /// docs](self)): each series whose labels include every `selector` pair
 /// (all series for an empty selector), in the response's order, each with
@@ -367,76 +380,186 @@ pub fn replay_prometheus(
     input: impl Read,
     config: &MonitorConfig,
     selector: &[(String, String)],
+    on_event: impl FnMut(&SeriesLabels, MemoryEvent) -> std::io::Result<()>,
+) -> Result<ReplayStats, ReplayError> {
+    replay_prometheus_with_gauges(input, config, selector, on_event, |_, _| Ok(()))
+}
+
+/// [`replay_prometheus`], also handing `on_gauges` each series' labels and
+/// the trend detector's state after each reading (after that reading's
+/// events), see [`DetectorGauges`].
+pub fn replay_prometheus_with_gauges(
+    input: impl Read,
+    config: &MonitorConfig,
+    selector: &[(String, String)],
     mut on_event: impl FnMut(&SeriesLabels, MemoryEvent) -> std::io::Result<()>,
+    mut on_gauges: impl FnMut(&SeriesLabels, DetectorGauges) -> std::io::Result<()>,
 ) -> Result<ReplayStats, ReplayError> {
     Analyzer::new(config)?;
-    let mut document = Vec::new();
-    input
-        .take(MAX_PROMETHEUS_BYTES + 1)
-        .read_to_end(&mut document)
-        .map_err(|error| ReplayError::Prometheus(format!("cannot read it: {error}")))?;
-    if document.len() as u64 > MAX_PROMETHEUS_BYTES {
+    let mut replay = PrometheusReplay {
+        config,
+        selector,
+        on_event: &mut on_event,
+        on_gauges: &mut on_gauges,
+        analyzer: None,
+        previous: None,
+        stats: ReplayStats::default(),
+    };
+    let mut input = BufReader::new(Capped::new(input, MAX_PROMETHEUS_BYTES));
+    // Leading blanks are skipped a buffer at a time: the parser takes them
+    // byte by byte, slow for a document of nothing else.
+    loop {
+        let buffer = input
+            .fill_buf()
+            .map_err(|error| ReplayError::Prometheus(format!("cannot read it: {error}")))?;
+        let blanks = buffer
+            .iter()
+            .take_while(|byte| byte.is_ascii_whitespace())
+            .count();
+        let end = blanks == 0 || buffer.is_empty();
+        input.consume(blanks);
+        if end {
+            break;
+        }
+    }
+    let streamed = prometheus::stream(&mut input, &mut replay);
+    if input.get_ref().over {
         return Err(ReplayError::Prometheus(format!(
             "larger than {MAX_PROMETHEUS_BYTES} bytes; ask for a shorter range or a coarser step"
         )));
     }
-    let response: QueryRange = serde_json::from_slice(&document)
-        .map_err(|error| ReplayError::Prometheus(format!("not a query_range response: {error}")))?;
-    drop(document);
-    if response.status != "success" {
+    let envelope = match streamed {
+        Ok(envelope) => envelope,
+        Err(prometheus::StreamError::Sink(error)) => return Err(error),
+        Err(prometheus::StreamError::Json(error)) => {
+            let message = prometheus::quote(&error.to_string());
+            return Err(ReplayError::Prometheus(format!(
+                "not a query_range response: {message}"
+            )));
+        }
+    };
+    let status = envelope.status.unwrap_or_default();
+    if status != "success" {
         return Err(ReplayError::Prometheus(format!(
-            "status {}: {}",
-            response.status,
-            response.error.unwrap_or_default()
+            "status {status}: {}",
+            envelope.error.unwrap_or_default()
         )));
     }
-    let data = response
-        .data
-        .ok_or_else(|| ReplayError::Prometheus("no data".into()))?;
-    if data.result_type != "matrix" {
+    if !envelope.data {
+        return Err(ReplayError::Prometheus("no data".into()));
+    }
+    let result_type = envelope.result_type.unwrap_or_default();
+    if result_type != "matrix" {
         return Err(ReplayError::Prometheus(format!(
-            "resultType {} (query_range returns a matrix)",
-            data.result_type
+            "resultType {result_type} (query_range returns a matrix)"
         )));
     }
-    let mut stats = ReplayStats::default();
-    let selected = data.result.into_iter().filter(|series| {
-        selector
+    Ok(replay.stats)
+}
+
+/// The replay of a Prometheus response, fed sample by sample.
+struct PrometheusReplay<'a, E, G> {
+    config: &'a MonitorConfig,
+    selector: &'a [(String, String)],
+    on_event: &'a mut E,
+    on_gauges: &'a mut G,
+    /// The current series' analyzer.
+    analyzer: Option<Analyzer>,
+    /// The current series' previous time.
+    previous: Option<f64>,
+    stats: ReplayStats,
+}
+
+impl<E, G> prometheus::Sink for PrometheusReplay<'_, E, G>
+where
+    E: FnMut(&SeriesLabels, MemoryEvent) -> std::io::Result<()>,
+    G: FnMut(&SeriesLabels, DetectorGauges) -> std::io::Result<()>,
+{
+    fn begin(&mut self, labels: &SeriesLabels) -> bool {
+        self.analyzer = None;
+        self.previous = None;
+        self.selector
             .iter()
-            .all(|(name, value)| series.metric.get(name) == Some(value))
-    });
-    for series in selected {
-        let mut analyzer = Analyzer::new(config)?;
-        let mut previous: Option<f64> = None;
-        for (index, (t_secs, value)) in series.values.iter().enumerate() {
-            let sample = || format!("series {:?}, sample {}", series.metric, index + 1);
-            if !t_secs.is_finite() || previous.is_some_and(|previous| *t_secs < previous) {
+            .all(|(name, value)| labels.get(name) == Some(value))
+    }
+
+    fn sample(
+        &mut self,
+        labels: &SeriesLabels,
+        index: u64,
+        t_secs: f64,
+        value: &str,
+    ) -> Result<(), ReplayError> {
+        let sample = || {
+            let labels = prometheus::quote(&format!("{labels:?}"));
+            format!("series {labels}, sample {index}")
+        };
+        if !t_secs.is_finite() || self.previous.is_some_and(|previous| t_secs < previous) {
+            return Err(ReplayError::Prometheus(format!(
+                "{}: time {t_secs} is not finite or goes backwards",
+                sample()
+            )));
+        }
+        self.previous = Some(t_secs);
+        let bytes = match parse_prometheus_value(value) {
+            Some(Some(bytes)) => bytes,
+            Some(None) => {
+                self.stats.skipped += 1;
+                return Ok(());
+            }
+            None => {
                 return Err(ReplayError::Prometheus(format!(
-                    "{}: time {t_secs} is not finite or goes backwards",
-                    sample()
-                )));
+                    "{}: `{}` is not a number",
+                    sample(),
+                    prometheus::quote(value)
+                )))
             }
-            previous = Some(*t_secs);
-            let bytes = match parse_prometheus_value(value) {
-                Some(Some(bytes)) => bytes,
-                Some(None) => {
-                    stats.skipped += 1;
-                    continue;
-                }
-                None => {
-                    return Err(ReplayError::Prometheus(format!(
-                        "{}: `{value}` is not a number",
-                        sample()
-                    )))
-                }
-            };
-            stats.readings += 1;
-            for event in analyzer.observe(SeriesPoint::new(*t_secs, bytes)) {
-                on_event(&series.metric, event).map_err(ReplayError::Output)?;
-            }
+        };
+        self.stats.readings += 1;
+        let analyzer = match &mut self.analyzer {
+            Some(analyzer) => analyzer,
+            None => self.analyzer.insert(Analyzer::new(self.config)?),
+        };
+        for event in analyzer.observe(SeriesPoint::new(t_secs, bytes)) {
+            (self.on_event)(labels, event).map_err(ReplayError::Output)?;
+        }
+        if let Some(gauges) = analyzer.gauges(t_secs) {
+            (self.on_gauges)(labels, gauges).map_err(ReplayError::Output)?;
+        }
+        Ok(())
+    }
+}
+
+/// A reader that stops at `limit` bytes, remembering when there was more.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    over: bool,
+}
+
+impl<R> Capped<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        Self {
+            inner,
+            left: limit,
+            over: false,
         }
     }
-    Ok(stats)
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more tells a document at the limit from a longer one.
+            let read = self.inner.read(&mut [0u8; 1])?;
+            self.over |= read > 0;
+            return Ok(0);
+        }
+        let most = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let read = self.inner.read(&mut buf[..most])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
 }
 
 /// Prometheus writes `NaN`, `+Inf` and `-Inf` for special values.

@@ -107,4 +107,18 @@ fn samples_set_gauges_and_events_count() {
         1.0
     );
     assert!(values["heapguard_rss_bytes{}"] > 0.0);
+    // The detector's gauges, current after the last sample: warming up,
+    // no leak, no level shift yet.
+    for (name, value) in [
+        ("heapguard_leak_suspected", 0.0),
+        ("heapguard_leak_slope_bytes_per_second", 0.0),
+        ("heapguard_leak_confidence", 0.0),
+        ("heapguard_leak_seconds_to_budget", f64::INFINITY),
+        ("heapguard_detector_warming_up", 1.0),
+        ("heapguard_detector_cycling", 0.0),
+        ("heapguard_level_shift_bytes", 0.0),
+        ("heapguard_level_shift_timestamp_seconds", 0.0),
+    ] {
+        assert_eq!(values[&format!("{name}{{}}")], value, "{name}");
+    }
 }

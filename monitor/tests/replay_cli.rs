@@ -69,6 +69,144 @@ fn a_leaking_trace_prints_leak_suspected() {
     assert!(evidence["time_to_budget_secs"].is_null());
 }
 
+/// The gauge lines of a `--gauges` run, and its event lines.
+fn gauges_and_events(output: &Output) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    json_lines(output)
+        .into_iter()
+        .partition(|line| line.get("gauges").is_some())
+}
+
+#[test]
+fn gauges_follow_the_detector_reading_by_reading() {
+    let path = write_csv("gauges-leak", &leaking_trace());
+    let output = run(&[path.to_str().unwrap(), "--budget", "1GB", "--gauges"]);
+    assert!(output.status.success(), "{output:?}");
+    let (gauges, events) = gauges_and_events(&output);
+    // One line per reading, in order, each with every gauge.
+    assert_eq!(gauges.len(), 8 * 60);
+    for (minute, line) in gauges.iter().enumerate() {
+        assert_eq!(line["t_secs"], (minute * 60) as f64);
+        assert_eq!(line["gauges"].as_object().unwrap().len(), 8, "{line}");
+    }
+    let gauge = |minute: usize, name: &str| gauges[minute]["gauges"][name].clone();
+    assert_eq!(gauge(0, "heapguard_detector_warming_up"), 1.0);
+    assert_eq!(gauge(479, "heapguard_detector_warming_up"), 0.0);
+    // The leak gauge turns 1 at the sample that raised the event, with the
+    // event's slope (per second) and time to the budget, and stays 1.
+    let leak = events
+        .iter()
+        .find(|event| event["event"] == "leak_suspected")
+        .unwrap();
+    let alarm = (leak["t_secs"].as_f64().unwrap() / 60.0) as usize;
+    for minute in 0..480 {
+        let expected = if minute >= alarm { 1.0 } else { 0.0 };
+        assert_eq!(gauge(minute, "heapguard_leak_suspected"), expected);
+    }
+    let evidence = &leak["evidence"];
+    let slope = evidence["slope_bytes_per_min"].as_f64().unwrap() / 60.0;
+    let exported = gauge(alarm, "heapguard_leak_slope_bytes_per_second");
+    assert!(
+        (exported.as_f64().unwrap() - slope).abs() < 1e-6,
+        "{exported}"
+    );
+    assert_eq!(
+        gauge(alarm, "heapguard_leak_seconds_to_budget"),
+        evidence["time_to_budget_secs"]
+    );
+    assert!(gauge(479, "heapguard_leak_confidence").as_f64().unwrap() >= 0.99);
+    // Before the alarm: no slope, and +Inf (null) to the budget.
+    assert_eq!(
+        gauge(alarm - 1, "heapguard_leak_slope_bytes_per_second"),
+        0.0
+    );
+    assert!(gauge(alarm - 1, "heapguard_leak_seconds_to_budget").is_null());
+}
+
+#[test]
+fn the_level_shift_gauges_hold_the_reported_shift() {
+    // Six hours at 300 MB with a step of 100 MB at hour 3.
+    let mut csv = String::from("t_secs,live_bytes,quiescent\n");
+    for minute in 0..6 * 60u64 {
+        let step = if minute >= 180 { 100_000_000 } else { 0 };
+        let jitter = (minute * 7_919 % 13) * 250_000;
+        csv.push_str(&format!(
+            "{},{},1\n",
+            minute * 60,
+            300_000_000 + step + jitter
+        ));
+    }
+    let path = write_csv("gauges-shift", &csv);
+    let output = run(&[path.to_str().unwrap(), "--gauges"]);
+    assert!(output.status.success(), "{output:?}");
+    let (gauges, events) = gauges_and_events(&output);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["level_shift"]);
+    let shift = &events[0]["shift"];
+    let reported = (events[0]["t_secs"].as_f64().unwrap() / 60.0) as usize;
+    for (minute, line) in gauges.iter().enumerate() {
+        let (bytes, at) = if minute >= reported {
+            (shift["shift_bytes"].clone(), shift["at_secs"].clone())
+        } else {
+            (0.0.into(), 0.0.into())
+        };
+        assert_eq!(line["gauges"]["heapguard_level_shift_bytes"], bytes);
+        assert_eq!(
+            line["gauges"]["heapguard_level_shift_timestamp_seconds"],
+            at
+        );
+    }
+    assert_eq!(shift["at_secs"], 180.0 * 60.0);
+}
+
+#[test]
+fn a_restart_column_declares_a_restart_and_a_clean_warm_up() {
+    // Leaking 5 MB/min from hour 4; at hour 8 the process restarts (back
+    // to 300 MB, leaking again), declared on that row.
+    let mut csv = String::from("t_secs,live_bytes,quiescent,restart\n");
+    for minute in 0..14 * 60u64 {
+        let since = if minute >= 480 {
+            minute - 480
+        } else {
+            minute.saturating_sub(240)
+        };
+        let jitter = (minute * 7_919 % 13) * 250_000;
+        let restart = u8::from(minute == 480);
+        let bytes = 300_000_000 + since * 5_000_000 + jitter;
+        csv.push_str(&format!("{},{bytes},1,{restart}\n", minute * 60));
+    }
+    let path = write_csv("restart", &csv);
+    let output = run(&[path.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let events: Vec<(String, f64)> = json_lines(&output)
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_owned(),
+                e["t_secs"].as_f64().unwrap() / 60.0,
+            )
+        })
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["leak_suspected", "recovered", "leak_suspected"],
+        "{events:?}"
+    );
+    assert_eq!(events[1].1, 480.0);
+    // The warm-up after the restart: growth never stops, so it lasts its
+    // longest (3 h); nothing before.
+    assert!(events[2].1 >= 480.0 + 180.0, "{events:?}");
+    let refused = run_with_stdin(
+        &["-"],
+        b"t_secs,live_bytes,quiescent,restart\n0,1,1,maybe\n",
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("restart must be 0 or 1"));
+}
+
 #[test]
 fn a_budget_adds_high_usage_and_the_time_to_reach_it() {
     let path = write_csv("leak-budget", &leaking_trace());

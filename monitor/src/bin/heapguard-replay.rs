@@ -1,13 +1,21 @@
 //! `heapguard-replay [FILE | -] [--budget SIZE] [--format csv|prometheus]
-//! [--series NAME=VALUE,...]`: runs the default leak detector and the
-//! high-usage alert over recorded samples and prints one JSON object per
-//! event as it is found. Exit status 2 on malformed input (naming the line),
-//! 1 when the events cannot be written.
+//! [--series NAME=VALUE,...] [--gauges]`: runs the default leak detector and
+//! the high-usage alert over recorded samples and prints one JSON object per
+//! event as it is found. With `--gauges`, also one line per reading, after
+//! that reading's events: `{"t_secs":T,"gauges":{NAME:VALUE,...}}` with the
+//! detector's gauges under the names the `metrics` feature exports
+//! (`heapguard_leak_suspected`, ...; `null` stands for +Inf, and
+//! `heapguard_level_shift_timestamp_seconds` is on the input's clock), plus
+//! `"series"` with `--format prometheus`. Exit status 2 on malformed input
+//! (naming the line), 1 when the output cannot be written.
 
 use clap::{Parser, ValueEnum};
 use heapguard_breaker::Budget;
-use heapguard_monitor::replay::{replay_csv, replay_prometheus, ReplayError, ReplayStats};
-use heapguard_monitor::MonitorConfig;
+use heapguard_monitor::replay::{
+    replay_csv_with_gauges, replay_prometheus_with_gauges, ReplayError, ReplayStats,
+};
+use heapguard_monitor::{DetectorGauges, MonitorConfig};
+use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +31,7 @@ struct Args {
     /// alert and the projected time to exhaustion.
     #[arg(long, value_name = "SIZE")]
     budget: Option<String>,
-    /// The input's format: CSV (`t_secs,live_bytes[,quiescent]`) or the
+    /// The input's format: CSV (`t_secs,live_bytes[,quiescent[,restart]]`) or the
     /// JSON of a Prometheus `/api/v1/query_range` response. A response
     /// holds no quiescent marks: the detector works on block minima.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -34,6 +42,12 @@ struct Args {
     /// line then carries the series' labels in a `series` field.
     #[arg(long, value_name = "NAME=VALUE,...")]
     series: Option<String>,
+    /// Also print the detector's gauges after each reading, one line
+    /// `{"t_secs":T,"gauges":{NAME:VALUE,...}}` (the names the `metrics`
+    /// feature exports; `null` for +Inf), so alert rules can be tested on
+    /// what the detector says about a recorded trace.
+    #[arg(long)]
+    gauges: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -68,22 +82,57 @@ fn main() -> ExitCode {
         budget_bytes,
         ..MonitorConfig::default()
     };
-    // Standard output is line-buffered: each event leaves as it is found.
-    let mut out = std::io::stdout().lock();
-    let result = match args.format {
-        Format::Csv => replay_csv(input, &config, |event| {
-            let line = serde_json::to_string(&event).map_err(std::io::Error::other)?;
-            writeln!(out, "{line}")
-        }),
-        Format::Prometheus => replay_prometheus(input, &config, &selector, |labels, event| {
-            let mut value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
-            if let Some(object) = value.as_object_mut() {
-                object.insert("series".into(), serde_json::json!(labels));
-            }
-            writeln!(out, "{value}")
-        }),
+    // Standard output is line-buffered: each line leaves as it is found.
+    // Both handlers write to it, one at a time.
+    let out = RefCell::new(std::io::stdout().lock());
+    let gauges_line = |labels: Option<&serde_json::Value>, gauges: &DetectorGauges| {
+        let values: serde_json::Map<String, serde_json::Value> = gauges
+            .values(0.0)
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), serde_json::json!(value)))
+            .collect();
+        let mut line = serde_json::json!({ "t_secs": gauges.t_secs, "gauges": values });
+        if let (Some(object), Some(labels)) = (line.as_object_mut(), labels) {
+            object.insert("series".into(), labels.clone());
+        }
+        line
     };
-    let flushed = out.flush();
+    let result = match args.format {
+        Format::Csv => replay_csv_with_gauges(
+            input,
+            &config,
+            |event| {
+                let line = serde_json::to_string(&event).map_err(std::io::Error::other)?;
+                writeln!(out.borrow_mut(), "{line}")
+            },
+            |gauges| {
+                if !args.gauges {
+                    return Ok(());
+                }
+                writeln!(out.borrow_mut(), "{}", gauges_line(None, &gauges))
+            },
+        ),
+        Format::Prometheus => replay_prometheus_with_gauges(
+            input,
+            &config,
+            &selector,
+            |labels, event| {
+                let mut value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("series".into(), serde_json::json!(labels));
+                }
+                writeln!(out.borrow_mut(), "{value}")
+            },
+            |labels, gauges| {
+                if !args.gauges {
+                    return Ok(());
+                }
+                let labels = serde_json::json!(labels);
+                writeln!(out.borrow_mut(), "{}", gauges_line(Some(&labels), &gauges))
+            },
+        ),
+    };
+    let flushed = out.borrow_mut().flush();
     match result {
         Ok(stats) => {
             report_skipped(&stats);
