@@ -36,6 +36,7 @@ pub mod company;
 mod config;
 pub mod contact;
 pub mod estimate;
+mod exit;
 pub mod generate;
 mod guards;
 mod job;

@@ -11,11 +11,11 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use super::args::WorkloadArgs;
-use super::error::{CliError, EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_PARTIAL};
 use super::format;
 use super::output::{self, JsonTarget, Outputs};
 use super::run::{job_config, write_chart};
 use crate::config::Mode;
+use crate::exit::{CliError, EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_PARTIAL};
 use crate::report::{JobReport, Status};
 
 /// The arguments a child `run` gets for `mode`: its report on stdout.

@@ -9,8 +9,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, Write};
 
-use super::error::CliError;
 use super::output::JsonTarget;
+use crate::exit::CliError;
 use crate::report::{JobReport, UserResult};
 
 /// How many finished users the summary lists (highest peak first).

@@ -10,7 +10,6 @@
 
 mod args;
 mod compare;
-mod error;
 mod format;
 mod json;
 mod logging;
@@ -28,8 +27,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+pub use crate::exit::{CliError, EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_INTERNAL, EXIT_PARTIAL};
 pub use args::{Cli, Command, RunArgs, WorkloadArgs};
-pub use error::{CliError, EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_INTERNAL, EXIT_PARTIAL};
 
 /// Parses the arguments, runs the command and returns the exit status.
 pub fn main() -> ExitCode {

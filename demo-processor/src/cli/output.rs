@@ -8,7 +8,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::args::WorkloadArgs;
-use super::error::CliError;
+use crate::exit::CliError;
 
 /// A file output, checked: its directory exists and is writable, and the
 /// file, if it exists, is a regular file.
@@ -206,7 +206,7 @@ pub(crate) fn warn(line: &str) {
 /// output was written; otherwise each failure is said on stderr, a partial
 /// or cancelled job keeps its 3 (and says so), and a complete one exits 2.
 pub(crate) fn conclude(code: u8, failures: &[WriteFailure]) -> u8 {
-    use super::error::{EXIT_BAD_INPUT, EXIT_PARTIAL};
+    use crate::exit::{EXIT_BAD_INPUT, EXIT_PARTIAL};
     if failures.is_empty() {
         return code;
     }

@@ -10,7 +10,7 @@ use heapguard_alloc::profile;
 use heapguard_monitor::attribution::{AttributionConfig, GrowingSite};
 use heapguard_monitor::{MemoryEvent, MemoryMonitor};
 
-use super::error::CliError;
+use crate::exit::CliError;
 use crate::report::TopSite;
 
 /// Switches sampling on and creates the profile directory (and its

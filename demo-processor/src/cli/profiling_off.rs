@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crossbeam_channel::Receiver;
 use heapguard_monitor::{MemoryEvent, MemoryMonitor};
 
-use super::error::CliError;
+use crate::exit::CliError;
 use crate::report::TopSite;
 
 fn refused(dir: &Path) -> CliError {

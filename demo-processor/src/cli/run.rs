@@ -9,11 +9,11 @@ use heapguard_monitor::detect::TrendConfig;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
 
 use super::args::{RunArgs, WorkloadArgs};
-use super::error::{CliError, EXIT_COMPLETE, EXIT_PARTIAL};
 use super::json::UserSink;
 use super::output::{self, FileTarget, JsonTarget, WriteFailure};
 use super::{format, profiling, progress};
 use crate::config::{JobConfig, Mode};
+use crate::exit::{CliError, EXIT_COMPLETE, EXIT_PARTIAL};
 use crate::job::{run_job_with, JobHooks, OnUser};
 use crate::report::{JobReport, Status, UserResult};
 use crate::scoring::Suggestion;

@@ -5,11 +5,11 @@
 use std::io::Write;
 
 use super::args::{BudgetArg, WorkloadArgs};
-use super::error::{CliError, EXIT_COMPLETE};
 use super::output::{self, WriteFailure};
 use super::run::execute;
 use super::{compare, format};
 use crate::config::Mode;
+use crate::exit::{CliError, EXIT_COMPLETE};
 
 /// The showcase's budget: naive needs ~1 GiB for a batch, streaming a few MiB.
 pub(crate) const SHOWCASE_BUDGET: &str = "256MiB";

@@ -31,8 +31,8 @@ use std::time::Duration;
 use clap::Args;
 use heapguard_breaker::Budget;
 
-use crate::cli::{CliError, EXIT_COMPLETE};
 use crate::config::Mode;
+use crate::exit::{CliError, EXIT_COMPLETE};
 
 pub use app::{router, App};
 pub use job::{RequestMemory, SuggestionsResponse};
