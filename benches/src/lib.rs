@@ -16,7 +16,9 @@
 //! let work = Workload::Pairs(BlockSize::new(64)?);
 //! let one = NonZeroUsize::MIN;
 //! let bare = per_thread_time(one, &JEMALLOC, &work, 10_000, Clock::ThreadCpu);
-//! let (counted, usage) = heapguard_alloc::measure(|| {
+//! // COUNTING_JEMALLOC is called directly, not installed as this program's
+//! // global allocator, so the form of `measure` that does not require one.
+//! let (counted, usage) = heapguard_alloc::measure_or_zeros(|| {
 //!     per_thread_time(one, &COUNTING_JEMALLOC, &work, 10_000, Clock::ThreadCpu)
 //! });
 //! // One thread runs on the caller, so `measure` saw every call, exactly.
