@@ -228,6 +228,8 @@ mod inner;
 mod jobs;
 mod ledger;
 mod lines;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod pressure;
 mod purge;
 mod reading;

@@ -113,6 +113,27 @@ impl MemoryMonitor {
         self.shared.record(idle)
     }
 
+    /// Sets the `metrics` feature's heap gauges (`heapguard_live_bytes`,
+    /// `heapguard_peak_bytes`, `heapguard_rss_bytes`) from a reading taken
+    /// now, for a `/metrics` handler to call before it renders: the scrape
+    /// then shows the heap as it is, not as it was at the last sample (up
+    /// to `interval` ago, 60 s by default), and the detector's gauges exist
+    /// from the first scrape (warming up until its first samples). Reads the
+    /// memory source once and changes nothing else: no sample is recorded
+    /// and the detector sees nothing.
+    #[cfg(feature = "metrics")]
+    pub fn record_metrics(&self) -> Result<(), MonitorError> {
+        let sampler = &self.shared.sampler;
+        let sample = catch_unwind(AssertUnwindSafe(|| sampler.sample(false)))
+            .map_err(|panic| MonitorError::SourcePanicked(panic_message(panic.as_ref())))??;
+        crate::metrics_export::record_sample(&sample);
+        let gauges = self.shared.lock().analyzer.gauges(sample.t_secs);
+        if let Some(gauges) = gauges {
+            crate::metrics_export::record_detector(&gauges, self.shared.origin_secs());
+        }
+        Ok(())
+    }
+
     /// Takes a sample marked quiescent: call it between jobs, when the
     /// service holds only what it keeps for good. From the first quiescent
     /// sample on, the trend detector looks only at quiescent samples.
@@ -354,6 +375,14 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The monitor's start as Unix seconds: the origin of its clock.
+    #[cfg(feature = "metrics")]
+    fn origin_secs(&self) -> f64 {
+        self.started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64())
+    }
+
     fn record(&self, quiescent: bool) -> Result<Sample, MonitorError> {
         let sample = match catch_unwind(AssertUnwindSafe(|| self.sampler.sample(quiescent))) {
             Ok(sample) => sample?,
@@ -391,11 +420,7 @@ impl Shared {
         }
         #[cfg(feature = "metrics")]
         if let Some(gauges) = state.analyzer.gauges(sample.t_secs) {
-            let origin = self
-                .started_at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |since| since.as_secs_f64());
-            crate::metrics_export::record_detector(&gauges, origin);
+            crate::metrics_export::record_detector(&gauges, self.origin_secs());
         }
         #[cfg(feature = "attribution")]
         {

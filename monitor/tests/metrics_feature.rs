@@ -122,3 +122,33 @@ fn samples_set_gauges_and_events_count() {
         assert_eq!(values[&format!("{name}{{}}")], value, "{name}");
     }
 }
+
+#[test]
+fn record_metrics_reads_the_heap_now_and_records_no_sample() {
+    let heap = ManualSource::new(0);
+    let config = MonitorConfig {
+        interval: Duration::from_secs(3600),
+        budget_bytes: Some(1000),
+        ..MonitorConfig::default()
+    };
+    let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap.clone())).unwrap();
+    let events = monitor.subscribe();
+    let recorder = Remember::default();
+    metrics::with_local_recorder(&recorder, || {
+        heap.set(300);
+        monitor.sample_now().unwrap();
+        let taken = monitor.samples_taken();
+        // The heap moves between samples; a scrape reads it as it is now.
+        heap.set(950);
+        monitor.record_metrics().unwrap();
+        assert_eq!(monitor.samples_taken(), taken, "no sample recorded");
+    });
+    let values = recorder.0.lock().unwrap();
+    assert_eq!(values["heapguard_live_bytes{}"], 950.0);
+    // 950 of 1000 is past the high-usage line, but only a sample decides:
+    // reading for a scrape raises nothing.
+    assert!(
+        events.try_iter().all(|event| event.kind() != "high_usage"),
+        "a scrape changed the monitor's state"
+    );
+}
