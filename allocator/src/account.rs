@@ -23,8 +23,14 @@
 //! account the difference of its own counter slot (see the crate docs)
 //! between two publishing points: when a guard is made or ends (so after
 //! every poll of a scoped future), and whenever the slot publishes to the
-//! process total. Once the work's guards have ended, [`Account::usage`] is
-//! exact (counts, bytes and live bytes). While the work runs, an account's
+//! process total. Entering and leaving an account reads and writes a few
+//! words of this thread's own state; a poll that allocated nothing charges
+//! nothing (no atomic read-modify-write at all), one that did pays an atomic
+//! add per counter that moved, for the account and each ancestor.
+//! [`Account::scope`] lends the account to the thread for each poll without
+//! touching its reference count; [`Account::enter`] takes one, since its
+//! guard may outlive the `Account` it came from. Once the work's guards
+//! have ended, [`Account::usage`] is exact (counts, bytes and live bytes). While the work runs, an account's
 //! live bytes lag by at most 2 x [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD)
 //! per thread inside it, and its counts until the guard ends; the peak is
 //! sampled at the publishing points and can miss a spike by as much.
@@ -50,7 +56,7 @@ use crate::event::Event;
 use crate::global::FLUSH_THRESHOLD;
 use crate::local_counters::LocalCounters;
 use crate::slots::ThreadCounters;
-use crate::thread::with_thread;
+use crate::thread::{with_thread, ThreadState};
 
 /// A thread without a counter slot publishes its account charges after this
 /// many allocator calls, even if their bytes stay under the flush threshold.
@@ -167,14 +173,16 @@ impl Account {
     /// hands the caller's account on to the threads it starts.
     pub fn current() -> Option<Account> {
         with_thread(|thread| {
-            let current = thread.account.current.get();
+            let current = thread.account.current.get().core;
             if current.is_null() {
                 return None;
             }
-            // SAFETY: a non-null `current` came from `Arc::into_raw` and its
-            // strong reference is owned by the thread-local, so the core is
-            // alive; adding one strong count before `from_raw` makes the new
-            // `Arc` own a reference of its own.
+            // SAFETY: a non-null `current` came from `Arc::into_raw` (owned
+            // by the thread-local) or from a `Scoped` future being polled on
+            // this thread (which keeps its `Account` alive until it restores
+            // the previous one), so the core is alive; adding one strong
+            // count before `from_raw` makes the new `Arc` own a reference of
+            // its own.
             let core = unsafe {
                 Arc::increment_strong_count(current);
                 Arc::from_raw(current)
@@ -201,11 +209,26 @@ impl Account {
     /// otherwise attribution is unspecified, though always memory-safe.
     pub fn enter(&self) -> AccountGuard {
         let own = Arc::into_raw(Arc::clone(&self.core));
-        let previous = switch_current(own).unwrap_or_else(|| {
-            // SAFETY: `own` was made just above and was not stored anywhere.
-            drop(unsafe { Arc::from_raw(own) });
-            core::ptr::null()
-        });
+        let previous = match switch_current(Entered::owned(own)) {
+            Some(previous) if previous.owned => previous.core,
+            Some(borrowed) => {
+                // Entered inside a poll of a `Scoped` future, which only
+                // lends its account to the thread: take a strong reference,
+                // so that this guard can restore it even if it outlives
+                // that poll.
+                if !borrowed.core.is_null() {
+                    // SAFETY: a borrowed core is alive while it is current
+                    // (see `Entered`), and it is current until just above.
+                    unsafe { Arc::increment_strong_count(borrowed.core) };
+                }
+                borrowed.core
+            }
+            None => {
+                // SAFETY: `own` was made just above and was not stored anywhere.
+                drop(unsafe { Arc::from_raw(own) });
+                core::ptr::null()
+            }
+        };
         AccountGuard {
             previous,
             _not_send: PhantomData,
@@ -282,19 +305,108 @@ impl Account {
     }
 }
 
-/// Makes `to` (a strong reference, or null) this thread's current account,
-/// after publishing what the outgoing one was charged, and returns the
-/// outgoing one's reference; `None` if this thread's state is unreachable.
-fn switch_current(to: *const AccountCore) -> Option<*const AccountCore> {
-    with_thread(|thread| {
-        let counters = thread.attached_counters();
-        let cells = &thread.account;
-        cells.flush(counters);
-        let outgoing = cells.current.replace(to);
-        cells.begin(counters);
-        thread.settle(false);
-        outgoing
-    })
+/// The account entered on a thread, as its thread-local holds it.
+#[derive(Clone, Copy)]
+pub(crate) struct Entered {
+    /// The account's core, or null for none.
+    core: *const AccountCore,
+    /// Whether the thread-local owns a strong reference to `core` (entered
+    /// with [`Account::enter`]), or borrows it from a [`Scoped`] future
+    /// being polled or dropped on this thread right now, whose `Account`
+    /// keeps the core alive until it restores the previous account. Never
+    /// true for null.
+    owned: bool,
+}
+
+impl Entered {
+    const NONE: Entered = Entered {
+        core: core::ptr::null(),
+        owned: false,
+    };
+
+    /// `core`, a strong reference from `Arc::into_raw`, or null.
+    fn owned(core: *const AccountCore) -> Self {
+        Entered {
+            core,
+            owned: !core.is_null(),
+        }
+    }
+
+    /// Gives back the strong reference the thread-local held, if it held one.
+    ///
+    /// # Safety
+    /// `self` was taken out of a thread's `current` (so it is released at
+    /// most once), and nothing else holds on to that reference.
+    #[inline(always)]
+    unsafe fn release(self) {
+        if self.owned {
+            // SAFETY: as the caller promises.
+            unsafe { self.release_owned() }
+        }
+    }
+
+    /// [`Entered::release`] for an owned core, out of line: a scoped poll
+    /// only ever takes back the core it lent.
+    ///
+    /// # Safety
+    /// As [`Entered::release`].
+    #[inline(never)]
+    unsafe fn release_owned(self) {
+        // SAFETY: an owned core came from `Arc::into_raw` and its strong
+        // reference belonged to the thread-local, from which the caller took
+        // it.
+        drop(unsafe { Arc::from_raw(self.core) });
+    }
+}
+
+/// Makes `to` this thread's current account, after charging the outgoing one
+/// what it was charged since it was last charged, and returns the outgoing
+/// one; `None` if this thread's state is unreachable.
+///
+/// This is all a poll of a [`Scoped`] future pays twice: with a registry
+/// slot (every thread but those past `MAX_SLOTS` or in teardown), it reads
+/// this thread's counters once, charges the outgoing account only if they
+/// moved, and notes them as the incoming account's starting point. No
+/// read-modify-write when nothing was allocated, nothing published, no
+/// budget refilled: the allocator's budgets do not depend on the account.
+#[inline(always)]
+fn switch_current(to: Entered) -> Option<Entered> {
+    with_thread(|thread| switch_on(thread, to))
+}
+
+#[inline(always)]
+fn switch_on(thread: &ThreadState, to: Entered) -> Entered {
+    let cells = &thread.account;
+    let outgoing = cells.current.get();
+    match thread.registered_counters() {
+        Some(counters) if outgoing.core.is_null() || cells.reads_counters.get() => {
+            // Three loads tell whether the outgoing account has anything
+            // to be charged: no byte moves without a call counted.
+            if !outgoing.core.is_null() && !cells.base.get().unchanged(counters) {
+                cells.charge_counters(counters);
+            }
+            cells.current.set(to);
+            if !to.core.is_null() {
+                cells.base.set(Mark::of(counters));
+                cells.reads_counters.set(true);
+            }
+        }
+        _ => switch_slowly(thread, to),
+    }
+    outgoing
+}
+
+/// [`switch_current`] for a thread that has no slot yet (it takes one
+/// here), will never have one, or charges its account call by call.
+#[cold]
+#[inline(never)]
+fn switch_slowly(thread: &ThreadState, to: Entered) {
+    let counters = thread.attached_counters();
+    let cells = &thread.account;
+    cells.flush(counters);
+    cells.current.set(to);
+    cells.begin(counters);
+    thread.settle(false);
 }
 
 /// Runs `f` with no account entered on this thread, so what it allocates is
@@ -302,16 +414,19 @@ fn switch_current(to: *const AccountCore) -> Option<*const AccountCore> {
 /// [`is_active`](crate::is_active)), then restores the account that was
 /// entered, also when `f` panics.
 pub(crate) fn outside_accounts<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<*const AccountCore>);
+    struct Restore(Option<Entered>);
     impl Drop for Restore {
         fn drop(&mut self) {
             if let Some(previous) = self.0 {
-                // What comes out is the null put in below: nothing to release.
-                let _ = switch_current(previous);
+                if let Some(outgoing) = switch_current(previous) {
+                    // SAFETY: taken out of `current` just now. It is the
+                    // null put in below, unless `f` leaked a guard.
+                    unsafe { outgoing.release() }
+                }
             }
         }
     }
-    let _restore = Restore(switch_current(core::ptr::null()));
+    let _restore = Restore(switch_current(Entered::NONE));
     f()
 }
 
@@ -327,22 +442,75 @@ pub struct AccountGuard {
 
 impl Drop for AccountGuard {
     fn drop(&mut self) {
-        let previous = self.previous;
+        let previous = Entered::owned(self.previous);
         match switch_current(previous) {
-            // SAFETY: every non-null pointer stored in `current` came from
-            // `Arc::into_raw` and its strong reference was owned by the
-            // thread-local; we took it out of `current` above, so releasing
-            // it here happens exactly once. It is released after `current`
-            // changed, so the free it may cause is charged to `previous`.
-            Some(current) if !current.is_null() => drop(unsafe { Arc::from_raw(current) }),
-            Some(_) => {}
+            // SAFETY: taken out of `current` just now: its strong reference,
+            // if it held one (our own, or that of a guard leaked inside our
+            // scope), is released exactly once. It is released after
+            // `current` changed, so the free it may cause is charged to
+            // `previous`.
+            Some(outgoing) => unsafe { outgoing.release() },
             // Unreachable for a const thread-local; never leak `previous`.
-            None if !previous.is_null() => {
-                // SAFETY: `previous` is a strong reference owned by this guard.
-                drop(unsafe { Arc::from_raw(previous) })
-            }
-            None => {}
+            // SAFETY: `previous` is a strong reference owned by this guard,
+            // stored nowhere else.
+            None => unsafe { previous.release() },
         }
+    }
+}
+
+/// An account lent to this thread for one poll (or the drop) of a
+/// [`Scoped`] future: [`Account::enter`] without its reference count, for a
+/// borrow that cannot outlive the `Account` it borrows. The thread-local
+/// holds the core as borrowed; a guard made meanwhile takes a strong
+/// reference of its own to restore it (see [`Account::enter`]).
+struct Lent<'a> {
+    /// The previously current account, as the thread-local held it.
+    previous: Entered,
+    _account: PhantomData<&'a Account>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<'a> Lent<'a> {
+    #[inline(always)]
+    fn enter(account: &'a Account) -> Self {
+        let lent = Entered {
+            core: Arc::as_ptr(&account.core),
+            owned: false,
+        };
+        Lent {
+            previous: switch_current(lent).unwrap_or(Entered::NONE),
+            _account: PhantomData,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Lent<'_> {
+    /// Restores the previous account: what dropping does, inlined into the
+    /// poll (a drop would go through out-of-line drop glue).
+    #[inline(always)]
+    fn end(self) {
+        let mut lent = ManuallyDrop::new(self);
+        lent.restore();
+    }
+
+    #[inline(always)]
+    fn restore(&mut self) {
+        if let Some(outgoing) = switch_current(self.previous) {
+            // SAFETY: taken out of `current` just now. It is our own
+            // borrowed core (nothing to release) unless a guard made inside
+            // the poll is still alive (leaked, or kept for later): then the
+            // strong reference the thread-local held for it is released
+            // here, once; that guard owns a reference to what it restores.
+            unsafe { outgoing.release() }
+        }
+    }
+}
+
+impl Drop for Lent<'_> {
+    /// Only when the poll unwinds; see [`Lent::end`].
+    fn drop(&mut self) {
+        self.restore();
     }
 }
 
@@ -365,18 +533,80 @@ impl<F: Future> Future for Scoped<F> {
         // `Scoped` is `Unpin` only when `F` is. `account` is not pinned and is
         // only read.
         let this = unsafe { self.get_unchecked_mut() };
-        let _inside = this.account.enter();
+        let inside = Lent::enter(&this.account);
         // SAFETY: see above; `this.future` stays where it is.
-        unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx)
+        let poll = unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx);
+        inside.end();
+        poll
     }
 }
 
 impl<F> Drop for Scoped<F> {
     fn drop(&mut self) {
-        let _inside = self.account.enter();
+        let _inside = Lent::enter(&self.account);
         // SAFETY: `future` is dropped exactly once, here, in place (it may be
         // pinned), and never touched again.
         unsafe { ManuallyDrop::drop(&mut self.future) }
+    }
+}
+
+/// Where this thread's counters stood when its account was last charged:
+/// the call counts and the two byte budgets (see `ThreadCounters`). The
+/// bytes since then are what the budgets went down by, as long as they were
+/// not refilled: the thread marks again after every refill
+/// ([`AccountCells::remark`]). Reading two budgets instead of the byte totals
+/// saves the loads of their bases.
+#[derive(Clone, Copy)]
+struct Mark {
+    allocations: u64,
+    deallocations: u64,
+    reallocations: u64,
+    alloc_budget: i64,
+    free_budget: i64,
+}
+
+impl Mark {
+    const ZERO: Mark = Mark {
+        allocations: 0,
+        deallocations: 0,
+        reallocations: 0,
+        alloc_budget: 0,
+        free_budget: 0,
+    };
+
+    /// Where `counters` (this thread's own) stand now.
+    #[inline(always)]
+    fn of(counters: &ThreadCounters) -> Mark {
+        Mark {
+            allocations: counters.allocations.load(Relaxed),
+            deallocations: counters.deallocations.load(Relaxed),
+            reallocations: counters.reallocations.load(Relaxed),
+            alloc_budget: counters.alloc_budget.load(Relaxed),
+            free_budget: counters.free_budget.load(Relaxed),
+        }
+    }
+
+    /// Whether `counters` counted no call since this mark. The counts only
+    /// grow, and on a thread holding a slot no byte is counted without a
+    /// call (a refill moves the budgets without counting, and is followed
+    /// by a new mark), so equal counts mean nothing to charge.
+    #[inline(always)]
+    fn unchanged(&self, counters: &ThreadCounters) -> bool {
+        (self.allocations ^ counters.allocations.load(Relaxed))
+            | (self.deallocations ^ counters.deallocations.load(Relaxed))
+            | (self.reallocations ^ counters.reallocations.load(Relaxed))
+            == 0
+    }
+
+    /// What was counted between `self` and `now`, with no refill between.
+    fn until(&self, now: &Mark) -> Totals {
+        Totals {
+            allocations: now.allocations.wrapping_sub(self.allocations),
+            deallocations: now.deallocations.wrapping_sub(self.deallocations),
+            reallocations: now.reallocations.wrapping_sub(self.reallocations),
+            allocated_bytes: self.alloc_budget.wrapping_sub(now.alloc_budget) as u64,
+            freed_bytes: self.free_budget.wrapping_sub(now.free_budget) as u64,
+        }
     }
 }
 
@@ -389,14 +619,13 @@ impl<F> Drop for Scoped<F> {
 /// (past `MAX_SLOTS` threads, during teardown, on targets without slots)
 /// counts every call into `batch` instead.
 pub(crate) struct AccountCells {
-    /// The innermost entered account (a strong reference owned by this
-    /// thread-local), or null.
-    current: Cell<*const AccountCore>,
+    /// The innermost entered account, or none.
+    current: Cell<Entered>,
     /// Whether the account is charged from this thread's registered
     /// counters (else call by call).
     reads_counters: Cell<bool>,
-    /// The counters' totals at the last flush.
-    base: Cell<Totals>,
+    /// Where the counters stood at the last charge.
+    base: Cell<Mark>,
     /// Per-call charges when there is no slot; `peak` is the highest `net`
     /// reached in the batch.
     batch: LocalCounters,
@@ -406,9 +635,9 @@ pub(crate) struct AccountCells {
 impl AccountCells {
     pub(crate) const fn new() -> Self {
         Self {
-            current: Cell::new(core::ptr::null()),
+            current: Cell::new(Entered::NONE),
             reads_counters: Cell::new(false),
-            base: Cell::new(Totals::ZERO),
+            base: Cell::new(Mark::ZERO),
             batch: LocalCounters::new(),
             calls: Cell::new(0),
         }
@@ -419,7 +648,17 @@ impl AccountCells {
     pub(crate) fn begin(&self, counters: Option<&ThreadCounters>) {
         self.reads_counters.set(counters.is_some());
         if let Some(counters) = counters {
-            self.base.set(counters.totals());
+            self.base.set(Mark::of(counters));
+        }
+    }
+
+    /// Marks the counters again after their budgets were refilled
+    /// (`counters` are this thread's registered counters), so that the
+    /// entered account's next charge counts from the new budgets.
+    #[inline]
+    pub(crate) fn remark(&self, counters: &ThreadCounters) {
+        if self.is_entered() && self.reads_counters.get() {
+            self.base.set(Mark::of(counters));
         }
     }
 
@@ -431,7 +670,7 @@ impl AccountCells {
 
     #[inline(always)]
     pub(crate) fn is_entered(&self) -> bool {
-        !self.current.get().is_null()
+        !self.current.get().core.is_null()
     }
 
     /// Adds one event to the batch; publishes it when it grows too large.
@@ -448,11 +687,10 @@ impl AccountCells {
 
     /// The current account and its ancestors, innermost first.
     fn charged(&self) -> impl Iterator<Item = &AccountCore> {
-        let current = self.current.get();
-        // SAFETY: a non-null `current` is a strong reference owned by this
-        // thread-local (see `Account::enter`), so the core outlives this
-        // borrow of the cells: it is released only by replacing `current`,
-        // which nothing does while the iterator is in use.
+        let current = self.current.get().core;
+        // SAFETY: a non-null `current` is alive while it is current (see
+        // `Entered`), and nothing replaces `current` while the iterator is
+        // in use.
         let first = (!current.is_null()).then(|| unsafe { &*current });
         core::iter::successors(first, |core| {
             core.parent.as_ref().map(|parent| &*parent.core)
@@ -464,21 +702,35 @@ impl AccountCells {
         self.charged().any(|charged| core::ptr::eq(charged, core))
     }
 
+    /// Charges the current account (entered, reading `counters`, this
+    /// thread's registered counters) and its ancestors what the counters
+    /// counted since the last charge, and marks them.
+    #[cold]
+    #[inline(never)]
+    fn charge_counters(&self, counters: &ThreadCounters) {
+        let now = Mark::of(counters);
+        let since = self.base.replace(now).until(&now);
+        if since != Totals::ZERO {
+            self.charge_all(since);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn charge_all(&self, since: Totals) {
+        let net = since.net();
+        for core in self.charged() {
+            core.charge(since, net, net);
+        }
+    }
+
     /// Publishes the batch to the current account and its ancestors;
     /// `counters` are this thread's registered counters, if any.
     /// Allocation-free, lock-free: safe to call from the allocator.
     #[inline(never)]
     pub(crate) fn flush(&self, counters: Option<&ThreadCounters>) {
         if let (true, Some(counters)) = (self.reads_counters.get(), counters) {
-            let now = counters.totals();
-            let since = now.since(self.base.get());
-            self.base.set(now);
-            if since != Totals::ZERO {
-                let net = since.net();
-                for core in self.charged() {
-                    core.charge(since, net, net);
-                }
-            }
+            self.charge_counters(counters);
         }
         if self.calls.get() != 0 {
             let (totals, net, peak) = (
@@ -499,13 +751,28 @@ impl AccountCore {
     /// Adds a batch: its totals, its net bytes and the highest net bytes
     /// reached inside it (as far as the batch knows).
     fn charge(&self, totals: Totals, net: i64, batch_peak: i64) {
-        self.allocations.fetch_add(totals.allocations, Relaxed);
-        self.deallocations.fetch_add(totals.deallocations, Relaxed);
-        self.reallocations.fetch_add(totals.reallocations, Relaxed);
-        self.allocated_bytes
-            .fetch_add(totals.allocated_bytes, Relaxed);
-        self.freed_bytes.fetch_add(totals.freed_bytes, Relaxed);
-        let before = self.net.fetch_add(net, Relaxed);
+        // Only what moved: a poll that allocated and freed the same bytes
+        // costs four read-modify-writes, not seven.
+        for (counter, by) in [
+            (&self.allocations, totals.allocations),
+            (&self.deallocations, totals.deallocations),
+            (&self.reallocations, totals.reallocations),
+            (&self.allocated_bytes, totals.allocated_bytes),
+            (&self.freed_bytes, totals.freed_bytes),
+        ] {
+            if by != 0 {
+                counter.fetch_add(by, Relaxed);
+            }
+        }
+        let before = if net != 0 {
+            self.net.fetch_add(net, Relaxed)
+        } else if batch_peak > 0 {
+            self.net.load(Relaxed)
+        } else {
+            // Net bytes unchanged and never above their start: the peak,
+            // which is at least every net value a charge left, cannot move.
+            return;
+        };
         let peak = before.wrapping_add(batch_peak);
         if peak > self.peak.load(Relaxed) {
             self.peak.fetch_max(peak, Relaxed);

@@ -91,6 +91,7 @@ impl ThreadState {
     }
 
     /// This thread's counters, if readers can see them (it holds a slot).
+    #[inline]
     pub(crate) fn registered_counters(&self) -> Option<&ThreadCounters> {
         (self.slot.get() != NO_SLOT).then_some(&self.counters)
     }
@@ -147,6 +148,8 @@ impl ThreadState {
             (threshold - unpublished, threshold + unpublished)
         };
         counters.set_budgets(alloc_budget, free_budget);
+        // The account reads the budgets: it counts from the new ones.
+        self.account.remark(counters);
         self.refill.set(Refill {
             alloc_budget,
             free_budget,
@@ -394,6 +397,7 @@ const LEASE_REGISTRATION_IS_ALLOCATION_FREE: bool = cfg!(any(
 ));
 
 /// Runs `f` with this thread's state, or returns `None` if it is unreachable.
+#[inline(always)]
 pub(crate) fn with_thread<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
     THREAD.try_with(f).ok()
 }

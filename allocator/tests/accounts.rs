@@ -406,3 +406,124 @@ fn the_account_peak_lies_within_its_documented_bound() {
     );
     assert_eq!(big.live_bytes, 0);
 }
+
+/// A poll that only lends its account to the thread (no reference count):
+/// a guard made inside the poll and kept past it restores that account when
+/// it ends, alive, even after every handle to the account and the future
+/// itself are gone.
+#[test]
+fn a_guard_kept_past_a_scoped_poll_restores_that_account_alive() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let outer = Account::new("outer");
+    let kept = Account::new("kept");
+    let stash: Rc<RefCell<Option<heapguard_alloc::AccountGuard>>> = Rc::default();
+    let _outer = outer.enter();
+    let task_account = Account::new("task");
+    let mut task = Box::pin(task_account.scope(std::future::poll_fn({
+        let stash = Rc::clone(&stash);
+        let kept = kept.clone();
+        move |_| {
+            assert_eq!(
+                Account::current().map(|a| a.name().to_owned()).as_deref(),
+                Some("task")
+            );
+            stash.borrow_mut().replace(kept.enter());
+            Poll::<()>::Pending
+        }
+    })));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(task.as_mut().poll(&mut cx).is_pending());
+    // The poll ended: the account current before it is back.
+    assert_eq!(
+        Account::current().map(|a| a.name().to_owned()).as_deref(),
+        Some("outer")
+    );
+    drop(task);
+    drop(task_account);
+    // The guard restores the account that was current when it was made.
+    drop(stash.borrow_mut().take());
+    let restored = Account::current().expect("the task's account, restored");
+    assert_eq!(restored.name(), "task");
+    let before = restored.usage().allocated_bytes;
+    let block = vec![0u8; 1234];
+    assert_eq!(restored.usage().allocated_bytes, before + 1234);
+    drop(block);
+}
+
+/// Polls of a scoped future, each allocating and freeing, some keeping a
+/// block, alternately on two threads and inside an outer account: after
+/// every poll the task's account, its parent and the outer account are
+/// exact, and nothing leaks from one to the other.
+#[test]
+fn every_scoped_poll_leaves_its_account_exact() {
+    const POLLS: u64 = 40;
+    let parent = Account::new("requests");
+    let task_account = parent.child("request");
+    let outer = Account::new("executor");
+    /// Each poll allocates and frees `64 + poll` bytes, and keeps `poll`
+    /// bytes once every fourth poll.
+    struct Steps {
+        poll: u64,
+        kept: Vec<Vec<u8>>,
+    }
+    impl Future for Steps {
+        type Output = usize;
+        fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<usize> {
+            self.poll += 1;
+            let poll = self.poll as usize;
+            drop(std::hint::black_box(vec![1u8; 64 + poll]));
+            if poll % 4 == 0 {
+                self.kept.push(vec![2u8; poll]);
+            }
+            Poll::Pending
+        }
+    }
+    let mut task = Box::pin(task_account.scope(Steps {
+        poll: 0,
+        kept: Vec::with_capacity(POLLS as usize),
+    }));
+    let mut expected = (0u64, 0u64, 0u64); // allocations, allocated, live
+    for poll in 1..=POLLS {
+        let outer = outer.clone();
+        task = thread::scope(|s| {
+            let run = move || {
+                let _executor = outer.enter();
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(task.as_mut().poll(&mut cx).is_pending());
+                task
+            };
+            if poll % 2 == 0 {
+                s.spawn(run).join().unwrap()
+            } else {
+                run()
+            }
+        });
+        expected.0 += 1;
+        expected.1 += 64 + poll;
+        if poll % 4 == 0 {
+            expected.0 += 1;
+            expected.1 += poll;
+            expected.2 += poll;
+        }
+        for account in [&task_account, &parent] {
+            let usage = account.usage();
+            assert_eq!(
+                (usage.allocations, usage.allocated_bytes, usage.live_bytes),
+                expected,
+                "{} after poll {poll}",
+                account.name()
+            );
+            assert_eq!(usage.deallocations, poll, "{}", account.name());
+        }
+    }
+    // The executor's own account saw none of the task's allocations.
+    assert_eq!(outer.usage().allocated_bytes, 0, "{:?}", outer.usage());
+    // Cancelled inside the account: it frees the kept blocks, and the list
+    // that held them, made outside it (a foreign free, reported as such).
+    drop(task);
+    let usage = task_account.usage();
+    let list = POLLS * std::mem::size_of::<Vec<u8>>() as u64;
+    assert_eq!((usage.live_bytes, usage.foreign_freed_bytes), (0, list));
+}
