@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use heapguard_alloc::Account;
+use heapguard_breaker::metrics::BreakerMetrics;
 use heapguard_breaker::service::{MemoryShedLayer, RequestAdmission, ShedStats};
 use heapguard_breaker::{BreakerConfig, Budget, ConfigError, MemoryBreaker};
 use serde::Deserialize;
 
 use super::estimate::estimate_bytes;
 use super::job::{suggest_one, Cancellation, Cancelled, RequestMemory, SuggestionsResponse};
-use super::metrics::{pressure_level, Metrics, Readings};
+use super::metrics::{Metrics, Readings};
 use crate::config::{JobConfig, Mode};
 
 /// The service's state: its breaker, mode, the account of the requests in
@@ -44,13 +45,16 @@ impl App {
 
     /// A service over a breaker of the caller's.
     pub fn with_breaker(breaker: Arc<MemoryBreaker>, mode: Mode) -> Self {
+        let shed = ShedStats::default();
+        let metrics =
+            Metrics::new(BreakerMetrics::new(Arc::clone(&breaker)).shed_stats(shed.clone()));
         Self {
             inner: Arc::new(Inner {
                 breaker,
                 mode,
                 requests: Account::new("requests"),
-                shed: ShedStats::default(),
-                metrics: Metrics::new(),
+                shed,
+                metrics,
             }),
         }
     }
@@ -65,40 +69,14 @@ impl App {
         self.inner.mode
     }
 
-    /// What a scrape reports, read now.
+    /// The process's heap, read now (the breaker's series are read by
+    /// its own export as the scrape renders).
     pub fn readings(&self) -> Readings {
-        let inner = &*self.inner;
-        let breaker = &inner.breaker;
-        // Only reads: a scrape never trips, purges or cancels. The
-        // breaker's refresher keeps its state and level fresh (every 25 ms)
-        // while no request checks it.
-        let level = breaker.pressure();
         let stats = heapguard_alloc::stats();
-        let reserved = breaker.reserved();
-        // The breaker reads the counting allocator: the ledger's accounts
-        // are the jobs'; what they do not hold is the rest of the process.
-        let in_accounts = breaker
-            .ledger()
-            .map_or(0, |ledger| ledger.in_accounts_bytes);
         Readings {
             live_bytes: stats.live_bytes,
             peak_bytes: stats.peak_bytes,
             error_bound_bytes: heapguard_alloc::live_bytes_error_bound(),
-            budget_bytes: breaker.limit(),
-            trip_line_bytes: breaker.trip_bytes(),
-            reserved_bytes: reserved,
-            in_accounts_bytes: in_accounts,
-            unattributed_bytes: stats.live_bytes.saturating_sub(in_accounts),
-            jobs_registered: breaker.jobs_registered() as u64,
-            requests_waiting: inner.shed.waiting(),
-            requests_in_flight: inner.shed.in_flight(),
-            reading_age_seconds: breaker.reading_age().map_or(0.0, |age| age.as_secs_f64()),
-            pressure_level: pressure_level(level),
-            refusing: breaker.state() == heapguard_breaker::BreakerState::Refusing,
-            trips: breaker.trips(),
-            admitted: inner.shed.admitted(),
-            shed: inner.shed.shed(),
-            too_large: inner.shed.too_large(),
         }
     }
 }
