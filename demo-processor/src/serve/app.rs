@@ -59,6 +59,13 @@ impl App {
         }
     }
 
+    /// The parent account of every request's account: the server runs each
+    /// connection's task in a child of it too, so hyper's body buffers and
+    /// the requests' copies of them net out under one parent.
+    pub fn requests_account(&self) -> &Account {
+        &self.inner.requests
+    }
+
     /// The breaker every request reserves in.
     pub fn breaker(&self) -> &MemoryBreaker {
         &self.inner.breaker

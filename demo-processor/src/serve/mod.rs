@@ -139,6 +139,7 @@ async fn run(
                 admin_listener,
                 admin::admin_router(app.clone()),
                 admin_limits,
+                None,
                 async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 },
@@ -150,10 +151,11 @@ async fn run(
         shutdown_signal().await;
         let _ = stop.send(true);
     };
+    let accounts = Some(app.requests_account().clone());
     let routes = router(app).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         limits.body_timeout,
     ));
-    let drained = server::serve(listener, routes, limits, shutdown).await;
+    let drained = server::serve(listener, routes, limits, accounts, shutdown).await;
     if let Some(task) = admin_task {
         let _ = task.await;
     }

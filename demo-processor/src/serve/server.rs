@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, Response};
 use axum::Router;
+use heapguard_alloc::Account;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -79,11 +80,15 @@ pub struct Drained {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains
-/// within `limits.drain_timeout`.
+/// within `limits.drain_timeout`. With `accounts`, each connection's task
+/// runs in a child account of it (named `connection`): what hyper allocates
+/// for a connection (its read buffers, a request's body as it arrives) is
+/// charged there, beside the requests' own accounts under the same parent.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    accounts: Option<Account>,
     shutdown: impl Future<Output = ()>,
 ) -> Drained {
     let connections = Arc::new(Connections::default());
@@ -123,14 +128,18 @@ pub async fn serve(
         };
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         let connections = Arc::clone(&connections);
-        tokio::spawn(async move {
+        let task = async move {
             tokio::select! {
                 // A client that goes away or times out ends here too.
                 _ = connection => {}
                 () = state.evict.notified() => {}
             }
             connections.close(state.id);
-        });
+        };
+        match &accounts {
+            Some(parent) => tokio::spawn(parent.child("connection").scope(task)),
+            None => tokio::spawn(task),
+        };
     }
     drop(listener);
     let started = Instant::now();
