@@ -78,8 +78,9 @@ impl Recorder for Remember {
     }
 }
 
-#[test]
-fn samples_set_gauges_and_events_count() {
+/// A monitor over a manual heap, 1000 bytes of budget, sampling only when
+/// asked (its thread's interval is an hour).
+fn monitor() -> (ManualSource, MemoryMonitor) {
     let heap = ManualSource::new(0);
     let config = MonitorConfig {
         interval: Duration::from_secs(3600),
@@ -87,6 +88,12 @@ fn samples_set_gauges_and_events_count() {
         ..MonitorConfig::default()
     };
     let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap.clone())).unwrap();
+    (heap, monitor)
+}
+
+#[test]
+fn samples_set_gauges_and_events_count() {
+    let (heap, monitor) = monitor();
     let recorder = Remember::default();
     metrics::with_local_recorder(&recorder, || {
         heap.set(900);
@@ -125,13 +132,7 @@ fn samples_set_gauges_and_events_count() {
 
 #[test]
 fn record_metrics_reads_the_heap_now_and_records_no_sample() {
-    let heap = ManualSource::new(0);
-    let config = MonitorConfig {
-        interval: Duration::from_secs(3600),
-        budget_bytes: Some(1000),
-        ..MonitorConfig::default()
-    };
-    let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap.clone())).unwrap();
+    let (heap, monitor) = monitor();
     let events = monitor.subscribe();
     let recorder = Remember::default();
     metrics::with_local_recorder(&recorder, || {
