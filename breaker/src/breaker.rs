@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
@@ -17,6 +17,7 @@ use crate::jobs::{JobRegistration, Jobs, WatchedAccount};
 use crate::ledger::Ledger;
 use crate::lines::Lines;
 use crate::pressure::{Levels, PressureLevel};
+use crate::primitive::Mutex;
 use crate::purge::default_purge;
 use crate::reading::{
     Action, Budget, Cgroup, CountingAllocSource, Reader, Refresher, Resolution, SourceError, Tick,

@@ -2,10 +2,9 @@
 //! callbacks that run when it is cancelled.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use crate::caught::run_caught;
+use crate::primitive::{Arc, AtomicBool, Mutex, MutexGuard, Ordering};
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 
@@ -44,7 +43,10 @@ impl CancelToken {
 
     /// Asks every holder to stop and runs the [`on_cancel`](Self::on_cancel)
     /// callbacks. Returns whether this call cancelled it (false if it
-    /// already was).
+    /// already was). Only the call that returns true runs the callbacks,
+    /// and they have all run when it returns; a call that returns false
+    /// returns at once, possibly while another thread's call is still
+    /// running them.
     ///
     /// Every callback runs even if one panics; the first panic is then
     /// raised again here. (When the breaker cancels a job, it catches that
@@ -126,7 +128,7 @@ impl CancelToken {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Callback>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Callback>> {
         self.shared
             .callbacks
             .lock()

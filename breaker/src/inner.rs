@@ -14,7 +14,7 @@
 //! state or the level, and never cancels: nothing is known about memory.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Sender, TrySendError};
@@ -28,6 +28,7 @@ use crate::jobs::{Jobs, Seen, Step};
 use crate::ledger::{Ledger, Refused};
 use crate::lines::{percent, Lines};
 use crate::pressure::{Levels, PressureLevel};
+use crate::primitive::Mutex;
 use crate::reading::{Reader, Resolution, SourceError};
 use crate::state::{BreakerState, StateCell};
 use crate::sync::lock;

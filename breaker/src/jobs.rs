@@ -23,14 +23,15 @@
 //! counted as reclaimable. No job is cancelled twice.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Duration;
 
 use heapguard_alloc::Account;
 
 use crate::cancel::CancelToken;
 use crate::event::AccountBytes;
+use crate::primitive::{AtomicBool, AtomicU64, AtomicUsize, Mutex};
 use crate::sync::lock;
 
 /// How many accounts an event or a refusal names.
@@ -386,7 +387,7 @@ impl Jobs {
 
     /// Holds the registry's lock (a test shows checks never take it).
     #[cfg(test)]
-    pub(crate) fn hold_lock(&self) -> std::sync::MutexGuard<'_, impl Sized> {
+    pub(crate) fn hold_lock(&self) -> crate::primitive::MutexGuard<'_, impl Sized> {
         lock(&self.registry)
     }
 

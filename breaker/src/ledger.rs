@@ -2,7 +2,9 @@
 //! compare-and-swap against the room left, so concurrent reservations never
 //! pass the line together.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::primitive::AtomicU64;
 
 /// Set once the breaker's handle is dropped: its bytes went back to its
 /// parent, and it grants nothing more.

@@ -231,6 +231,7 @@ mod lines;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod pressure;
+mod primitive;
 mod purge;
 mod reading;
 mod refresh;

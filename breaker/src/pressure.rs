@@ -16,10 +16,11 @@
 //! function, from the state as it is after the reading's state change.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use crate::decide;
 use crate::lines::Lines;
+use crate::primitive::AtomicU8;
 
 /// How close a breaker's usage is to its budget, lowest first.
 ///

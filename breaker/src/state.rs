@@ -1,7 +1,9 @@
 //! The two states of a breaker.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
+
+use crate::primitive::AtomicU64;
 
 /// Whether a breaker takes new work.
 ///

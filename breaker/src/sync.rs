@@ -2,7 +2,9 @@
 //! its data consistent, so a panic elsewhere (a callback's, caught) must
 //! not make the next lock fail.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
+
+use crate::primitive::{Mutex, MutexGuard};
 
 /// Locks, ignoring poisoning.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -12,10 +12,11 @@
 //! before it cancels any job; each is answered 503 with `Retry-After` and
 //! its handler's future is dropped.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::Waker;
 
 use crate::jobs::WaitingTicket;
+use crate::primitive::Mutex;
 use crate::sync::lock;
 use crate::CancelToken;
 
