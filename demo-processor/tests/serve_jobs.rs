@@ -64,6 +64,8 @@ fn the_breaker_cancels_a_running_job_past_its_cancel_line() {
         memory.set(4 * GIB - GIB / 20);
         let response = response.await.expect("task").expect("answered");
         assert_eq!(response.status(), 503);
+        // Answered as a shed request is: retry after the layer's pause.
+        assert_eq!(response.headers()["retry-after"], "1");
         let body: serde_json::Value = response.json().await.expect("JSON");
         assert_eq!(body["error"], "the job was cancelled");
     });
