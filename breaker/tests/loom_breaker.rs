@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use heapguard_alloc::Account;
 use heapguard_breaker::{
-    BreakerConfig, Budget, CancelToken, ManualSource, MemoryBreaker, PressureLevel,
+    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, ManualSource, MemoryBreaker,
+    PressureLevel,
 };
 use loom::model::Builder;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -271,6 +272,43 @@ fn readers_see_the_published_levels_in_order() {
         assert_eq!(breaker.pressure(), last, "a load after the join");
         reader.join().unwrap();
         assert_eq!(breaker.pressure(), last);
+    });
+}
+
+/// Two steps race to apply one reading past the cancel line (the
+/// refresher's tick and a `check()`, both of which move the state and the
+/// level by compare-and-swap): the breaker trips once and the level rises
+/// once (one `Tripped` event, one `Level { Normal -> Cancel }`), never
+/// twice or torn, and once both are joined every load sees `Cancel` and
+/// the state `Refusing`.
+#[test]
+fn two_steps_racing_move_the_level_once() {
+    builder().check(|| {
+        let source = ManualSource::new(0);
+        let breaker = Arc::new(breaker(&source));
+        let events = breaker.subscribe();
+        source.set(960);
+        let tick = {
+            let breaker = breaker.clone();
+            thread::spawn(move || breaker.refresh())
+        };
+        let refused = breaker.check().is_err();
+        assert!(refused, "a check at 96% of the budget passed");
+        assert_eq!(tick.join().unwrap(), PressureLevel::Cancel);
+        assert_eq!(breaker.pressure(), PressureLevel::Cancel);
+        assert_eq!(breaker.state(), BreakerState::Refusing);
+        let (mut trips, mut rises) = (0, 0);
+        while let Ok(event) = events.try_recv() {
+            match event {
+                BreakerEvent::Tripped(_) => trips += 1,
+                BreakerEvent::Level { from, to, .. } => {
+                    assert_eq!((from, to), (PressureLevel::Normal, PressureLevel::Cancel));
+                    rises += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!((trips, rises), (1, 1), "trips and level changes published");
     });
 }
 
