@@ -4,7 +4,8 @@
 //! `benches/e2e.sh` runs the binaries alternately and compares their times
 //! run by run, and `benches/instructions.sh` runs them under cachegrind.
 //! Usage: `e2e_<allocator> <workload> [runs]`, where workload is one of
-//! [`E2eWorkload`]'s names (`demo`, `churn`, `json`, `pairs`, `pairs2`).
+//! [`E2eWorkload`]'s names (`demo`, `churn`, `json`, `pairs`, `pairs2`,
+//! `mixed2`).
 //! The workload runs once untimed (warm-up), then `runs` times; each timed
 //! run prints one line
 //! `e2e<TAB>allocator<TAB>workload<TAB>wall ns<TAB>process CPU ns<TAB>allocator calls`,
@@ -13,7 +14,7 @@
 //! because every thread of the run has ended) and 0 when the global
 //! allocator does not count.
 
-use std::alloc::Layout;
+use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::process::ExitCode;
 
@@ -27,6 +28,9 @@ pub const DEMO_CONTACTS: u32 = 10_000;
 pub const DEMO_USERS: u32 = 3;
 /// Alloc/free pairs per thread in one `pairs` or `pairs2` run.
 pub const PAIRS: u64 = 2_000_000;
+/// Ring steps (a free and an allocation of a mixed size) per thread in one
+/// `mixed2` run.
+pub const MIXED_STEPS: u64 = 1_000_000;
 /// The block size of the `pairs` workloads, in bytes.
 pub const PAIR_BYTES: usize = 64;
 
@@ -47,6 +51,10 @@ pub enum E2eWorkload {
     Pairs,
     /// The same on two threads at once ([`PAIRS`] each).
     Pairs2,
+    /// Mixed sizes (8 B to 16 KiB, a ring of live blocks, see
+    /// [`MixedRing`](crate::mixed::MixedRing)) through the global allocator
+    /// on two threads at once, [`MIXED_STEPS`] steps each.
+    Mixed2,
 }
 
 impl E2eWorkload {
@@ -58,13 +66,15 @@ impl E2eWorkload {
             E2eWorkload::Json => "json",
             E2eWorkload::Pairs => "pairs",
             E2eWorkload::Pairs2 => "pairs2",
+            E2eWorkload::Mixed2 => "mixed2",
         }
     }
 
     /// Every workload, in the order reports list them.
-    pub const ALL: [E2eWorkload; 5] = [
+    pub const ALL: [E2eWorkload; 6] = [
         E2eWorkload::Pairs,
         E2eWorkload::Pairs2,
+        E2eWorkload::Mixed2,
         E2eWorkload::Json,
         E2eWorkload::Churn,
         E2eWorkload::Demo,
@@ -75,10 +85,10 @@ impl E2eWorkload {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum E2eArgsError {
     /// No workload named.
-    #[error("usage: <binary> <demo|churn|json|pairs|pairs2> [runs]")]
+    #[error("usage: <binary> <demo|churn|json|pairs|pairs2|mixed2> [runs]")]
     Missing,
     /// An unknown workload.
-    #[error("unknown workload {0:?}: expected demo, churn, json, pairs or pairs2")]
+    #[error("unknown workload {0:?}: expected demo, churn, json, pairs, pairs2 or mixed2")]
     UnknownWorkload(String),
     /// `runs` is not a positive integer.
     #[error("runs must be a positive integer, got {0:?}")]
@@ -146,6 +156,31 @@ fn pairs() -> u64 {
     checksum
 }
 
+/// The process's global allocator as a value the mixed ring can call.
+struct Global;
+
+// SAFETY: forwards to the global allocator with the caller's arguments.
+unsafe impl GlobalAlloc for Global {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract.
+        unsafe { std::alloc::alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `dealloc`'s contract.
+        unsafe { std::alloc::dealloc(ptr, layout) }
+    }
+}
+
+/// [`MIXED_STEPS`] steps of a mixed-size ring seeded with `seed`.
+fn mixed(seed: u64) -> u64 {
+    let layouts = crate::mixed::mixed_layouts(seed, crate::mixed::MIXED_SIZES);
+    let mut ring = crate::mixed::MixedRing::new(&Global, &layouts);
+    ring.run(MIXED_STEPS);
+    drop(ring);
+    MIXED_STEPS
+}
+
 fn run_once(workload: E2eWorkload, input: &str) -> Result<u64, E2eError> {
     match workload {
         E2eWorkload::Churn => Ok(black_box(crate::churn::churn(black_box(CHURN_RECORDS)))),
@@ -164,6 +199,11 @@ fn run_once(workload: E2eWorkload, input: &str) -> Result<u64, E2eError> {
             let other = scope.spawn(pairs);
             let here = pairs();
             // A panic in `pairs` is a bug; report it as a zero checksum.
+            here.wrapping_add(other.join().unwrap_or(0))
+        })),
+        E2eWorkload::Mixed2 => Ok(std::thread::scope(|scope| {
+            let other = scope.spawn(|| mixed(2));
+            let here = mixed(1);
             here.wrapping_add(other.join().unwrap_or(0))
         })),
     }
