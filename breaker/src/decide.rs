@@ -117,18 +117,8 @@ pub(crate) fn level(flags: u8, refusing: bool) -> PressureLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lines::Percents;
 
-    fn lines() -> Lines {
-        let percents = Percents {
-            trip: 80.0,
-            reset: 70.0,
-            warn: 70.0,
-            cancel: 95.0,
-            hysteresis: 5.0,
-        };
-        Lines::new("test".into(), percents, 1000)
-    }
+    use crate::lines::test_lines as lines;
 
     #[test]
     fn the_state_changes_at_its_lines_after_the_minimum_time() {

@@ -138,20 +138,27 @@ pub(crate) fn percent(bytes: u64, limit: u64) -> f64 {
     bytes as f64 * 100.0 / limit as f64
 }
 
+/// The default lines (warn 70%, trip 80%, reset 70%, cancel 95%,
+/// hysteresis 5 points) over a budget of 1,000 bytes, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_lines() -> Lines {
+    let percents = Percents {
+        trip: 80.0,
+        reset: 70.0,
+        warn: 70.0,
+        cancel: 95.0,
+        hysteresis: 5.0,
+    };
+    Lines::new("test".into(), percents, 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_line_follows_a_new_budget() {
-        let percents = Percents {
-            trip: 80.0,
-            reset: 70.0,
-            warn: 70.0,
-            cancel: 95.0,
-            hysteresis: 5.0,
-        };
-        let lines = Lines::new("test".into(), percents, 1000);
+        let lines = test_lines();
         assert_eq!(
             (lines.warn_bytes(), lines.trip_bytes(), lines.cancel_bytes()),
             (700, 800, 950)

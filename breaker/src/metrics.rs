@@ -57,7 +57,7 @@ use std::sync::Arc;
 
 use metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
 
-use crate::{BreakerState, MemoryBreaker, PressureLevel};
+use crate::{BreakerState, MemoryBreaker};
 
 /// Exports one breaker's state (and optionally its layer's requests).
 #[derive(Debug, Clone)]
@@ -187,7 +187,8 @@ impl BreakerMetrics {
         for (name, value) in bytes {
             gauge!(name).set(value as f64);
         }
-        gauge!("heapguard_pressure_level").set(f64::from(level_number(breaker.pressure())));
+        // The level's discriminant is its number, in order of pressure.
+        gauge!("heapguard_pressure_level").set(f64::from(breaker.pressure() as u8));
         let refusing = breaker.state() == BreakerState::Refusing;
         gauge!("heapguard_breaker_refusing").set(if refusing { 1.0 } else { 0.0 });
         gauge!("heapguard_jobs_registered").set(breaker.jobs_registered() as f64);
@@ -203,16 +204,5 @@ impl BreakerMetrics {
             gauge!("heapguard_requests_waiting").set(shed.waiting() as f64);
             gauge!("heapguard_requests_in_flight").set(shed.in_flight() as f64);
         }
-    }
-}
-
-/// The pressure level as the gauge's number: 0 normal, 1 warn, 2 refuse,
-/// 3 cancel.
-pub fn level_number(level: PressureLevel) -> u8 {
-    match level {
-        PressureLevel::Normal => 0,
-        PressureLevel::Warn => 1,
-        PressureLevel::Refuse => 2,
-        PressureLevel::Cancel => 3,
     }
 }

@@ -127,18 +127,8 @@ impl Levels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lines::Percents;
 
-    fn lines() -> Lines {
-        let percents = Percents {
-            trip: 80.0,
-            reset: 70.0,
-            warn: 70.0,
-            cancel: 95.0,
-            hysteresis: 5.0,
-        };
-        Lines::new("test".into(), percents, 1000)
-    }
+    use crate::lines::test_lines as lines;
 
     #[test]
     fn each_flag_rises_at_its_line_and_falls_below_its_clear_line() {
