@@ -125,7 +125,20 @@ impl CompanyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::company;
+
+    /// A record of the shape the directory returns: its footprint is the same
+    /// for every `id`, and `industry` depends on `seed` and `id`.
+    fn company(seed: u64, id: u32) -> Company {
+        Company {
+            id,
+            name: format!("Company {id:05}"),
+            domain: format!("company-{id:05}.example"),
+            industry: ((seed as u32).wrapping_mul(7).wrapping_add(id) % INDUSTRIES.len() as u32)
+                as u8,
+            employees: 100 + id,
+            description: "a company that makes things for other companies".repeat(4),
+        }
+    }
 
     #[test]
     fn stays_under_its_bound_and_evicts_the_least_recently_used() {

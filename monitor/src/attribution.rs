@@ -34,10 +34,10 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use heapguard_alloc::profile::{self, HeapProfile, ProfileError, SiteBytes};
-use serde::Serialize;
+use heapguard_alloc::profile::{self, HeapProfile, ProfileError};
 use thiserror::Error;
 
+pub use crate::attributed::{Attribution, GrowingSite};
 use crate::{LeakEvidence, MemoryEvent};
 
 /// How many profiles a [`GrowthAttributor`] keeps, and how much memory
@@ -116,46 +116,6 @@ pub enum AttributionError {
         /// The value given.
         value: String,
     },
-}
-
-/// A site that gained memory over the tested span.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct GrowingSite {
-    /// Demangled function name, without its hash.
-    pub function: String,
-    /// Source file, when the binary has line tables.
-    pub file: Option<String>,
-    /// Source line, when the binary has line tables.
-    pub line: Option<u32>,
-    /// Estimated bytes gained.
-    pub bytes: i64,
-    /// Share of the bytes gained by all growing sites, 0 to 1.
-    pub share: f64,
-}
-
-impl From<SiteBytes> for GrowingSite {
-    fn from(site: SiteBytes) -> Self {
-        Self {
-            function: site.site.function,
-            file: site.site.file,
-            line: site.site.line,
-            bytes: site.bytes.round() as i64,
-            share: site.share,
-        }
-    }
-}
-
-/// The growth between two profiles, by allocation site.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Attribution {
-    /// When the earlier profile was taken, seconds on the monitor's clock.
-    pub from_t_secs: f64,
-    /// When the newer profile was taken.
-    pub to_t_secs: f64,
-    /// Net estimated bytes gained over all backtraces.
-    pub growth_bytes: i64,
-    /// The sites that gained the most, most first.
-    pub top_sites: Vec<GrowingSite>,
 }
 
 /// A kept profile and when it was taken, seconds on the monitor's clock.

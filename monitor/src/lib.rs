@@ -253,6 +253,8 @@
 
 mod analyzer;
 #[cfg(feature = "attribution")]
+mod attributed;
+#[cfg(feature = "attribution")]
 pub mod attribution;
 mod config;
 pub mod detect;
