@@ -41,6 +41,12 @@ pub struct Attribution {
     pub to_t_secs: f64,
     /// Net estimated bytes gained over all backtraces.
     pub growth_bytes: i64,
-    /// The sites that gained the most, most first.
+    /// The sites that gained the most, most first; empty when symbolising
+    /// them was refused.
     pub top_sites: Vec<GrowingSite>,
+    /// Why the sites were not symbolised: the observer's reservation did not
+    /// fit the watched breaker's room (see [`crate::observer::Observer`]). Absent from
+    /// the JSON when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbolization_refused: Option<String>,
 }

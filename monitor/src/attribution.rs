@@ -212,7 +212,7 @@ impl GrowthAttributor {
     /// The growth from the profile at `from_t_secs` to the newest, by site.
     /// `None` with fewer than two profiles kept.
     pub fn attribute(&self, from_t_secs: f64) -> Option<Attribution> {
-        self.growth(from_t_secs).map(UnresolvedAttribution::resolve)
+        self.growth(from_t_secs).map(|growth| growth.resolve())
     }
 
     /// [`attribute`](Self::attribute) without the symbolising: the diff of
@@ -234,8 +234,7 @@ impl GrowthAttributor {
     /// span the trend detector tested (for the growth rule, the whole set)
     /// to the newest profile. `None` for other events.
     pub fn attribute_event(&self, event: &MemoryEvent) -> Option<Attribution> {
-        self.growth_behind(event)
-            .map(UnresolvedAttribution::resolve)
+        self.growth_behind(event).map(|growth| growth.resolve())
     }
 
     fn growth_behind(&self, event: &MemoryEvent) -> Option<UnresolvedAttribution> {
@@ -284,11 +283,8 @@ pub(crate) struct UnresolvedAttribution {
 impl UnresolvedAttribution {
     /// Symbolises the sites that grew most (loads the binary's line
     /// tables; see [`profile::Symbolizer`]).
-    pub(crate) fn resolve(self) -> Attribution {
+    pub(crate) fn resolve(&self) -> Attribution {
         Attribution {
-            from_t_secs: self.from_t_secs,
-            to_t_secs: self.to_t_secs,
-            growth_bytes: self.diff.net_bytes().round() as i64,
             top_sites: self
                 .diff
                 .top_sites(self.top)
@@ -296,6 +292,19 @@ impl UnresolvedAttribution {
                 .filter(|site| site.bytes > 0.0)
                 .map(GrowingSite::from)
                 .collect(),
+            ..self.unsymbolized(None)
+        }
+    }
+
+    /// The attribution without its sites: symbolising them was refused for
+    /// `reason` (see [`crate::observer::Observer`]), or not done yet.
+    pub(crate) fn unsymbolized(&self, reason: Option<String>) -> Attribution {
+        Attribution {
+            from_t_secs: self.from_t_secs,
+            to_t_secs: self.to_t_secs,
+            growth_bytes: self.diff.net_bytes().round() as i64,
+            top_sites: Vec::new(),
+            symbolization_refused: reason,
         }
     }
 }

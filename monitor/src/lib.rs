@@ -264,6 +264,7 @@ mod gauges;
 #[cfg(feature = "metrics")]
 mod metrics_export;
 mod monitor;
+pub mod observer;
 #[cfg(feature = "replay")]
 pub mod replay;
 mod sample;

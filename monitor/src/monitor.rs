@@ -56,6 +56,8 @@ impl MemoryMonitor {
                 attribution: None,
                 #[cfg(feature = "attribution")]
                 unresolved: Vec::new(),
+                #[cfg(feature = "attribution")]
+                observer: None,
             }),
         });
         let (control, control_rx) = crossbeam_channel::unbounded();
@@ -102,6 +104,9 @@ struct State {
     /// time: done by `record` once it has let go of the lock.
     #[cfg(feature = "attribution")]
     unresolved: Vec<(f64, crate::attribution::UnresolvedAttribution)>,
+    /// Where symbolising reserves its memory, when set.
+    #[cfg(feature = "attribution")]
+    observer: Option<crate::observer::Observer>,
 }
 
 impl MemoryMonitor {
@@ -241,6 +246,16 @@ impl MemoryMonitor {
         )?;
         self.shared.lock().attribution = Some(started);
         Ok(())
+    }
+
+    /// Symbolises the sites of each [`MemoryEvent::LeakAttributed`] inside
+    /// `observer`'s reservation and account: when the reservation does not
+    /// fit, the event comes without sites, its `symbolization_refused`
+    /// saying why, and the breaker is left alone. Without an observer,
+    /// symbolising reserves nothing.
+    #[cfg(feature = "attribution")]
+    pub fn symbolize_within(&self, observer: crate::observer::Observer) {
+        self.shared.lock().observer = Some(observer);
     }
 
     /// The heap profile taken when a watched breaker last tripped, with its
@@ -428,9 +443,15 @@ impl Shared {
             // milliseconds at least): never while holding the lock that
             // every other call of the monitor takes.
             let unresolved = std::mem::take(&mut state.unresolved);
+            let observer = state.observer.clone();
             drop(state);
             for (t_secs, growth) in unresolved {
-                let attribution = growth.resolve();
+                let attribution = match &observer {
+                    Some(observer) => observer
+                        .run(|| growth.resolve())
+                        .unwrap_or_else(|refused| growth.unsymbolized(Some(refused.to_string()))),
+                    None => growth.resolve(),
+                };
                 self.lock().publish(MemoryEvent::LeakAttributed {
                     t_secs,
                     attribution,
