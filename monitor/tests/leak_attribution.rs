@@ -346,3 +346,55 @@ fn settings_out_of_range_are_refused_by_name() {
         assert!(error.to_string().contains(message), "{error}");
     }
 }
+
+#[test]
+fn an_attribution_whose_symbolising_does_not_fit_says_so_and_trips_nothing() {
+    use heapguard_breaker::BreakerState;
+    use heapguard_monitor::observer::Observer;
+    use std::sync::Arc;
+
+    let _alone = one_at_a_time();
+    let monitor = monitor();
+    let events = monitor.subscribe();
+    // 40% of the budget used: checks pass, but the observer's 1 GiB
+    // reservation is past the trip line.
+    let breaker = Arc::new(
+        MemoryBreaker::new(
+            BreakerConfig::new(Budget::Bytes(1 << 30))
+                .source(ManualSource::new(400 << 20))
+                .watch_cancel_line(false),
+        )
+        .expect("breaker"),
+    );
+    let observer = Observer::new(Arc::clone(&breaker)).with_reservation(1 << 30);
+    monitor.symbolize_within(observer.clone());
+    let mut kept: Vec<Box<[u8]>> = Vec::with_capacity(LEAKED_PER_ROUND * (ROUNDS + 1));
+    monitor
+        .attribute_leaks(AttributionConfig::default())
+        .expect("attribution");
+    let mut attribution = None;
+    for _ in 0..ROUNDS {
+        leak_blocks(&mut kept);
+        std::thread::sleep(Duration::from_millis(20));
+        monitor.mark_quiescent().expect("sample");
+        if let Some(found) = attributed(&events) {
+            attribution = Some(found);
+        }
+    }
+    let attribution = attribution.expect("a leak was suspected and its attribution reported");
+    assert!(attribution.top_sites.is_empty(), "{attribution:?}");
+    let reason = attribution
+        .symbolization_refused
+        .as_deref()
+        .expect("why the sites are missing");
+    assert!(reason.contains("1073741824 bytes does not fit"), "{reason}");
+    assert!(
+        attribution.growth_bytes > 0,
+        "the growth itself is still reported"
+    );
+    assert_eq!(breaker.state(), BreakerState::Accepting);
+    assert_eq!(breaker.reserved(), 0);
+    assert!(breaker.check().is_ok());
+    assert_eq!(observer.usage().allocations, 0, "nothing was symbolised");
+    drop(kept);
+}
