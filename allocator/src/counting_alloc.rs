@@ -3,7 +3,13 @@
 use core::alloc::{GlobalAlloc, Layout};
 
 use crate::event::Event;
-use crate::thread::{count, record, record_rest};
+#[cfg(feature = "sampling")]
+use crate::sampler::{self, Fill};
+#[cfg(not(feature = "sampling"))]
+use crate::thread::record;
+#[cfg(feature = "sampling")]
+use crate::thread::record_rest_then_sample;
+use crate::thread::{count, record_rest};
 
 /// A [`GlobalAlloc`] that forwards every call to `A` and counts what succeeded.
 ///
@@ -50,76 +56,159 @@ impl<A: GlobalAlloc> CountingAlloc<A> {
 
 // SAFETY: every method forwards to `A`, which upholds the `GlobalAlloc`
 // contract, with the caller's arguments unchanged; the counting around the
-// calls never touches the memory and never unwinds.
+// calls never touches the memory and never unwinds. With `sampling`, a
+// sampled block is moved into a slot of the sampler's region (the same bytes,
+// the same size, aligned to at least `layout.align()`), and a slot block is
+// freed there or moved back out to `A` on `realloc`, never passed to `A`.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        #[cfg(feature = "limit")]
-        if crate::limit::is_set() {
-            // SAFETY: the caller upholds `alloc`'s contract for `layout`.
-            return unsafe { crate::limit::alloc_within(&self.inner, layout, false) };
-        }
         // SAFETY: the caller upholds `alloc`'s contract for `layout`.
-        let ptr = unsafe { self.inner.alloc(layout) };
-        if !ptr.is_null() {
-            record(Event::Alloc(layout.size() as u64));
-        }
-        ptr
+        unsafe { alloc_with(&self.inner, layout, false) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        #[cfg(feature = "limit")]
-        if crate::limit::is_set() {
-            // SAFETY: the caller upholds `alloc_zeroed`'s contract for `layout`.
-            return unsafe { crate::limit::alloc_within(&self.inner, layout, true) };
-        }
         // SAFETY: the caller upholds `alloc_zeroed`'s contract for `layout`.
-        let ptr = unsafe { self.inner.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            record(Event::Alloc(layout.size() as u64));
-        }
-        ptr
+        unsafe { alloc_with(&self.inner, layout, true) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        #[cfg(feature = "limit")]
-        if crate::limit::is_set() {
-            // SAFETY: the caller upholds `dealloc`'s contract.
-            return unsafe { crate::limit::dealloc_within(&self.inner, ptr, layout) };
+        #[cfg(feature = "sampling")]
+        if sampler::in_region(ptr) {
+            // SAFETY: the caller upholds `dealloc`'s contract; `ptr` is a
+            // slot block, which `SlotsFirst` frees into its slot.
+            return unsafe { dealloc_slot(&self.inner, ptr, layout) };
         }
-        // A free cannot fail, so it is counted first: the inner call is then
-        // the last thing this method does, a tail call with nothing to keep
-        // across it, on both paths.
-        if count(Event::Dealloc(layout.size() as u64)) {
-            // SAFETY: as below.
-            return unsafe { dealloc_after_slow_path(&self.inner, ptr, layout) };
-        }
-        // SAFETY: the caller guarantees `ptr` was allocated by this allocator
-        // (hence by `A`) with `layout`.
-        unsafe { self.inner.dealloc(ptr, layout) }
+        // SAFETY: the caller upholds `dealloc`'s contract, and `ptr` is not
+        // a slot block: it came from `A`.
+        unsafe { dealloc_with(&self.inner, ptr, layout) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        #[cfg(feature = "limit")]
-        if crate::limit::is_set() {
-            // SAFETY: the caller upholds `realloc`'s contract.
-            return unsafe { crate::limit::realloc_within(&self.inner, ptr, layout, new_size) };
+        #[cfg(feature = "sampling")]
+        if sampler::in_region(ptr) {
+            // SAFETY: the caller upholds `realloc`'s contract; `ptr` is a
+            // slot block, which `SlotsFirst` moves out to `A`.
+            return unsafe { realloc_slot(&self.inner, ptr, layout, new_size) };
         }
-        // SAFETY: the caller upholds `realloc`'s contract: `ptr` came from this
-        // allocator (hence from `A`) with `layout`, and `new_size` is valid.
-        let new_ptr = unsafe { self.inner.realloc(ptr, layout, new_size) };
-        // A failed realloc leaves the old block allocated, and counted.
-        if !new_ptr.is_null() {
-            record(Event::Realloc {
-                old: layout.size() as u64,
-                new: new_size as u64,
-            });
-        }
-        new_ptr
+        // SAFETY: the caller upholds `realloc`'s contract, and `ptr` is not
+        // a slot block: it came from `A`.
+        unsafe { realloc_with(&self.inner, ptr, layout, new_size) }
     }
+}
+
+/// `alloc` or `alloc_zeroed` through `inner`, counted.
+///
+/// # Safety
+/// As `GlobalAlloc::alloc` for `inner`.
+#[inline(always)]
+unsafe fn alloc_with<A: GlobalAlloc>(inner: &A, layout: Layout, zeroed: bool) -> *mut u8 {
+    #[cfg(feature = "limit")]
+    if crate::limit::is_set() {
+        // SAFETY: the caller upholds `alloc`'s contract for `layout`.
+        return unsafe { crate::limit::alloc_within(inner, layout, zeroed) };
+    }
+    // SAFETY: the caller upholds `alloc`'s contract for `layout`.
+    let ptr = unsafe {
+        if zeroed {
+            inner.alloc_zeroed(layout)
+        } else {
+            inner.alloc(layout)
+        }
+    };
+    if ptr.is_null() {
+        return ptr;
+    }
+    #[cfg(not(feature = "sampling"))]
+    record(Event::Alloc(layout.size() as u64));
+    #[cfg(feature = "sampling")]
+    if count(Event::Alloc(layout.size() as u64)) {
+        let fill = if zeroed { Fill::Zeroed } else { Fill::Uninit };
+        // SAFETY: `ptr` is `inner`'s block with `layout`, just counted.
+        return unsafe { alloc_after_slow_path(inner, ptr, layout, fill) };
+    }
+    ptr
+}
+
+/// `dealloc` through `inner`, counted.
+///
+/// # Safety
+/// As `GlobalAlloc::dealloc` for `inner`.
+#[inline(always)]
+unsafe fn dealloc_with<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+    #[cfg(feature = "limit")]
+    if crate::limit::is_set() {
+        #[cfg(feature = "sampling")]
+        if layout.size() > sampler::SLOT_SIZE {
+            sampler::region::forget_large(ptr);
+        }
+        // SAFETY: the caller upholds `dealloc`'s contract.
+        return unsafe { crate::limit::dealloc_within(inner, ptr, layout) };
+    }
+    // A free cannot fail, so it is counted first: the inner call is then
+    // the last thing this method does, a tail call with nothing to keep
+    // across it, on both paths.
+    if count(Event::Dealloc(layout.size() as u64)) {
+        // SAFETY: as below.
+        return unsafe { dealloc_after_slow_path(inner, ptr, layout) };
+    }
+    // SAFETY: the caller guarantees `ptr` was allocated by `inner` with
+    // `layout`.
+    unsafe { inner.dealloc(ptr, layout) }
+}
+
+/// `realloc` through `inner`, counted.
+///
+/// # Safety
+/// As `GlobalAlloc::realloc` for `inner`.
+#[inline(always)]
+unsafe fn realloc_with<A: GlobalAlloc>(
+    inner: &A,
+    ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> *mut u8 {
+    #[cfg(feature = "limit")]
+    if crate::limit::is_set() {
+        #[cfg(feature = "sampling")]
+        if layout.size() > sampler::SLOT_SIZE {
+            sampler::region::forget_large(ptr);
+        }
+        // SAFETY: the caller upholds `realloc`'s contract.
+        return unsafe { crate::limit::realloc_within(inner, ptr, layout, new_size) };
+    }
+    #[cfg(feature = "sampling")]
+    if layout.size() > sampler::SLOT_SIZE {
+        // The old block is `inner`'s to move or free: forget a sample of it
+        // first (a free of this size always takes the slow path anyway).
+        sampler::region::forget_large(ptr);
+    }
+    // SAFETY: the caller upholds `realloc`'s contract: `ptr` came from
+    // `inner` with `layout`, and `new_size` is valid.
+    let new_ptr = unsafe { inner.realloc(ptr, layout, new_size) };
+    // A failed realloc leaves the old block allocated, and counted.
+    if new_ptr.is_null() {
+        return new_ptr;
+    }
+    let event = Event::Realloc {
+        old: layout.size() as u64,
+        new: new_size as u64,
+    };
+    #[cfg(not(feature = "sampling"))]
+    record(event);
+    #[cfg(feature = "sampling")]
+    if count(event) {
+        // SAFETY: `realloc`'s contract makes `new_size` with `layout`'s
+        // alignment a valid layout.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: `new_ptr` is `inner`'s block with `new_layout`, just
+        // counted, holding the bytes the caller expects.
+        return unsafe { realloc_after_slow_path(inner, event, new_ptr, new_layout) };
+    }
+    new_ptr
 }
 
 /// `dealloc`'s slow path, out of line so that the fast path keeps no
@@ -131,6 +220,130 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 #[inline(never)]
 unsafe fn dealloc_after_slow_path<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
     record_rest(Event::Dealloc(layout.size() as u64));
+    // Every free of more than a slot's size comes here (the free budget
+    // never holds that much): the only frees that can be of a large
+    // sampled block.
+    #[cfg(feature = "sampling")]
+    if layout.size() > sampler::SLOT_SIZE {
+        sampler::region::forget_large(ptr);
+    }
     // SAFETY: the caller upholds `dealloc`'s contract for `ptr` and `layout`.
     unsafe { inner.dealloc(ptr, layout) }
+}
+
+/// `alloc`'s slow path with sampling: the counting's duties, then the
+/// sample if one is due.
+///
+/// # Safety
+/// `ptr` is `inner`'s block with `layout`, just allocated and counted,
+/// filled as `fill` says.
+#[cfg(feature = "sampling")]
+#[cold]
+#[inline(never)]
+unsafe fn alloc_after_slow_path<A: GlobalAlloc>(
+    inner: &A,
+    ptr: *mut u8,
+    layout: Layout,
+    fill: Fill,
+) -> *mut u8 {
+    // SAFETY: as the caller says.
+    unsafe { record_rest_then_sample(Event::Alloc(layout.size() as u64), inner, ptr, layout, fill) }
+}
+
+/// `realloc`'s slow path with sampling.
+///
+/// # Safety
+/// `new_ptr` is `inner`'s block with `new_layout`, just reallocated and
+/// counted as `event`.
+#[cfg(feature = "sampling")]
+#[cold]
+#[inline(never)]
+unsafe fn realloc_after_slow_path<A: GlobalAlloc>(
+    inner: &A,
+    event: Event,
+    new_ptr: *mut u8,
+    new_layout: Layout,
+) -> *mut u8 {
+    // SAFETY: as the caller says.
+    unsafe { record_rest_then_sample(event, inner, new_ptr, new_layout, Fill::Copy) }
+}
+
+/// `dealloc` of a slot block.
+///
+/// # Safety
+/// As `GlobalAlloc::dealloc`; `ptr` is a slot block.
+#[cfg(feature = "sampling")]
+#[cold]
+#[inline(never)]
+unsafe fn dealloc_slot<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+    // SAFETY: `SlotsFirst` frees slot blocks into their slots.
+    unsafe { dealloc_with(&SlotsFirst(inner), ptr, layout) }
+}
+
+/// `realloc` of a slot block.
+///
+/// # Safety
+/// As `GlobalAlloc::realloc`; `ptr` is a slot block.
+#[cfg(feature = "sampling")]
+#[cold]
+#[inline(never)]
+unsafe fn realloc_slot<A: GlobalAlloc>(
+    inner: &A,
+    ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> *mut u8 {
+    // SAFETY: `SlotsFirst` moves slot blocks out to `inner`.
+    unsafe { realloc_with(&SlotsFirst(inner), ptr, layout, new_size) }
+}
+
+/// `A` for blocks of `A`, the sampler's slots for slot blocks: a free goes
+/// to the slot, a realloc moves the block out to a new block of `A`.
+#[cfg(feature = "sampling")]
+struct SlotsFirst<'a, A>(&'a A);
+
+// SAFETY: blocks not in the region go to `A` unchanged; a slot block is
+// freed into its slot, or copied (the lesser of its old and new sizes) into
+// a fresh block of `A` with the same alignment, as `realloc` promises.
+#[cfg(feature = "sampling")]
+unsafe impl<A: GlobalAlloc> GlobalAlloc for SlotsFirst<'_, A> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract.
+        unsafe { self.0.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc_zeroed`'s contract.
+        unsafe { self.0.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if sampler::in_region(ptr) {
+            sampler::region::free_slot(ptr);
+        } else {
+            // SAFETY: the caller upholds `dealloc`'s contract; not a slot
+            // block, so `A`'s.
+            unsafe { self.0.dealloc(ptr, layout) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !sampler::in_region(ptr) {
+            // SAFETY: the caller upholds `realloc`'s contract; `A`'s block.
+            return unsafe { self.0.realloc(ptr, layout, new_size) };
+        }
+        // SAFETY: `realloc`'s contract makes this a valid layout.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: `new_layout` has a nonzero size (`realloc`'s contract).
+        let new_ptr = unsafe { self.0.alloc(new_layout) };
+        if !new_ptr.is_null() {
+            // SAFETY: the slot holds `layout.size()` bytes of the caller's,
+            // the new block `new_size`; a slot never overlaps `A`'s blocks.
+            unsafe {
+                core::ptr::copy_nonoverlapping(ptr, new_ptr, layout.size().min(new_size));
+            }
+            sampler::region::free_slot(ptr);
+        }
+        new_ptr
+    }
 }

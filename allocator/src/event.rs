@@ -56,6 +56,17 @@ impl Event {
         }
     }
 
+    /// The bytes this event allocates (a realloc's new size).
+    #[cfg(feature = "sampling")]
+    #[inline(always)]
+    pub(crate) fn allocated(self) -> u64 {
+        match self {
+            Event::Alloc(size) => size,
+            Event::Dealloc(_) => 0,
+            Event::Realloc { new, .. } => new,
+        }
+    }
+
     /// The size the histogram counts, if this event is counted there.
     #[cfg(feature = "histogram")]
     #[inline(always)]

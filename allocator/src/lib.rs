@@ -65,9 +65,13 @@
 //! - `histogram`: allocation counts per power-of-two size class
 //!   ([`size_classes`], `Usage::size_classes`).
 //! - `limit`: [`set_limit`] makes allocations past a byte limit fail cleanly.
-//! - `profiling`: sampled heap profiles from jemalloc's own profiler, their
-//!   differences, allocation sites and pprof output ([`profile`]); implies
-//!   `jemalloc`.
+//! - `sampling`: sampled heap profiles from `CountingAlloc` itself, over
+//!   any inner allocator: allocation sites of the live heap, their
+//!   differences and pprof output ([`profile`], [`profile::sampling`]). No
+//!   cost on a call with no sample due beyond one range check per `dealloc`
+//!   and `realloc` (see the README's instruction counts); off until started.
+//! - `profiling`: jemalloc's own heap profiler as the source of the same
+//!   profiles; implies `jemalloc` and `sampling`.
 //!
 //! # Caveats
 //! - One accounting domain per process: every `CountingAlloc` value counts
@@ -103,8 +107,10 @@ pub mod jemalloc;
 mod limit;
 mod local_counters;
 mod primitive;
-#[cfg(feature = "profiling")]
+#[cfg(feature = "sampling")]
 pub mod profile;
+#[cfg(feature = "sampling")]
+mod sampler;
 mod scope;
 mod slots;
 mod stats;

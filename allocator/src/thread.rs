@@ -65,6 +65,9 @@ pub(crate) struct ThreadState {
     refill: Cell<Refill>,
     pub(crate) scope: ScopeCells,
     pub(crate) account: AccountCells,
+    /// The bytes to this thread's next sample point, and its draw.
+    #[cfg(feature = "sampling")]
+    pub(crate) sample: crate::sampler::SampleCells,
 }
 
 #[derive(Clone, Copy)]
@@ -87,6 +90,8 @@ impl ThreadState {
             }),
             scope: ScopeCells::new(),
             account: AccountCells::new(),
+            #[cfg(feature = "sampling")]
+            sample: crate::sampler::SampleCells::new(),
         }
     }
 
@@ -130,6 +135,16 @@ impl ThreadState {
             return;
         };
         let mut unpublished = self.unpublished();
+        // The bytes allocated since the last refill move this thread towards
+        // its next sample point; the alloc budget then reaches no further.
+        #[cfg(feature = "sampling")]
+        let to_sample = {
+            let refill = self.refill.get();
+            let allocated = refill
+                .alloc_budget
+                .wrapping_sub(counters.alloc_budget.load(Relaxed));
+            self.sample.advance(allocated)
+        };
         if publish_all || unpublished.unsigned_abs() > FLUSH_THRESHOLD {
             global::publish(unpublished);
             unpublished = 0;
@@ -145,7 +160,11 @@ impl ThreadState {
             // |unpublished| <= FLUSH_THRESHOLD here, so both are in
             // 0..=2 * FLUSH_THRESHOLD.
             let threshold = FLUSH_THRESHOLD as i64;
-            (threshold - unpublished, threshold + unpublished)
+            let alloc_budget = threshold - unpublished;
+            // A call that reaches the next sample point leaves the fast path.
+            #[cfg(feature = "sampling")]
+            let alloc_budget = alloc_budget.min(to_sample);
+            (alloc_budget, threshold + unpublished)
         };
         counters.set_budgets(alloc_budget, free_budget);
         // The account reads the budgets: it counts from the new ones.
@@ -265,6 +284,7 @@ fn this_thread() -> Option<*const ThreadState> {
 }
 
 /// Counts one successful allocator call made by this thread.
+#[cfg(any(not(feature = "sampling"), feature = "limit"))]
 #[inline(always)]
 pub(crate) fn record(event: Event) {
     if count(event) {
@@ -301,6 +321,33 @@ pub(crate) fn record_rest(event: Event) {
     }
 }
 
+/// [`record_rest`] for an allocation or reallocation that returned `ptr`,
+/// a block of `inner` with `layout`: takes the sample if one is due, and
+/// returns the block to hand out.
+///
+/// # Safety
+/// As [`sampler::sample`](crate::sampler::sample).
+#[cfg(feature = "sampling")]
+#[inline(always)]
+pub(crate) unsafe fn record_rest_then_sample<A: core::alloc::GlobalAlloc>(
+    event: Event,
+    inner: &A,
+    ptr: *mut u8,
+    layout: core::alloc::Layout,
+    fill: crate::sampler::Fill,
+) -> *mut u8 {
+    if let Some(state) = this_thread() {
+        // SAFETY: as in `count`.
+        let thread = unsafe { &*state };
+        let (kind, first, second) = event.into_parts();
+        if record_slow(thread, kind, first, second, true) {
+            // SAFETY: as the caller says.
+            return unsafe { crate::sampler::sample(&thread.sample, inner, ptr, layout, fill) };
+        }
+    }
+    ptr
+}
+
 /// Counts an allocator call whose net bytes the `limit` feature already
 /// added to the live counter as a reservation.
 #[cfg(feature = "limit")]
@@ -318,10 +365,12 @@ pub(crate) fn record_reserved(event: Event) {
 
 /// Everything but the fast path. `counted` says whether the fast path
 /// already applied the event to this thread's counters; when it did not, the
-/// event's net bytes are already published (a `limit` reservation).
+/// event's net bytes are already published (a `limit` reservation). Returns
+/// whether a sample is due for the running call (always false without the
+/// `sampling` feature).
 #[cold]
 #[inline(never)]
-fn record_slow(thread: &ThreadState, kind: Kind, first: u64, second: u64, counted: bool) {
+fn record_slow(thread: &ThreadState, kind: Kind, first: u64, second: u64, counted: bool) -> bool {
     let event = Event::from_parts(kind, first, second);
     if thread.phase.get() == Phase::Unregistered {
         attach(thread);
@@ -343,6 +392,9 @@ fn record_slow(thread: &ThreadState, kind: Kind, first: u64, second: u64, counte
                 unapply(&thread.counters, event);
             }
             global::record_fallback(event, counted);
+            // No budget here: every call comes to this path.
+            #[cfg(feature = "sampling")]
+            thread.sample.advance(event.allocated() as i64);
         }
     }
     // Feed an open `measure` scope, and an entered account that cannot read
@@ -353,6 +405,10 @@ fn record_slow(thread: &ThreadState, kind: Kind, first: u64, second: u64, counte
     if thread.account.needs_every_call() {
         thread.account.record(event);
     }
+    #[cfg(feature = "sampling")]
+    return thread.sample.take_due();
+    #[cfg(not(feature = "sampling"))]
+    false
 }
 
 /// Publishes this thread's unpublished net bytes now (for `set_limit`).

@@ -5,7 +5,12 @@
 use std::hint::black_box;
 use std::io::Read;
 
-use heapguard_alloc::profile::{self, proto};
+use heapguard_alloc::profile;
+
+/// The pprof message types, compiled here from the crate's own source file
+/// (the crate keeps them private).
+#[path = "../src/profile/proto.rs"]
+mod proto;
 use heapguard_alloc::{CountingAlloc, Jemalloc};
 use prost::Message;
 

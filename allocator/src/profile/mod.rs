@@ -1,40 +1,53 @@
-//! Sampled heap profiles from jemalloc's own profiler (feature `profiling`).
+//! Sampled heap profiles: which allocation sites hold the live heap.
 //!
-//! jemalloc samples about one allocation per `2^lg_prof_sample` bytes
-//! allocated (a Poisson process over bytes: an allocation of `s` bytes is
-//! sampled with probability `1 - exp(-s / interval)`) and records its
-//! backtrace; a dump lists, per distinct backtrace, the sampled objects
-//! still live and their bytes. Nothing of this runs in
-//! [`CountingAlloc`](crate::CountingAlloc): the sampling lives inside
-//! jemalloc's own `malloc`/`free`.
+//! Two samplers feed the same [`HeapProfile`], `top_sites` and pprof output:
 //!
-//! # Two kinds of off
-//! - **Not compiled in** (the default, no `profiling` feature): jemalloc is
-//!   built without `--enable-prof`; nothing changes on any allocator call.
+//! - **The wrapper's** (feature `sampling`, any inner allocator: `System`,
+//!   jemalloc without its profiler, mimalloc): [`CountingAlloc`](crate::CountingAlloc)
+//!   draws a Poisson sample over allocated bytes where its counting already
+//!   leaves the fast path, and records each sampled block's stack and size
+//!   ([`sampling`] says how, and what it costs). [`sampling::start`] turns
+//!   it on with an interval; [`activate`] does with 512 KiB in a build
+//!   without `profiling`.
+//! - **jemalloc's own** (feature `profiling`, which implies `sampling`):
+//!   jemalloc samples one allocation per `2^lg_prof_sample` bytes in its own
+//!   `malloc`/`free` and dumps its samples on request.
+//!
+//! [`take`] reads jemalloc's profiler where it is built in, enabled and
+//! active, and the wrapper's samples otherwise.
+//!
+//! Both are Poisson processes over bytes: an allocation of `s` bytes is
+//! sampled with probability `1 - exp(-s / interval)`, so each sample stands
+//! for `s / (1 - exp(-s / interval))` bytes, the estimate jemalloc's `jeprof`
+//! (`AdjustSamples`) and tcmalloc use.
+//!
+//! # Two kinds of off for jemalloc's profiler
+//! - **Not compiled in** (no `profiling` feature): jemalloc is built
+//!   without `--enable-prof`; nothing changes on any allocator call.
 //! - **Compiled in but inactive**: jemalloc is built with `--enable-prof`, and
 //!   the binary either does not ask for profiling or asks for it with
 //!   `prof_active:false` and never calls [`activate`]. jemalloc's allocation
 //!   path then tests the profiler's state on each call (see the README for
 //!   the instruction counts).
 //!
-//! # Turning it on
+//! # Turning jemalloc's profiler on
 //! jemalloc reads `prof:true` only when it starts, from the prefixed
 //! `_rjem_malloc_conf` symbol or the `_RJEM_MALLOC_CONF` environment variable
 //! (plain `MALLOC_CONF` is ignored by the prefixed build). The *binary*
-//! exports the symbol with [`enable_heap_profiling!`](crate::enable_heap_profiling)
+//! exports the symbol with `enable_heap_profiling!`
 //! (a library never does: every test binary of an all-features build would
 //! profile); profiling then starts inactive, and [`activate`] switches
 //! `prof.active` on at run time.
 //!
 //! ```no_run
-//! use heapguard_alloc::{profile, CountingAlloc, Jemalloc};
+//! use heapguard_alloc::{profile, CountingAlloc};
+//! use std::alloc::System;
 //!
 //! #[global_allocator]
-//! static GLOBAL: CountingAlloc<Jemalloc> = CountingAlloc::new(Jemalloc);
-//! heapguard_alloc::enable_heap_profiling!(); // one sample per 512 KiB
+//! static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 //!
 //! # fn main() -> Result<(), profile::ProfileError> {
-//! profile::activate()?;
+//! profile::sampling::start(profile::sampling::DEFAULT_INTERVAL)?;
 //! let before = profile::take()?;
 //! let kept: Vec<Vec<u8>> = (0..64).map(|_| vec![1u8; 1 << 20]).collect();
 //! let after = profile::take()?;
@@ -50,28 +63,48 @@
 //!
 //! # Errors
 //! Asking for a profile where there can be none is a [`ProfileError`],
-//! never an empty profile: jemalloc started without `prof:true`
+//! never an empty profile: nothing sampling ([`ProfileError::NotSampling`]),
+//! or with `profiling`, jemalloc started without `prof:true`
 //! ([`ProfileError::NotEnabled`]), profiling inactive
 //! ([`ProfileError::Inactive`]), or a global allocator that is not jemalloc
 //! ([`ProfileError::NotJemalloc`]).
 
 mod heap;
+#[cfg(feature = "profiling")]
+mod jemalloc;
 mod pprof;
-pub mod proto;
+mod proto;
+pub mod sampling;
 mod site;
 
-use core::ffi::c_char;
-use std::ffi::CString;
-use std::io::BufReader;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use heap::{Coverage, HeapDiff, HeapProfile, StackDelta, StackSample};
+#[cfg(feature = "profiling")]
+#[doc(hidden)]
+pub use jemalloc::MallocConf;
+#[cfg(feature = "profiling")]
+pub use jemalloc::{is_compiled_in, is_enabled, lg_sample, reset};
 pub use site::{Frame, Site, SiteBytes, Symbolizer, MAX_FRAMES_PER_STACK, MAX_STACKS_SYMBOLIZED};
 
-/// The sampling interval [`enable_heap_profiling!`](crate::enable_heap_profiling)
-/// uses when given none: `2^19` bytes = 512 KiB, jemalloc's own default.
+/// The sampling interval `enable_heap_profiling!` uses when given none:
+/// `2^19` bytes = 512 KiB, jemalloc's own default.
 pub const DEFAULT_LG_SAMPLE: u32 = 19;
+
+/// Whether jemalloc was built with its profiler: never, in a build without
+/// the `profiling` feature (the wrapper's sampler is always there).
+#[cfg(not(feature = "profiling"))]
+pub fn is_compiled_in() -> bool {
+    false
+}
+
+/// Whether jemalloc started with its profiler enabled: never, in a build
+/// without the `profiling` feature.
+#[cfg(not(feature = "profiling"))]
+pub fn is_enabled() -> bool {
+    false
+}
 
 /// Why there is no profile.
 #[derive(Debug)]
@@ -80,9 +113,8 @@ pub enum ProfileError {
     /// jemalloc was built without `--enable-prof` (`config.prof` is false).
     NotCompiledIn,
     /// jemalloc started without `prof:true`: the binary does not export
-    /// `_rjem_malloc_conf` with it (see
-    /// [`enable_heap_profiling!`](crate::enable_heap_profiling)) and
-    /// `_RJEM_MALLOC_CONF` does not set it.
+    /// `_rjem_malloc_conf` with it (see `enable_heap_profiling!`, feature
+    /// `profiling`) and `_RJEM_MALLOC_CONF` does not set it.
     NotEnabled,
     /// Profiling is enabled but `prof.active` is off: call [`activate`].
     Inactive,
@@ -100,6 +132,12 @@ pub enum ProfileError {
     Io(std::io::Error),
     /// jemalloc's dump was not in the heap profile format this module reads.
     Parse(String),
+    /// No heap profiler is sampling: neither jemalloc's (built in and
+    /// active) nor the wrapper's ([`sampling::start`], or [`activate`] in a
+    /// build without `profiling`) has been started.
+    NotSampling,
+    /// A sampling interval outside `1..=2^40` bytes.
+    InvalidInterval(u64),
 }
 
 impl core::fmt::Display for ProfileError {
@@ -124,6 +162,13 @@ impl core::fmt::Display for ProfileError {
             }
             ProfileError::Io(error) => write!(f, "heap profile file: {error}"),
             ProfileError::Parse(detail) => write!(f, "heap profile format: {detail}"),
+            ProfileError::NotSampling => f.write_str(
+                "no heap profiler is sampling: start one with \
+                 heapguard_alloc::profile::activate or profile::sampling::start",
+            ),
+            ProfileError::InvalidInterval(interval) => {
+                write!(f, "sampling interval {interval} bytes is outside 1..=2^40")
+            }
         }
     }
 }
@@ -143,159 +188,38 @@ impl From<std::io::Error> for ProfileError {
     }
 }
 
-/// Exports `_rjem_malloc_conf` from the binary so that jemalloc starts with
-/// its heap profiler enabled but inactive (`prof:true,prof_active:false`),
-/// sampling one allocation per `2^lg_sample` bytes (default
-/// [`DEFAULT_LG_SAMPLE`]). Use it once, in the binary's crate (never in a
-/// library), next to the `#[global_allocator]`; then [`profile::activate`]
-/// switches sampling on.
-///
-/// [`profile::activate`]: crate::profile::activate
-///
-/// ```no_run
-/// heapguard_alloc::enable_heap_profiling!(); // 512 KiB
-/// ```
-/// ```no_run
-/// heapguard_alloc::enable_heap_profiling!(16); // 64 KiB
-/// ```
-#[macro_export]
-macro_rules! enable_heap_profiling {
-    () => {
-        $crate::enable_heap_profiling!(19);
-    };
-    ($lg_sample:literal) => {
-        /// jemalloc's start-up options: the heap profiler enabled, inactive.
-        /// jemalloc reads the symbol as a `const char *`.
-        #[used]
-        #[unsafe(export_name = "_rjem_malloc_conf")]
-        pub static HEAPGUARD_MALLOC_CONF: $crate::profile::MallocConf =
-            $crate::profile::MallocConf::new(
-                concat!(
-                    "prof:true,prof_active:false,lg_prof_sample:",
-                    $lg_sample,
-                    "\0"
-                )
-                .as_bytes(),
-            );
-    };
-}
-
-/// jemalloc's `malloc_conf`: a `const char *`, exactly (a thin pointer to
-/// a NUL-terminated string with static lifetime), for
-/// [`enable_heap_profiling!`](crate::enable_heap_profiling).
-#[doc(hidden)]
-#[repr(transparent)]
-pub struct MallocConf(*const core::ffi::c_char);
-
-// SAFETY: the pointer is to immutable static bytes, never written.
-unsafe impl Sync for MallocConf {}
-
-impl MallocConf {
-    /// A pointer to `conf`, which must end in its only NUL (checked at
-    /// compile time where the macro uses it).
-    pub const fn new(conf: &'static [u8]) -> Self {
-        let mut i = 0;
-        while i + 1 < conf.len() {
-            assert!(conf[i] != 0, "malloc_conf holds a NUL before its end");
-            i += 1;
-        }
-        assert!(
-            !conf.is_empty() && conf[conf.len() - 1] == 0,
-            "malloc_conf must end in NUL"
-        );
-        Self(conf.as_ptr().cast())
-    }
-}
-
-fn ctl_error(what: &'static str) -> impl Fn(tikv_jemalloc_ctl::Error) -> ProfileError {
-    move |error| ProfileError::Ctl {
-        what,
-        detail: error.to_string(),
-    }
-}
-
-fn read_bool(name: &'static [u8], what: &'static str) -> Result<bool, ProfileError> {
-    // SAFETY: every name passed here is a NUL-terminated boolean mallctl
-    // (`config.prof`, `opt.prof`, `prof.active`), read as `bool`.
-    unsafe { tikv_jemalloc_ctl::raw::read::<bool>(name) }.map_err(ctl_error(what))
-}
-
-/// Whether jemalloc was built with its profiler (`config.prof`).
-pub fn is_compiled_in() -> bool {
-    read_bool(b"config.prof\0", "config.prof").unwrap_or(false)
-}
-
-/// Whether jemalloc started with `prof:true` (`opt.prof`).
-pub fn is_enabled() -> bool {
-    is_compiled_in() && read_bool(b"opt.prof\0", "opt.prof").unwrap_or(false)
-}
-
-fn require_enabled() -> Result<(), ProfileError> {
-    if !is_compiled_in() {
-        return Err(ProfileError::NotCompiledIn);
-    }
-    if !global_is_jemalloc()? {
-        return Err(ProfileError::NotJemalloc);
-    }
-    if !is_enabled() {
-        return Err(ProfileError::NotEnabled);
-    }
-    Ok(())
-}
-
-/// Whether allocations through the global allocator reach jemalloc, found
-/// once ([`probe_global_is_jemalloc`]) and cached: the global allocator
-/// cannot change while the process runs.
-fn global_is_jemalloc() -> Result<bool, ProfileError> {
-    const UNKNOWN: u8 = 0;
-    const YES: u8 = 1;
-    const NO: u8 = 2;
-    static ANSWER: AtomicU8 = AtomicU8::new(UNKNOWN);
-    match ANSWER.load(Relaxed) {
-        YES => Ok(true),
-        NO => Ok(false),
-        _ => {
-            let answer = probe_global_is_jemalloc()?;
-            ANSWER.store(if answer { YES } else { NO }, Relaxed);
-            Ok(answer)
-        }
-    }
-}
-
-/// This thread's `thread.allocated` moves when a block is allocated
-/// through the global allocator.
-fn probe_global_is_jemalloc() -> Result<bool, ProfileError> {
-    fn allocated() -> Result<u64, ProfileError> {
-        // SAFETY: `thread.allocated` is a NUL-terminated `uint64_t` mallctl.
-        unsafe { tikv_jemalloc_ctl::raw::read::<u64>(b"thread.allocated\0") }
-            .map_err(ctl_error("thread.allocated"))
-    }
-    let before = allocated()?;
-    let probe = std::hint::black_box(vec![0u8; 4096]);
-    let after = allocated()?;
-    drop(probe);
-    Ok(after >= before + 4096)
-}
-
-/// Switches sampling on (`prof.active`). Allocations from now on are
-/// sampled; a profile shows the sampled ones still live, and its
-/// [`Coverage`] says when sampling began and how much was live then.
+/// Switches sampling on. With `profiling`, jemalloc's profiler
+/// (`prof.active`; its errors as before when jemalloc cannot profile: use
+/// [`sampling::start`] for the wrapper's sampler in such a build); without
+/// it, the wrapper's sampler at [`sampling::DEFAULT_INTERVAL`]. Allocations
+/// from now on are sampled; a profile shows the sampled ones still live, and
+/// its [`Coverage`] says when sampling began and how much was live then.
 pub fn activate() -> Result<(), ProfileError> {
-    let was_active = is_active();
-    set_active(true)?;
-    if !was_active {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        let live = if crate::is_active() {
-            crate::stats().live_bytes
-        } else {
-            0
-        };
-        ACTIVATION.live_bytes.store(live, Relaxed);
-        ACTIVATION.since_unix_ns.store(since, Relaxed);
+    #[cfg(feature = "profiling")]
+    {
+        let was_active = jemalloc::is_active();
+        jemalloc::set_active(true)?;
+        if !was_active {
+            note_activation();
+        }
+        Ok(())
     }
-    Ok(())
+    #[cfg(not(feature = "profiling"))]
+    sampling::start(sampling::DEFAULT_INTERVAL)
+}
+
+/// Records when sampling was switched on and the live bytes then.
+pub(crate) fn note_activation() {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let live = if crate::is_active() {
+        crate::stats().live_bytes
+    } else {
+        0
+    };
+    ACTIVATION.live_bytes.store(live, Relaxed);
+    ACTIVATION.since_unix_ns.store(since, Relaxed);
 }
 
 /// When sampling was last switched on by [`activate`], and the live bytes
@@ -311,7 +235,7 @@ static ACTIVATION: Activation = Activation {
 };
 
 /// The coverage of a profile of `covered_bytes` taken now.
-fn coverage_now(covered_bytes: f64) -> Option<Coverage> {
+pub(crate) fn coverage_now(covered_bytes: f64) -> Option<Coverage> {
     if !crate::is_active() {
         return None;
     }
@@ -328,75 +252,51 @@ fn coverage_now(covered_bytes: f64) -> Option<Coverage> {
     })
 }
 
-/// Switches sampling off. Samples already taken stay in profiles until
-/// their blocks are freed or [`reset`] drops them.
+/// Switches sampling off: the wrapper's sampler, and with `profiling`
+/// jemalloc's (whose errors it returns). Samples already taken stay in
+/// profiles until their blocks are freed (or, for jemalloc's, `reset`
+/// drops them).
 pub fn deactivate() -> Result<(), ProfileError> {
-    set_active(false)
+    sampling::stop();
+    #[cfg(feature = "profiling")]
+    jemalloc::set_active(false)?;
+    Ok(())
 }
 
-fn set_active(active: bool) -> Result<(), ProfileError> {
-    require_enabled()?;
-    // SAFETY: `prof.active` is a NUL-terminated, writable boolean mallctl.
-    unsafe { tikv_jemalloc_ctl::raw::write(b"prof.active\0", active) }
-        .map_err(ctl_error("prof.active"))
-}
-
-/// Whether sampling is on now.
+/// Whether sampling is on now: jemalloc's profiler or the wrapper's.
 pub fn is_active() -> bool {
-    is_enabled() && read_bool(b"prof.active\0", "prof.active").unwrap_or(false)
-}
-
-/// The sampling interval now in force, as a base-2 logarithm of bytes.
-pub fn lg_sample() -> Result<u32, ProfileError> {
-    require_enabled()?;
-    // SAFETY: `prof.lg_sample` is a NUL-terminated `size_t` mallctl.
-    let lg = unsafe { tikv_jemalloc_ctl::raw::read::<usize>(b"prof.lg_sample\0") }
-        .map_err(ctl_error("prof.lg_sample"))?;
-    Ok(lg as u32)
-}
-
-/// Drops every sample taken so far and sets a new sampling interval,
-/// `2^lg_sample` bytes (jemalloc's `prof.reset`; at most 62).
-pub fn reset(lg_sample: u32) -> Result<(), ProfileError> {
-    require_enabled()?;
-    if lg_sample > 62 {
-        return Err(ProfileError::Ctl {
-            what: "prof.reset",
-            detail: format!("lg_sample {lg_sample} is above 62"),
-        });
+    #[cfg(feature = "profiling")]
+    if jemalloc::is_active() {
+        return true;
     }
-    // SAFETY: `prof.reset` is a NUL-terminated, writable `size_t` mallctl.
-    unsafe { tikv_jemalloc_ctl::raw::write(b"prof.reset\0", lg_sample as usize) }
-        .map_err(ctl_error("prof.reset"))
+    sampling::is_running()
 }
 
-/// Takes a heap profile now: jemalloc dumps its samples to a private
-/// temporary file (`prof.dump`), which is read back and removed. The
-/// profile holds raw return addresses; symbolise later, away from hot
-/// paths ([`HeapProfile::top_sites`], [`HeapProfile::write_pprof`]).
+/// Takes a heap profile now, with raw return addresses; symbolise later,
+/// away from hot paths ([`HeapProfile::top_sites`],
+/// [`HeapProfile::write_pprof`]).
 ///
-/// Costs a walk over jemalloc's sampled backtraces under its profiler's
-/// locks (allocations being sampled wait meanwhile) and a file write and
-/// read: 1.8 ms for 77 backtraces on the build VM (`examples/symbolize_cost.rs`),
-/// growing with their number. Not for hot paths.
+/// With `profiling`, where jemalloc's profiler is enabled and active,
+/// jemalloc dumps its samples to a private temporary file (`prof.dump`),
+/// read back and removed: a walk over jemalloc's sampled backtraces under
+/// its profiler's locks (allocations being sampled wait meanwhile) and a
+/// file write and read, 1.8 ms for 77 backtraces on the build VM
+/// (`examples/symbolize_cost.rs`). Otherwise the wrapper's live samples
+/// ([`sampling::take`]): a pass over its fixed records, no lock, no file.
+/// Not for hot paths.
 pub fn take() -> Result<HeapProfile, ProfileError> {
-    require_enabled()?;
-    if !is_active() {
-        return Err(ProfileError::Inactive);
+    #[cfg(feature = "profiling")]
+    {
+        let jemalloc_error = match jemalloc::require_enabled() {
+            Ok(()) if jemalloc::is_active() => return jemalloc::take(),
+            Ok(()) => ProfileError::Inactive,
+            Err(error) => error,
+        };
+        if sampling::has_samples() {
+            return sampling::take();
+        }
+        Err(jemalloc_error)
     }
-    let file = tempfile::Builder::new()
-        .prefix("heapguard-heap-")
-        .suffix(".heap")
-        .tempfile()?;
-    let path = CString::new(file.path().as_os_str().as_encoded_bytes())
-        .map_err(|_| ProfileError::Parse("temporary path holds a NUL byte".into()))?;
-    let name: *const c_char = path.as_ptr();
-    // SAFETY: `prof.dump` is a NUL-terminated, writable `const char *`
-    // mallctl; `name` points at a NUL-terminated path that outlives the call.
-    unsafe { tikv_jemalloc_ctl::raw::write(b"prof.dump\0", name) }
-        .map_err(ctl_error("prof.dump"))?;
-    let reader = BufReader::new(file.reopen()?);
-    let mut profile = HeapProfile::parse(reader)?;
-    profile.coverage = coverage_now(profile.total_bytes());
-    Ok(profile)
+    #[cfg(not(feature = "profiling"))]
+    sampling::take()
 }

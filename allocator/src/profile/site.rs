@@ -171,6 +171,8 @@ const MACHINERY_CRATES: &[&str] = &[
     "std",
     "hashbrown",
     "__rustc",
+    // The unwinder's Rust side, in the stacks the wrapper's sampler walks.
+    "backtrace",
     "heapguard_alloc",
     "heapguard_breaker",
     "heapguard_monitor",
