@@ -39,6 +39,7 @@ pub mod contenders;
 pub mod e2e;
 pub mod json;
 pub mod mixed;
+pub mod service;
 pub mod thread_cells;
 mod threads;
 pub mod trace;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Instructions per request of the service benchmark's servers, counted by
+# valgrind's cachegrind.
+#
+#   benches/service_instructions.sh                 # prints a markdown table
+#   REQUESTS=200 CONFIGS="jemalloc counting counting+layer stack" benches/service_instructions.sh
+#   MAX_RATIO=1.05 benches/service_instructions.sh  # exits 1 if a configuration
+#                                                   # costs more than 1.05x of
+#                                                   # bare jemalloc per request
+#
+# Each configuration's server (service_jemalloc, service_counting,
+# service_stack, see heapguard_benches::service) runs under cachegrind
+# twice, serving WARMUP + N and WARMUP + 2N requests from service_load (one
+# keep-alive connection, so the requests come one at a time); the difference
+# of the two counts over N is the instructions of one request, with
+# start-up, warm-up and shutdown cancelled out. The count is the whole
+# server process's: tokio's workers, and with the stack the breaker's
+# refresher thread (a tick every 25 ms) and the monitor's sampler (every
+# 1 s). Those two run by the clock, and under valgrind a request takes about
+# 40 times as long, so their share per request here is about 40 times what
+# it is at full speed: an upper bound.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REQUESTS=${REQUESTS:-200}
+WARMUP=${WARMUP:-100}
+WORKERS=${WORKERS:-2}
+CONFIGS=${CONFIGS:-"jemalloc counting stack"}
+MAX_RATIO=${MAX_RATIO:-}
+OUT=${OUT_DIR:-target/heapguard-benches}
+TARGET=${CARGO_TARGET_DIR:-target}
+mkdir -p "$OUT"
+
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "service_instructions.sh: valgrind is not installed (apt-get install -y valgrind)" >&2
+    exit 2
+fi
+if [ -z "${NO_BUILD:-}" ]; then
+    cargo build --release -p heapguard-benches --bin service_load --bin service_jemalloc \
+        --bin service_counting --bin service_stack >&2
+fi
+BIN_DIR=$TARGET/release
+# As in instructions.sh: jemalloc's time-based purging off (both builds
+# alike), so the counts repeat.
+export _RJEM_MALLOC_CONF=experimental_tcache_gc:false,dirty_decay_ms:-1,muzzy_decay_ms:-1
+
+# Prints the instructions (cachegrind's "I refs") of one server run.
+irefs() {
+    local config=$1 requests=$2
+    local log="$OUT/service_cachegrind.log"
+    "$BIN_DIR/service_load" once --config "$config" --workers "$WORKERS" --bin-dir "$BIN_DIR" \
+        --requests "$requests" --warmup "$WARMUP" --connections 1 --timeout-s 600 -- \
+        valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null --log-file="$log" \
+        >"$OUT/service_cachegrind.json"
+    grep -m1 'I *refs:' "$log" | sed 's/.*refs: *//; s/,//g'
+}
+
+echo "| configuration | instructions per request | / bare jemalloc | added per request |"
+echo "| --- | ---: | ---: | ---: |"
+failed=0
+base=
+for config in $CONFIGS; do
+    once=$(irefs "$config" "$REQUESTS")
+    twice=$(irefs "$config" $((2 * REQUESTS)))
+    per=$(awk -v a="$once" -v b="$twice" -v n="$REQUESTS" 'BEGIN { printf "%.0f", (b - a) / n }')
+    if [ "$config" = jemalloc ]; then base=$per; fi
+    if [ -n "$base" ]; then
+        ratio=$(awk -v p="$per" -v b="$base" 'BEGIN { printf "%.3fx", p / b }')
+        added=$(awk -v p="$per" -v b="$base" 'BEGIN { printf "%+.0f", p - b }')
+    else
+        ratio="-"
+        added="-"
+    fi
+    echo "| $config | $per | $ratio | $added |"
+    if [ -n "$MAX_RATIO" ] && [ -n "$base" ] &&
+        awk -v p="$per" -v b="$base" -v m="$MAX_RATIO" 'BEGIN { exit !(p / b > m) }'; then
+        echo "service_instructions.sh: $config costs $ratio of bare jemalloc's instructions per request, more than ${MAX_RATIO}x" >&2
+        failed=1
+    fi
+done
+exit "$failed"
