@@ -24,7 +24,11 @@ cd "$(dirname "$0")/.."
 
 REQUESTS=${REQUESTS:-200}
 WARMUP=${WARMUP:-100}
-WORKERS=${WORKERS:-2}
+# One tokio worker: requests come one at a time anyway, and with one
+# thread serving them the counts repeat to within 0.01%; with two, which
+# worker takes a request and how often workers park vary from run to run
+# (about 1% per request).
+WORKERS=${WORKERS:-1}
 CONFIGS=${CONFIGS:-"jemalloc counting stack"}
 MAX_RATIO=${MAX_RATIO:-}
 OUT=${OUT_DIR:-target/heapguard-benches}
