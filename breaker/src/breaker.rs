@@ -11,7 +11,7 @@ use crate::cancel::CancelToken;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BreakerConfig, ConfigError, PurgeHook, PurgeSetting};
 use crate::event::AccountBytes;
-use crate::event::{BreakerEvent, BreakerSnapshot};
+use crate::event::{BreakerEvent, BreakerSnapshot, SUBSCRIBER_CAPACITY};
 use crate::inner::Inner;
 use crate::jobs::{JobRegistration, Jobs, WatchedAccount};
 use crate::ledger::Ledger;
@@ -28,10 +28,6 @@ use crate::state::BreakerState;
 use crate::state::StateCell;
 use crate::sync::lock;
 use crate::usage::{Tripped, Usage};
-
-/// Events a subscriber has not read yet, per subscriber; past this, newer
-/// events are dropped for that subscriber (the breaker never waits).
-pub const SUBSCRIBER_CAPACITY: usize = 1024;
 
 /// A memory circuit breaker: refuses new work once usage reaches a share of
 /// a budget, and takes it again once usage falls below a lower share.
@@ -103,7 +99,8 @@ impl MemoryBreaker {
     /// unless given one, and has no purge hook unless given one.
     ///
     /// ```
-    /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+    /// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+    /// use heapguard_breaker::testing::ManualSource;
     /// let process = MemoryBreaker::new(
     ///     BreakerConfig::new(Budget::Bytes(10_000)).source(ManualSource::new(0)),
     /// )
@@ -277,13 +274,14 @@ impl MemoryBreaker {
     /// nanosecond), cheap enough for inner loops.
     ///
     /// Moved by checks, reservations, [`refresh`](Self::refresh) and the
-    /// refresher thread (every [`REFRESH_PERIOD`](crate::REFRESH_PERIOD),
+    /// refresher thread (every [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD),
     /// unless [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is
     /// off); stale by at most the time since the last of them. Reading it
     /// changes nothing.
     ///
     /// ```
-    /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker, PressureLevel};
+    /// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker, PressureLevel};
+    /// use heapguard_breaker::testing::ManualSource;
     /// let memory = ManualSource::new(0);
     /// let breaker = MemoryBreaker::new(
     ///     BreakerConfig::new(Budget::Bytes(1000))
@@ -335,7 +333,7 @@ impl MemoryBreaker {
     ///
     /// Cancels are made by the breaker's refresher thread (or
     /// [`refresh`](Self::refresh)), within one
-    /// [`REFRESH_PERIOD`](crate::REFRESH_PERIOD) of the cancel line being
+    /// [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD) of the cancel line being
     /// crossed, never by [`check`](Self::check), which takes no lock.
     pub fn register_job(
         &self,
@@ -511,7 +509,7 @@ impl MemoryBreaker {
     }
 
     /// Runs `action` on the breaker's refresher thread after each refresh
-    /// (every [`REFRESH_PERIOD`](crate::REFRESH_PERIOD)) with the usage a
+    /// (every [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD)) with the usage a
     /// check would see then, until the returned [`RefreshAction`] is dropped.
     ///
     /// The refresher is the one its cgroup readings come from (shared by
@@ -524,7 +522,8 @@ impl MemoryBreaker {
     /// refresh, and the refresher goes on.
     ///
     /// ```
-    /// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+    /// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+    /// use heapguard_breaker::testing::ManualSource;
     /// use std::sync::mpsc;
     /// let memory = ManualSource::new(900);
     /// let breaker = MemoryBreaker::new(
@@ -656,7 +655,7 @@ fn budget_watch(inner: &Arc<Inner>, budget: Budget, host: crate::reading::Host) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ManualSource;
+    use crate::testing::ManualSource;
     use std::time::Duration;
 
     /// At the cancel level, with a job registered, a check takes none of the

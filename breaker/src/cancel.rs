@@ -124,7 +124,14 @@ impl CancelToken {
     }
 
     /// Whether `self` and `other` are clones of one token.
+    #[deprecated(note = "to be removed: keep the token you registered and compare your own ids")]
+    #[doc(hidden)]
     pub fn same_as(&self, other: &CancelToken) -> bool {
+        self.is(other)
+    }
+
+    /// Whether `self` and `other` are clones of one token.
+    pub(crate) fn is(&self, other: &CancelToken) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 

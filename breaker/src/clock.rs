@@ -42,7 +42,8 @@ impl Clock for SystemClock {
 /// A clock that moves only when told to: for tests. Clones share the time.
 ///
 /// ```
-/// use heapguard_breaker::{Clock, ManualClock};
+/// use heapguard_breaker::config::Clock;
+/// use heapguard_breaker::testing::ManualClock;
 /// use std::time::Duration;
 /// let clock = ManualClock::new();
 /// clock.advance(Duration::from_millis(1500));

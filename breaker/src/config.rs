@@ -1,10 +1,12 @@
-//! What a breaker is built from, validated before it exists.
+//! What a breaker is built from ([`BreakerConfig`], validated before it
+//! exists: [`ValidConfig`], [`ConfigError`]), and the hooks it takes: the
+//! [`Clock`] its timings read and the [`PurgeHook`] it runs before refusing.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::Clock;
+pub use crate::clock::{Clock, SystemClock};
 use crate::lines::{LineBytes, Percents};
 use crate::reading::{
     Budget, BudgetError, Configured, Host, MemorySource, Reader, Resolution, SourceError,
@@ -16,7 +18,8 @@ pub type PurgeHook = Arc<dyn Fn() + Send + Sync + 'static>;
 /// How a breaker is configured: budget, thresholds, timing, source.
 ///
 /// ```
-/// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+/// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+/// use heapguard_breaker::testing::ManualSource;
 /// use std::time::Duration;
 ///
 /// let config = BreakerConfig::new(Budget::Bytes(1 << 30))
@@ -151,11 +154,11 @@ impl BreakerConfig {
     }
 
     /// Where readings come from. A root breaker defaults to
-    /// [`CountingAllocSource`](crate::CountingAllocSource) (and fails to build
+    /// [`CountingAllocSource`](crate::reading::CountingAllocSource) (and fails to build
     /// if the counting allocator is not installed); a child breaker defaults
     /// to counting only its own reservations.
     ///
-    /// A [`CgroupSource`](crate::CgroupSource) is read by the cgroup's shared
+    /// A [`CgroupSource`](crate::reading::CgroupSource) is read by the cgroup's shared
     /// refresher thread, never on `check()`.
     pub fn source(mut self, source: impl MemorySource) -> Self {
         self.source = Some(Configured::of(source));
@@ -234,7 +237,7 @@ impl BreakerConfig {
     }
 
     /// Whether the breaker's refresher thread watches it: every
-    /// [`REFRESH_PERIOD`](crate::REFRESH_PERIOD) it takes the breaker's
+    /// [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD) it takes the breaker's
     /// step (the same transition function as `check()`), so the state and
     /// the level stay fresh while no thread calls `check()`, and it acts at
     /// the cancel line (default true; false: only checks and

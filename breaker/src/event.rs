@@ -4,6 +4,10 @@ use std::time::SystemTime;
 
 use crate::pressure::PressureLevel;
 
+/// Events a subscriber has not read yet, per subscriber; past this, newer
+/// events are dropped for that subscriber (the breaker never waits).
+pub const SUBSCRIBER_CAPACITY: usize = 1024;
+
 /// A state change of a breaker, a change of its pressure level, or a job
 /// it cancelled; sent to every [`subscribe`](crate::MemoryBreaker::subscribe)r.
 ///

@@ -359,7 +359,7 @@ impl Jobs {
         if let Some(index) = registry
             .waiting
             .iter()
-            .position(|waiting| waiting.token.same_as(token))
+            .position(|waiting| waiting.token.is(token))
         {
             let waiting = registry.waiting.swap_remove(index);
             waiting.started.start();

@@ -1,6 +1,6 @@
 //! A breaker's name, budget and every byte line: the one place the lines
 //! are computed from the budget and the percentages (the breaker, its
-//! pressure levels and [`ValidConfig`](crate::ValidConfig) all read them
+//! pressure levels and [`ValidConfig`](crate::config::ValidConfig) all read them
 //! from here). The budget and lines are atomics: a budget re-resolved while
 //! the breaker runs (its cgroup limit changed) moves them.
 

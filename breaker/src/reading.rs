@@ -16,25 +16,23 @@ mod files;
 mod host;
 mod limits;
 mod mountinfo;
-mod pressure;
+mod psi;
 mod reader;
 mod refresher;
 mod resolution;
 mod size;
-mod source;
+pub(crate) mod source;
 
 pub use budget::Budget;
 pub use cgroup::{Cgroup, CgroupVersion};
 pub use error::{BudgetError, SourceError};
 pub use host::Host;
 pub use limits::{Candidate, CgroupLimits, Finding, Limit, LimitKind};
-pub use pressure::{Pressure, Stall};
+pub use psi::{Pressure, Stall};
 pub(crate) use reader::{Configured, Reader};
 pub(crate) use refresher::{Action, Refresher, Tick};
 pub use refresher::{LIMITS_PERIOD, REFRESH_PERIOD, STAT_PERIOD};
 pub use resolution::{Origin, Resolution};
 #[cfg(feature = "jemalloc")]
 pub use source::JemallocAllocatedSource;
-pub use source::{
-    AccountSource, CgroupSource, CountingAllocSource, ManualSource, MemorySource, RssSource,
-};
+pub use source::{AccountSource, CgroupSource, CountingAllocSource, MemorySource, RssSource};

@@ -16,7 +16,8 @@ use crate::usage::Tripped;
 /// by the source, or accept the double count as margin.
 ///
 /// ```
-/// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+/// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+/// use heapguard_breaker::testing::ManualSource;
 /// let breaker = MemoryBreaker::new(
 ///     BreakerConfig::new(Budget::Bytes(1000)).source(ManualSource::new(0)),
 /// )
@@ -105,7 +106,8 @@ impl Drop for Reservation {
 /// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
 /// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
 /// use heapguard_alloc::Account;
-/// use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+/// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+/// use heapguard_breaker::testing::ManualSource;
 /// let breaker = MemoryBreaker::new(
 ///     BreakerConfig::new(Budget::Bytes(1 << 30)).source(ManualSource::new(0)),
 /// )?;

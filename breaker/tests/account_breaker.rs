@@ -3,9 +3,8 @@
 use std::alloc::System;
 
 use heapguard_alloc::{Account, CountingAlloc};
-use heapguard_breaker::{
-    AccountSource, BreakerConfig, Budget, CountingAllocSource, MemoryBreaker, Tripped,
-};
+use heapguard_breaker::reading::{AccountSource, CountingAllocSource};
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker, Tripped};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);

@@ -4,9 +4,8 @@
 mod common;
 
 use common::{Tree, GIB, MIB};
-use heapguard_breaker::{
-    BreakerConfig, Budget, BudgetError, ConfigError, ManualSource, MemoryBreaker,
-};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, Budget, BudgetError, ConfigError, MemoryBreaker};
 
 #[test]
 fn human_sizes_parse() {

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use common::{v2_stat, Tree, MOUNTS_BASE, PHYSICAL};
-use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 use tracing::field::{Field, Visit};
 
 /// Records each warning's fields as text.

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use heapguard_alloc::{Account, CountingAlloc};
-use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, Budget, CancelToken, ManualSource, MemoryBreaker,
-};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, CancelToken, MemoryBreaker};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use common::{v2_stat, Tree, GIB, MIB, MOUNTS_BASE};
 use heapguard_alloc::CountingAlloc;
-use heapguard_breaker::{
-    BreakerConfig, BreakerState, Budget, CgroupSource, Limit, LimitKind, ManualClock, ManualSource,
-    MemoryBreaker, Origin, TripCause, LIMITS_PERIOD, REFRESH_PERIOD,
+use heapguard_breaker::reading::{
+    CgroupSource, Limit, LimitKind, Origin, LIMITS_PERIOD, REFRESH_PERIOD,
 };
+use heapguard_breaker::testing::{ManualClock, ManualSource};
+use heapguard_breaker::{BreakerConfig, BreakerState, Budget, MemoryBreaker, TripCause};
 use std::alloc::System;
 
 #[global_allocator]

@@ -15,9 +15,9 @@ use std::alloc::System;
 use std::time::{Duration, Instant};
 
 use heapguard_alloc::{Account, CountingAlloc};
+use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, Budget, CancelToken, JobRegistration, ManualClock, ManualSource,
-    MemoryBreaker,
+    BreakerConfig, BreakerEvent, Budget, CancelToken, JobRegistration, MemoryBreaker,
 };
 
 #[global_allocator]

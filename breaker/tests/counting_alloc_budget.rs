@@ -2,9 +2,9 @@
 //! trips within 1% of its 80% line as the program allocates toward it.
 
 use heapguard_alloc::CountingAlloc;
-use heapguard_breaker::{
-    BreakerConfig, Budget, CountingAllocSource, ManualClock, MemoryBreaker, MemorySource, TripCause,
-};
+use heapguard_breaker::reading::CountingAllocSource;
+use heapguard_breaker::testing::ManualClock;
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker, MemorySource, TripCause};
 use std::alloc::System;
 
 #[global_allocator]

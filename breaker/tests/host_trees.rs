@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use common::{
     v1_stat, v2_stat, Tree, GIB, MIB, MOUNTS_BASE, PHYSICAL, V1_UNLIMITED_4K, V1_UNLIMITED_64K,
 };
-use heapguard_breaker::{
-    Budget, BudgetError, CgroupSource, CgroupVersion, Finding, Limit, LimitKind, MemorySource,
-    Origin, Pressure, SourceError, Stall,
+use heapguard_breaker::reading::{
+    CgroupSource, CgroupVersion, Finding, Limit, LimitKind, Origin, Pressure, Stall,
 };
+use heapguard_breaker::{Budget, BudgetError, MemorySource, SourceError};
 
 fn cgroup_origin(file: &str, kind: LimitKind, bytes: u64) -> Origin {
     Origin::Cgroup(Limit {

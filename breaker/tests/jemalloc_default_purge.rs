@@ -7,9 +7,8 @@
 #![cfg(feature = "jemalloc")]
 
 use heapguard_alloc::{CountingAlloc, Jemalloc};
-use heapguard_breaker::{
-    BreakerConfig, BreakerState, Budget, MemoryBreaker, MemorySource, RssSource,
-};
+use heapguard_breaker::reading::RssSource;
+use heapguard_breaker::{BreakerConfig, BreakerState, Budget, MemoryBreaker, MemorySource};
 use tikv_jemalloc_ctl::{arenas, Access, AsName};
 
 #[global_allocator]

@@ -11,9 +11,9 @@ use std::alloc::System;
 use std::time::{Duration, Instant};
 
 use heapguard_alloc::{Account, CountingAlloc};
+use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, Budget, CancelToken, JobRegistration, ManualClock, ManualSource,
-    MemoryBreaker, PressureLevel,
+    BreakerConfig, BreakerEvent, Budget, CancelToken, JobRegistration, MemoryBreaker, PressureLevel,
 };
 
 #[global_allocator]

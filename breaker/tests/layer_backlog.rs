@@ -28,7 +28,8 @@ use axum::routing::post;
 use axum::Router;
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::service::{content_length, MemoryShedLayer, RequestAdmission};
-use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, ManualSource, MemoryBreaker};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, MemoryBreaker};
 use tokio::sync::{Notify, Semaphore};
 
 #[global_allocator]

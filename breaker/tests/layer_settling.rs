@@ -13,7 +13,8 @@ use axum::routing::get;
 use axum::Router;
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::service::MemoryShedLayer;
-use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 use tokio::sync::Notify;
 
 #[global_allocator]

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use heapguard_breaker::{BreakerConfig, Budget, ManualClock, ManualSource, MemoryBreaker};
+use heapguard_breaker::testing::{ManualClock, ManualSource};
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 
 /// Counts `tracing` events, to show a state change logs once.
 struct CountEvents(Arc<AtomicUsize>);

@@ -20,9 +20,9 @@
 use std::time::Duration;
 
 use heapguard_alloc::Account;
+use heapguard_breaker::testing::ManualSource;
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, ManualSource, MemoryBreaker,
-    PressureLevel,
+    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, MemoryBreaker, PressureLevel,
 };
 use loom::model::Builder;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use heapguard_breaker::metrics::BreakerMetrics;
-use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
 const MIB: u64 = 1 << 20;

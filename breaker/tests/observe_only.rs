@@ -6,9 +6,9 @@ use std::alloc::System;
 use std::time::Duration;
 
 use heapguard_alloc::{Account, CountingAlloc};
+use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, ManualClock, ManualSource,
-    MemoryBreaker, PressureLevel,
+    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, MemoryBreaker, PressureLevel,
 };
 
 #[global_allocator]

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, ManualClock, ManualSource,
-    MemoryBreaker, MemorySource, PressureLevel, SourceError, TripCause,
+    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, MemoryBreaker, MemorySource,
+    PressureLevel, SourceError, TripCause,
 };
 
 /// A manual reading that can be made to fail.

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, Budget, ConfigError, ManualClock, ManualSource, MemoryBreaker,
-    PressureLevel,
+    BreakerConfig, BreakerEvent, Budget, ConfigError, MemoryBreaker, PressureLevel,
 };
 
 fn breaker(config: BreakerConfig) -> (MemoryBreaker, ManualSource, ManualClock) {

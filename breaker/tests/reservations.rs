@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
+use heapguard_breaker::testing::ManualSource;
 use heapguard_breaker::{
-    BreakerConfig, BreakerState, Budget, ManualSource, MemoryBreaker, Reservation, TripCause,
+    BreakerConfig, BreakerState, Budget, MemoryBreaker, Reservation, TripCause,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -11,9 +11,9 @@
 
 use std::alloc::System;
 
-use heapguard_breaker::{
-    BreakerConfig, BreakerState, Budget, ManualClock, MemoryBreaker, MemorySource, RssSource,
-};
+use heapguard_breaker::reading::RssSource;
+use heapguard_breaker::testing::ManualClock;
+use heapguard_breaker::{BreakerConfig, BreakerState, Budget, MemoryBreaker, MemorySource};
 
 #[global_allocator]
 static GLOBAL: System = System;

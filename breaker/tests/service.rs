@@ -17,7 +17,8 @@ use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::service::{
     MemoryShedLayer, RefusalKind, Refused, ShedStats, GRPC_RESOURCE_EXHAUSTED,
 };
-use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 use tower_layer::Layer;

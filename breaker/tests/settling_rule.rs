@@ -8,7 +8,8 @@ use std::alloc::System;
 use std::sync::mpsc;
 
 use heapguard_alloc::{Account, CountingAlloc};
-use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+use heapguard_breaker::testing::ManualSource;
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);

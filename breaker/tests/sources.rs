@@ -3,9 +3,9 @@
 
 use std::fs;
 
+use heapguard_breaker::reading::{CountingAllocSource, RssSource};
 use heapguard_breaker::{
-    BreakerConfig, Budget, ConfigError, CountingAllocSource, MemoryBreaker, MemorySource,
-    RssSource, SourceError,
+    BreakerConfig, Budget, ConfigError, MemoryBreaker, MemorySource, SourceError,
 };
 
 #[test]
@@ -68,7 +68,7 @@ fn rss_fixture_files_parse_or_fail_clearly() {
 fn jemalloc_statistics_read_when_jemalloc_is_linked() {
     // jemalloc is linked by the feature but not the global allocator here:
     // its statistics still read (its own arenas), so building succeeds.
-    let source = heapguard_breaker::JemallocAllocatedSource::new().unwrap();
+    let source = heapguard_breaker::reading::JemallocAllocatedSource::new().unwrap();
     assert_eq!(source.name(), "jemalloc-allocated");
     assert!(source.used_bytes().is_ok());
 }

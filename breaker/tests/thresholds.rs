@@ -5,9 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+use heapguard_breaker::event::SUBSCRIBER_CAPACITY;
+use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, BreakerState, Budget, ManualClock, ManualSource, MemoryBreaker,
-    MemorySource, SourceError, TripCause, SUBSCRIBER_CAPACITY,
+    BreakerConfig, BreakerEvent, BreakerState, Budget, MemoryBreaker, MemorySource, SourceError,
+    TripCause,
 };
 
 struct Rig {
@@ -167,7 +169,7 @@ fn usage_hovering_at_the_line_changes_state_at_most_once_per_min_duration() {
 }
 
 fn clock_now(clock: &ManualClock) -> Duration {
-    use heapguard_breaker::Clock;
+    use heapguard_breaker::config::Clock;
     clock.now()
 }
 

@@ -5,9 +5,8 @@ use std::alloc::System;
 use std::time::Duration;
 
 use heapguard_alloc::{Account, CountingAlloc};
-use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, Budget, CancelToken, ManualClock, ManualSource, MemoryBreaker,
-};
+use heapguard_breaker::testing::{ManualClock, ManualSource};
+use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, CancelToken, MemoryBreaker};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
@@ -15,7 +14,7 @@ static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 const MIB: u64 = 1 << 20;
 
 /// `name MiB` of each account listed.
-fn named(accounts: &[heapguard_breaker::AccountBytes]) -> Vec<String> {
+fn named(accounts: &[heapguard_breaker::event::AccountBytes]) -> Vec<String> {
     accounts
         .iter()
         .map(|account| format!("{} {}", account.name, account.live_bytes / MIB))

@@ -17,7 +17,7 @@ use super::error::SourceError;
 use super::files;
 use super::host::Host;
 use super::mountinfo::Mount;
-use super::pressure::{self, Pressure};
+use super::psi::{self, Pressure};
 
 /// Which cgroup hierarchy a [`Cgroup`] is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,7 +252,7 @@ impl Cgroup {
     /// budget. An error on v1, or where the kernel has no PSI.
     pub fn pressure(&self) -> Result<Pressure, SourceError> {
         let path = self.file(self.charged_level()?, "memory.pressure");
-        pressure::parse(&path, &files::read(&path)?)
+        psi::parse(&path, &files::read(&path)?)
     }
 }
 

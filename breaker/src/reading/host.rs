@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::error::SourceError;
 use super::files;
 use super::mountinfo::{self, Mount};
-use super::pressure::{self, Pressure};
+use super::psi::{self, Pressure};
 
 /// The machine read: every file under one root directory.
 ///
@@ -17,7 +17,7 @@ use super::pressure::{self, Pressure};
 /// mountinfo names, each at the same path under the root.
 ///
 /// ```
-/// use heapguard_breaker::Host;
+/// use heapguard_breaker::reading::Host;
 /// let host = Host::current();
 /// assert_eq!(host.root(), std::path::Path::new("/"));
 /// assert_eq!(host.path("/proc/meminfo"), std::path::Path::new("/proc/meminfo"));
@@ -90,7 +90,7 @@ impl Host {
     /// (`/proc/pressure/memory`); an error where the kernel has no PSI.
     pub fn memory_pressure(&self) -> Result<Pressure, SourceError> {
         let path = self.path("/proc/pressure/memory");
-        pressure::parse(&path, &files::read(&path)?)
+        psi::parse(&path, &files::read(&path)?)
     }
 
     /// The mounts of `/proc/self/mountinfo`.

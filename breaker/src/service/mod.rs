@@ -49,7 +49,8 @@
 //! ```
 //! use std::sync::Arc;
 //! use heapguard_breaker::service::{BoxError, MemoryShedLayer, RefusalKind, Refused};
-//! use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+//! use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+//! use heapguard_breaker::testing::ManualSource;
 //! use tower_layer::Layer;
 //! use tower_service::Service;
 //!

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use heapguard_breaker::Host;
+use heapguard_breaker::reading::Host;
 use tempfile::TempDir;
 
 pub const MIB: u64 = 1 << 20;

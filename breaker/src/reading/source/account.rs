@@ -15,7 +15,8 @@ use super::{MemorySource, SourceError};
 /// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
 /// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
 /// use heapguard_alloc::Account;
-/// use heapguard_breaker::{AccountSource, BreakerConfig, Budget, MemoryBreaker, MemorySource};
+/// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker, MemorySource};
+/// use heapguard_breaker::reading::AccountSource;
 ///
 /// let job = Account::new("user-7");
 /// let source = AccountSource::new(job.clone())?;
