@@ -291,8 +291,8 @@ fn a_leak_on_a_filling_cache_is_found() {
     };
     // (sampling, runs found, worst latency at most, minutes)
     for (sampling, runs, bound) in [
-        (Sampling::Marks, 20, 170.0),
-        (Sampling::MarksWithGaps, 20, 190.0),
+        (Sampling::Marks, 20, 31.0),
+        (Sampling::MarksWithGaps, 20, 89.0),
         (Sampling::NoMarks, 19, 600.0),
     ] {
         let latencies = latencies(4, 20 * 60, sampling, shape);

@@ -196,9 +196,15 @@ fn a_restart_column_declares_a_restart_and_a_clean_warm_up() {
         "{events:?}"
     );
     assert_eq!(events[1].1, 480.0);
-    // The warm-up after the restart: growth never stops, so it lasts its
-    // longest (3 h); nothing before.
-    assert!(events[2].1 >= 480.0 + 180.0, "{events:?}");
+    // The warm-up after the restart starts clean: the leak before it is
+    // forgotten, and the one after it is reported from its own points
+    // alone, once they show that its growth keeps its slope rather than
+    // slowing down like a filling cache (39 min at 5 MB/min), well before
+    // the warm-up's 3 h.
+    assert!(
+        events[2].1 > 480.0 + 16.0 && events[2].1 <= 480.0 + 60.0,
+        "{events:?}"
+    );
     let refused = run_with_stdin(
         &["-"],
         b"t_secs,live_bytes,quiescent,restart\n0,1,1,maybe\n",

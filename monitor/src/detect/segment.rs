@@ -349,6 +349,13 @@ pub(crate) struct Deceleration {
     pub(crate) slope_newer: f64,
     /// `(slope_older - slope_newer)` in standard errors.
     pub(crate) z: f64,
+    /// Standard error of `slope_older`, bytes per minute (residual variance
+    /// pooled over both halves).
+    pub(crate) se_older: f64,
+    /// Standard error of `slope_newer`, bytes per minute.
+    pub(crate) se_newer: f64,
+    /// Minutes from the older half's mean time to the newer half's.
+    pub(crate) gap_min: f64,
 }
 
 /// Compares the slopes of the older and newer halves of `points`; `None`
@@ -362,9 +369,9 @@ pub(crate) fn deceleration(points: &[SeriesPoint]) -> Option<Deceleration> {
     let (older, newer) = (sums.line(0, n / 2), sums.line(n / 2, n));
     let dof = (older.n + newer.n - 4.0).max(1.0);
     let variance = (older.rss + newer.rss + RSS_FLOOR_PER_POINT * n as f64) / dof;
-    let se = (variance / older.sxx.max(f64::MIN_POSITIVE)
-        + variance / newer.sxx.max(f64::MIN_POSITIVE))
-    .sqrt();
+    let se_older = (variance / older.sxx.max(f64::MIN_POSITIVE)).sqrt();
+    let se_newer = (variance / newer.sxx.max(f64::MIN_POSITIVE)).sqrt();
+    let se = se_older.hypot(se_newer);
     let z = if se > 0.0 && se.is_finite() {
         (older.slope - newer.slope) / se
     } else {
@@ -374,6 +381,9 @@ pub(crate) fn deceleration(points: &[SeriesPoint]) -> Option<Deceleration> {
         slope_older: older.slope * MIB,
         slope_newer: newer.slope * MIB,
         z,
+        se_older: se_older * MIB,
+        se_newer: se_newer * MIB,
+        gap_min: (sums.t[n] - sums.t[n / 2]) / (n - n / 2) as f64 - sums.t[n / 2] / (n / 2) as f64,
     })
 }
 

@@ -1,7 +1,7 @@
 use super::cycle::Cycles;
 use super::mann_kendall::{mann_kendall, variance_term, MannKendall};
-use super::normal::upper_quantile;
-use super::segment::{change_points, deceleration, is_step, ChangePoint};
+use super::normal::{t_quantile_at, upper_quantile};
+use super::segment::{change_points, deceleration, is_step, ChangePoint, MIN_SEGMENT};
 use super::theil_sen::theil_sen_with;
 use super::{
     DetectorConfigError, LeakVerdict, LevelShiftVerdict, SaturationVerdict, SeriesPoint,
@@ -117,6 +117,14 @@ const FRESH_STEP_POINTS: usize = 5;
 /// zero, a leak on a cache that is nearly full towards the leak's slope.
 const SLOWDOWN_RATIO: f64 = 0.8;
 
+/// The normal quantile whose upper tail (2.3e-4) a leak's newer slope must
+/// clear above what the slowest cache's would be ([`keeps_its_slope`]),
+/// whatever the confidence setting: the test runs at every point on up to
+/// 17 overlapping sets of points, so one test's error rate must be far
+/// below the detector's. Tuned on clean caches (time constant 45 min to
+/// 5 h): 3 let 2 of 1,500 ten-hour runs alarm, 3.5 none.
+const KEEPS_SLOPE_Z: f64 = 3.5;
+
 /// The scales tested: the newest `window / d` points for each `d`.
 const SCALE_DIVISORS: [usize; 4] = [1, 2, 4, 8];
 
@@ -193,15 +201,7 @@ fn split_and_judge(
     // A jump is significant, large enough to matter (a third of the minimum
     // growth) and after a level known from `min_points` points: noise and
     // the bends of a curve leave smaller or less certain ones.
-    let min_jump = config.min_growth_bytes / 3.0;
-    let is_jump = |change: &ChangePoint| {
-        change.jump_z.abs() >= JUMP_Z
-            && change.jump_bytes.abs() >= min_jump
-            && change.points_before >= config.min_points
-    };
-    // Only a jump up starts a new curve: two lines fitted to a curve that
-    // slows down meet with the newer one below the older.
-    let is_step_up = |change: &ChangePoint| is_jump(change) && change.jump_bytes > 0.0;
+    let is_jump = |change: &ChangePoint| is_jump(change, config);
     // A jump or a significant slowdown splits the scales: growth must go on
     // after the newest one. Growth that speeds up with no jump (a leak
     // starting) is tested on the unsplit scales.
@@ -211,13 +211,7 @@ fn split_and_judge(
         .find(|change| is_jump(change) || change.slowdown_z >= z_critical)
         .copied();
     let split_at = split.map_or(0, |change| change.index);
-    // Deceleration is tested from the newest jump on: a curve that slows
-    // down shows it across its slowdowns.
-    let curve_from = changes
-        .iter()
-        .rev()
-        .find(|change| is_step_up(change))
-        .map_or(0, |change| change.index);
+    let curve_from = curve_start(changes, config);
     let window_start = history.len().saturating_sub(config.window);
     let leak = if split_at <= window_start {
         Some(growth)
@@ -273,6 +267,82 @@ fn split_and_judge(
             Some(Growth::Leak(own.unwrap_or(leak)))
         }
     }
+}
+
+/// Whether a change point is a jump: significant, large enough to matter
+/// (a third of the minimum growth) and after a level known from
+/// `min_points` points. Noise and the bends of a curve leave smaller or
+/// less certain ones.
+fn is_jump(change: &ChangePoint, config: &TrendConfig) -> bool {
+    change.jump_z.abs() >= JUMP_Z
+        && change.jump_bytes.abs() >= config.min_growth_bytes / 3.0
+        && change.points_before >= config.min_points
+}
+
+/// Where the current curve starts: after the newest jump up, or at the
+/// oldest point. Only a jump up starts a new curve: two lines fitted to a
+/// curve that slows down meet with the newer one below the older, and a
+/// curve that slows down shows it across its slowdowns.
+fn curve_start(changes: &[ChangePoint], config: &TrendConfig) -> usize {
+    changes
+        .iter()
+        .rev()
+        .find(|change| is_jump(change, config) && change.jump_bytes > 0.0)
+        .map_or(0, |change| change.index)
+}
+
+/// Whether the growth in `history` keeps its slope rather than slowing down
+/// like a cache filling towards its ceiling: what a leak must show before
+/// it is reported (once reported, it stays until the usual tests find no
+/// leak `persistence` times in a row).
+///
+/// A cache `c (1 - e^(-t/tau))` slows down by the factor `r = e^(-d/tau)`
+/// over any `d` minutes, wherever its points start: over an hour, one of
+/// 5 hours looks nearly straight, yet slows by 18%. So on a set of points,
+/// the least-squares slopes of its older and newer halves, `b_old` and
+/// `b_new`, `d` minutes apart (their mean times), must satisfy
+/// `b_new - r b_old >= t se`, with `r` for the slowest cache,
+/// [`cache_time_constant_secs`](TrendConfig::cache_time_constant_secs),
+/// `se` the standard error of `b_new - r b_old` (residual variance pooled
+/// over both halves) and `t` Student's quantile, for the `n - 4` residual
+/// degrees of freedom of `n` points, at the normal's upper tail at 3.5
+/// (4.2 for 24 points, 3.6 for 200). A cache of that time constant or less passes
+/// only by noise; a leak keeps its slope (passing once `b_old (1 - r)` is
+/// `t` standard errors); a leak on a cache slows down less and less as the
+/// cache fills; growth that starts after a flat stretch passes on points
+/// that include the flat ones.
+///
+/// The sets tested, each of `min_points` points at least: from the oldest
+/// kept point; from each change point (so that a step or a bend before the
+/// growth does not hide it); and centred on each change point, as many
+/// points before it as after (growth that starts there fills the newer
+/// half, flat points the older one: the quickest to show a leak that
+/// starts). Any one passing is enough: each set is a stretch of the same
+/// cache, so each has the cache's slowdown.
+fn keeps_its_slope(history: &[SeriesPoint], config: &TrendConfig) -> bool {
+    let n = history.len();
+    let changes = change_points(history);
+    let after = changes.iter().map(|change| change.index);
+    let around = after.clone().map(|index| index.saturating_sub(n - index));
+    std::iter::once(0)
+        .chain(after)
+        .chain(around)
+        .filter(|&from| n - from >= config.min_points)
+        .any(|from| halves_keep_slope(&history[from..], config))
+}
+
+/// The test of [`keeps_its_slope`] on one set of points.
+fn halves_keep_slope(points: &[SeriesPoint], config: &TrendConfig) -> bool {
+    if points.len() < 2 * MIN_SEGMENT {
+        return false;
+    }
+    let Some(halves) = deceleration(points) else {
+        return false;
+    };
+    let r = (-halves.gap_min * 60.0 / config.cache_time_constant_secs).exp();
+    let se = halves.se_newer.hypot(r * halves.se_older);
+    let dof = points.len() as f64 - 4.0;
+    halves.slope_newer - r * halves.slope_older >= t_quantile_at(KEEPS_SLOPE_Z, dof) * se
 }
 
 /// `verdict` with the slope, level and span of a Theil-Sen line through
@@ -465,9 +535,13 @@ pub enum TrendChange {
 /// ([`declare_restart`](Self::declare_restart)) or the first drop (an
 /// effective point [`min_growth_bytes`](TrendConfig::min_growth_bytes)
 /// below the newest [`min_points`](TrendConfig::min_points) points),
-/// nothing is reported until growth has stopped: `persistence` evaluations
-/// in a row in which no scale of at least `2 * min_points` points grows
-/// (Mann-Kendall and the minimum slope), after a third of
+/// caches may fill: only a leak whose growth keeps its slope rather than
+/// slowing down like a cache with a time constant up to
+/// [`cache_time_constant_secs`](TrendConfig::cache_time_constant_secs) is
+/// reported, and its report ends the warm-up. Otherwise the warm-up lasts
+/// until growth has stopped: `persistence` evaluations in a row in which no
+/// scale of at least `2 * min_points` points grows (Mann-Kendall and the
+/// minimum slope), after a third of
 /// [`warm_up_secs`](TrendConfig::warm_up_secs) at least, or `warm_up_secs`
 /// at the most.
 ///
@@ -478,7 +552,8 @@ pub enum TrendChange {
 /// numbers each.
 ///
 /// **After the warm-up**, each new point runs [`classify_growth`];
-/// `persistence` leaks in a row report [`TrendChange::Suspected`], as many
+/// `persistence` leaks in a row (each also keeping its slope, as in the
+/// warm-up, until one is reported) report [`TrendChange::Suspected`], as many
 /// evaluations without one then report [`TrendChange::Cleared`]. Growth seen
 /// `persistence` times in a row that is a level shift or a saturating curve
 /// is reported once, as [`TrendChange::LevelShift`] or
@@ -667,7 +742,14 @@ impl TrendDetector {
             self.warming = warm_for < self.config.warm_up_secs
                 && !(stopped && warm_for >= self.config.warm_up_secs / 3.0);
             if self.warming {
-                return None;
+                // Growth that no longer slows down like a filling cache is
+                // a leak, warm-up or not: reported, it ends the warm-up.
+                let leak = self.linear_growth();
+                let change = self.update_leak(leak, effective.t_secs);
+                if self.suspected {
+                    self.warming = false;
+                }
+                return change;
             }
         }
         if self.settling
@@ -677,7 +759,9 @@ impl TrendDetector {
         }
         let growth = if self.settling { None } else { self.classify() };
         let leak = match growth {
-            Some(Growth::Leak(verdict)) => Some(verdict),
+            Some(Growth::Leak(verdict)) if self.suspected || self.keeps_its_slope() => {
+                Some(verdict)
+            }
             _ => None,
         };
         let leak = leak.or_else(|| {
@@ -834,6 +918,27 @@ impl TrendDetector {
         }
     }
 
+    /// During the warm-up: the leak [`classify_growth`] finds, when the
+    /// points after the newest change point no longer slow down like a
+    /// filling cache ([`keeps_its_slope`]).
+    fn linear_growth(&mut self) -> Option<LeakVerdict> {
+        let Growth::Leak(verdict) = self.classify()? else {
+            return None;
+        };
+        self.keeps_its_slope().then_some(verdict)
+    }
+
+    /// [`keeps_its_slope`] on the kept points; always true without a
+    /// warm-up (`warm_up_secs` 0): no cache is expected to fill then.
+    fn keeps_its_slope(&mut self) -> bool {
+        if self.config.warm_up_secs == 0.0 {
+            return true;
+        }
+        let points = self.points.make_contiguous();
+        let history = &points[points.len().saturating_sub(self.config.kept_points())..];
+        keeps_its_slope(history, &self.config)
+    }
+
     /// [`classify_growth`] on the kept points, from the kept statistics.
     fn classify(&mut self) -> Option<Growth> {
         let points = self.points.make_contiguous();
@@ -945,7 +1050,7 @@ mod tests {
     }
 
     #[test]
-    fn warm_up_bound_persistence_clearing_and_saturation() {
+    fn linear_growth_ends_the_warm_up_persistence_clearing_and_saturation() {
         let config = TrendConfig {
             warm_up_secs: 3600.0,
             ..TrendConfig::default()
@@ -960,11 +1065,12 @@ mod tests {
             }
         }
         assert_eq!(changes.len(), 3, "{changes:?}");
-        // Growth never stops during the first hour, so the warm-up lasts its
-        // longest; the points it kept show a leak at once, reported after
-        // 3 positive evaluations in a row.
-        assert_eq!(changes[0].0, 60 + 2);
+        // Growth that keeps its slope from the start is a leak during the
+        // warm-up: reported once the slope test has points enough and three
+        // evaluations in a row agree, long before the warm-up's hour.
+        assert!(changes[0].0 < 20, "{changes:?}");
         assert!(matches!(changes[0].1, TrendChange::Suspected(_)));
+        assert!(!detector.is_warming_up());
         // Flat from minute 120: the leak clears, and the growth is reported
         // as having stopped at the bend.
         assert!(matches!(changes[1].1, TrendChange::Cleared { .. }));

@@ -37,6 +37,17 @@ pub struct TrendConfig {
     /// restart) nothing is reported until growth has stopped, or this long
     /// at the most. Default 3 h.
     pub warm_up_secs: f64,
+    /// The longest time constant, seconds, of a cache filling towards its
+    /// ceiling (`c (1 - e^(-t/tau))`) that is told from a leak: growth is
+    /// reported as a leak (during the warm-up or after it) only once it
+    /// slows down significantly less than such a cache's would, since a
+    /// cache's slope falls by `e^(-d/tau)` over `d` seconds and a leak's
+    /// not at all. Longer keeps slower caches quiet, at the price of later
+    /// reports of leaks that start on a cache or soon after a step. Used
+    /// only with a warm-up (`warm_up_secs` above 0): without one no cache
+    /// is expected to fill, and growth that passes the trend tests is a
+    /// leak. Default 6 h.
+    pub cache_time_constant_secs: f64,
     /// Consecutive positive evaluations before a leak is reported, and
     /// consecutive negative ones before it is cleared. Default 3.
     pub persistence: usize,
@@ -56,6 +67,7 @@ impl Default for TrendConfig {
             min_growth_bytes: 24.0 * MIB,
             confidence: 0.99,
             warm_up_secs: 3.0 * 3600.0,
+            cache_time_constant_secs: 6.0 * 3600.0,
             persistence: 3,
             minima_block: 30,
         }
@@ -166,6 +178,13 @@ impl TrendConfig {
                 value: self.warm_up_secs,
             });
         }
+        let tau = self.cache_time_constant_secs;
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(DetectorConfigError::NotPositive {
+                name: "cache_time_constant_secs",
+                value: tau,
+            });
+        }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             return Err(DetectorConfigError::ConfidenceOutOfRange {
                 confidence: self.confidence,
@@ -231,6 +250,13 @@ mod tests {
             bad(|c| c.warm_up_secs = f64::NAN),
             DetectorConfigError::NotPositive {
                 name: "warm_up_secs",
+                ..
+            }
+        ));
+        assert!(matches!(
+            bad(|c| c.cache_time_constant_secs = 0.0),
+            DetectorConfigError::NotPositive {
+                name: "cache_time_constant_secs",
                 ..
             }
         ));
