@@ -7,9 +7,9 @@ mod common;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{v2_stat, Tree, GIB, MIB, MOUNTS_BASE};
+use common::{eventually, v2_stat, Tree, GIB, MIB, MOUNTS_BASE};
 use heapguard_alloc::CountingAlloc;
 use heapguard_breaker::reading::{
     CgroupSource, Limit, LimitKind, Origin, LIMITS_PERIOD, REFRESH_PERIOD,
@@ -20,22 +20,6 @@ use std::alloc::System;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
-
-/// Far longer than any refresh period: a wait that ends is the refresher's
-/// doing, a wait that times out fails the test.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Polls `done` until it holds or `PATIENCE` runs out.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "{what}: not within {PATIENCE:?}"
-        );
-        std::thread::sleep(REFRESH_PERIOD / 5);
-    }
-}
 
 const V2_MOUNT: &str =
     "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n";

@@ -11,8 +11,11 @@
 //! stepped with `refresh()` (the refresher's step), so every step is
 //! deterministic.
 
+mod common;
+
+use common::{eventually, manual_breaker};
 use std::alloc::System;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::testing::{ManualClock, ManualSource};
@@ -32,15 +35,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Waits (bounded: 30 s) until `done` holds.
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// A job on `runtime` that spawns a detached task holding `bytes` in the
@@ -96,18 +90,13 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let memory = ManualSource::new(0);
-    let clock = ManualClock::new();
-    let breaker = MemoryBreaker::new(
+    let (breaker, memory, clock) = manual_breaker(
         BreakerConfig::new(Budget::Bytes(100 * MIB))
             .name("service")
-            .source(memory.clone())
-            .clock(clock.clone())
             .cancel_grace(GRACE)
             .watch_cancel_line(false)
             .no_purge(),
-    )
-    .unwrap();
+    );
     Setup {
         breaker,
         memory,
@@ -167,14 +156,14 @@ fn run(small: u64, rest: u64) -> (Vec<String>, bool) {
     let small_job = breaker.register_job("small", &small_account, small_token.clone());
     let release = job_with_detached_memory(&runtime, large, &large_account, 60 * MIB);
     plain_job(&runtime, small_job, &small_account, small * MIB);
-    wait_until("the jobs hold their memory", || {
+    eventually("the jobs hold their memory", || {
         large_account.live_bytes() >= 60 * MIB && small_account.live_bytes() >= small * MIB
     });
     let read = || large_account.live_bytes() + small_account.live_bytes() + rest * MIB;
     memory.set(read());
     // Past the 95 MiB cancel line: the large job is cancelled.
     breaker.refresh();
-    wait_until("the large job deregistered", || {
+    eventually("the large job deregistered", || {
         breaker.jobs_registered() == 1
     });
     // Deregistered, but its detached task still holds its 60 MiB: within
@@ -189,7 +178,7 @@ fn run(small: u64, rest: u64) -> (Vec<String>, bool) {
     }
     let small_cancelled = small_token.is_cancelled();
     if small_cancelled {
-        wait_until("the small job freed its memory and deregistered", || {
+        eventually("the small job freed its memory and deregistered", || {
             small_account.live_bytes() == 0 && breaker.jobs_registered() == 0
         });
         memory.set(read());

@@ -7,6 +7,9 @@
 //! the breaker reads a manual source set to what the jobs' accounts hold,
 //! and runs on a manual clock, so every step is deterministic.
 
+mod common;
+
+use common::manual_breaker;
 use std::alloc::System;
 use std::time::{Duration, Instant};
 
@@ -22,20 +25,14 @@ static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 const MIB: u64 = 1 << 20;
 
 fn breaker(limit: u64, grace: Duration) -> (MemoryBreaker, ManualSource, ManualClock) {
-    let memory = ManualSource::new(0);
-    let clock = ManualClock::new();
-    let breaker = MemoryBreaker::new(
+    manual_breaker(
         BreakerConfig::new(Budget::Bytes(limit))
             .name("jobs")
-            .source(memory.clone())
-            .clock(clock.clone())
             .min_state_duration(Duration::from_secs(1))
             .cancel_grace(grace)
             .watch_cancel_line(false)
             .no_purge(),
     )
-    .unwrap();
-    (breaker, memory, clock)
 }
 
 /// A job that allocates `step` bytes per step, charged to its own account,

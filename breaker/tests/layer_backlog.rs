@@ -16,10 +16,13 @@
 //! the queued bodies: asserted at 90% and more.
 #![cfg(feature = "http")]
 
+mod common;
+
+use common::eventually_async;
 use std::alloc::System;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, State};
@@ -71,14 +74,6 @@ async fn work(
     }
     drop(body);
     StatusCode::OK
-}
-
-async fn until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }
 
 #[test]
@@ -143,12 +138,12 @@ fn waiting_requests_are_cancelled_before_the_running_job() {
         };
 
         let running = send(&client);
-        until("the first request runs its job", || {
+        eventually_async("the first request runs its job", || {
             breaker.jobs_registered() == 1
         })
         .await;
         let waiting: Vec<_> = (0..WAITING).map(|_| send(&client)).collect();
-        until("the backlog waits, its bodies read", || {
+        eventually_async("the backlog waits, its bodies read", || {
             stats.waiting() == WAITING as u64 && state.bodies.load(SeqCst) == WAITING + 1
         })
         .await;

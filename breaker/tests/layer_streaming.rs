@@ -5,11 +5,13 @@
 //! A real axum server and a real HTTP client on 127.0.0.1.
 #![cfg(feature = "http")]
 
+mod common;
+
+use common::eventually_async;
 use std::alloc::System;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::routing::get;
@@ -45,15 +47,6 @@ impl http_body::Body for Paced {
         self.go
             .poll_recv(cx)
             .map(|go| go.map(|()| Ok(Frame::data(Bytes::from(vec![7u8; CHUNK])))))
-    }
-}
-
-/// Waits (bounded: 30 s) until `done` holds.
-async fn until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
@@ -126,7 +119,7 @@ fn a_streaming_response_holds_its_reservation_until_its_body_ends_or_the_client_
             read += chunk.len();
         }
         assert_eq!(read, 16 * CHUNK);
-        until("the ended body released its reservation", || {
+        eventually_async("the ended body released its reservation", || {
             breaker.reserved() == 0
         })
         .await;
@@ -146,7 +139,7 @@ fn a_streaming_response_holds_its_reservation_until_its_body_ends_or_the_client_
         response.chunk().await.unwrap().unwrap();
         assert!(breaker.reserved() >= ESTIMATE - 2 * CHUNK as u64);
         drop(response);
-        until("the dropped body released its reservation", || {
+        eventually_async("the dropped body released its reservation", || {
             breaker.reserved() == 0
         })
         .await;

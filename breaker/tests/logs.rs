@@ -6,12 +6,14 @@
 //! cached as "never" before this test installs its subscriber, and its log
 //! would be lost (seen once in CI as 1 event instead of 2).
 
+mod common;
+
+use common::manual_breaker;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use heapguard_breaker::testing::{ManualClock, ManualSource};
-use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+use heapguard_breaker::{BreakerConfig, Budget};
 
 /// Counts `tracing` events, to show a state change logs once.
 struct CountEvents(Arc<AtomicUsize>);
@@ -35,16 +37,12 @@ impl tracing::Subscriber for CountEvents {
 #[test]
 fn logs_once_per_state_change_not_per_check() {
     let events = Arc::new(AtomicUsize::new(0));
-    let memory = ManualSource::new(0);
-    let breaker = MemoryBreaker::new(
+    let (breaker, memory, _clock) = manual_breaker(
         BreakerConfig::new(Budget::Bytes(1000))
             .min_state_duration(Duration::ZERO)
             .name("test")
-            .source(memory.clone())
-            .clock(ManualClock::new())
             .no_purge(),
-    )
-    .unwrap();
+    );
     tracing::subscriber::with_default(CountEvents(events.clone()), || {
         memory.set(900);
         for _ in 0..100 {

@@ -2,13 +2,15 @@
 //! events and counters as usual, and refuses nothing and cancels nothing;
 //! it reports what it would have done.
 
+mod common;
+
+use common::manual_breaker;
 use std::alloc::System;
 use std::time::Duration;
 
 use heapguard_alloc::{Account, CountingAlloc};
-use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, MemoryBreaker, PressureLevel,
+    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, PressureLevel,
 };
 
 #[global_allocator]
@@ -16,18 +18,14 @@ static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
 #[test]
 fn observing_refuses_nothing_cancels_nothing_and_reports_the_levels() {
-    let memory = ManualSource::new(0);
-    let breaker = MemoryBreaker::new(
+    let (breaker, memory, _clock) = manual_breaker(
         BreakerConfig::new(Budget::Bytes(1000))
             .name("watching")
-            .source(memory.clone())
-            .clock(ManualClock::new())
             .min_state_duration(Duration::ZERO)
             .watch_cancel_line(false)
             .no_purge()
             .enforce(false),
-    )
-    .unwrap();
+    );
     assert!(!breaker.enforcing());
     let events = breaker.subscribe();
     let account = Account::new("job");

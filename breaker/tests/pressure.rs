@@ -1,6 +1,9 @@
 //! PressureLevel levels on a fake clock and a settable source: the lines and
 //! their defaults, validation, hysteresis, and one event per level change.
 
+mod common;
+
+use common::manual_breaker;
 use std::time::Duration;
 
 use heapguard_breaker::testing::{ManualClock, ManualSource};
@@ -9,18 +12,7 @@ use heapguard_breaker::{
 };
 
 fn breaker(config: BreakerConfig) -> (MemoryBreaker, ManualSource, ManualClock) {
-    let memory = ManualSource::new(0);
-    let clock = ManualClock::new();
-    let breaker = MemoryBreaker::new(
-        config
-            .name("test")
-            .source(memory.clone())
-            .clock(clock.clone())
-            .watch_cancel_line(false)
-            .no_purge(),
-    )
-    .unwrap();
-    (breaker, memory, clock)
+    manual_breaker(config.name("test").watch_cancel_line(false).no_purge())
 }
 
 /// The level changes a subscriber saw, in order.

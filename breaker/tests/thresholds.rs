@@ -1,6 +1,9 @@
 //! The state machine on a fake clock and a settable source: lines,
 //! hysteresis, minimum time in a state, purge, events, logs.
 
+mod common;
+
+use common::manual_breaker;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,16 +26,7 @@ fn rig(limit: u64, min_state: Duration) -> Rig {
 }
 
 fn rig_with(config: BreakerConfig) -> Rig {
-    let memory = ManualSource::new(0);
-    let clock = ManualClock::new();
-    let breaker = MemoryBreaker::new(
-        config
-            .name("test")
-            .source(memory.clone())
-            .clock(clock.clone())
-            .no_purge(),
-    )
-    .unwrap();
+    let (breaker, memory, clock) = manual_breaker(config.name("test").no_purge());
     Rig {
         breaker,
         memory,

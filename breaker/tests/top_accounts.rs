@@ -1,12 +1,14 @@
 //! Who holds it: a trip, a refusal and a cancel name the known accounts
 //! holding the most live bytes (registered jobs and watched accounts).
 
+mod common;
+
+use common::manual_breaker;
 use std::alloc::System;
 use std::time::Duration;
 
 use heapguard_alloc::{Account, CountingAlloc};
-use heapguard_breaker::testing::{ManualClock, ManualSource};
-use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, CancelToken, MemoryBreaker};
+use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, CancelToken};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
@@ -23,17 +25,13 @@ fn named(accounts: &[heapguard_breaker::event::AccountBytes]) -> Vec<String> {
 
 #[test]
 fn trips_refusals_and_cancels_name_the_largest_accounts() {
-    let memory = ManualSource::new(0);
-    let breaker = MemoryBreaker::new(
+    let (breaker, memory, _clock) = manual_breaker(
         BreakerConfig::new(Budget::Bytes(100 * MIB))
             .name("service")
-            .source(memory.clone())
-            .clock(ManualClock::new())
             .min_state_duration(Duration::ZERO)
             .watch_cancel_line(false)
             .no_purge(),
-    )
-    .unwrap();
+    );
     let events = breaker.subscribe();
     let accounts: Vec<Account> = ["import", "export", "report", "tiny"]
         .map(Account::new)

@@ -1,6 +1,14 @@
-//! Host trees: copies of a machine's `/proc` and cgroup files under a
-//! temporary directory, read through `Host::with_root`.
-#![allow(dead_code)]
+//! What the breaker's tests share, written once: host trees (copies of a
+//! machine's `/proc` and cgroup files under a temporary directory, read
+//! through `Host::with_root`), a breaker over a manual reading and clock
+//! ([`manual_breaker`]), and bounded waits ([`eventually`]).
+#![allow(dead_code, unused_imports)]
+
+mod manual;
+mod wait;
+
+pub use manual::manual_breaker;
+pub use wait::{eventually, eventually_async, PATIENCE};
 
 use std::fs;
 use std::path::{Path, PathBuf};
