@@ -76,7 +76,6 @@
 
 mod breaker;
 mod cancel;
-mod caught;
 mod clock;
 pub mod config;
 mod decide;
@@ -90,7 +89,6 @@ pub mod metrics;
 mod pressure;
 mod primitive;
 mod purge;
-pub mod reading;
 mod refresh;
 mod reservation;
 #[cfg(feature = "tower")]
@@ -101,6 +99,13 @@ mod state;
 mod sync;
 pub mod testing;
 mod usage;
+
+/// What a breaker reads: the memory sources, the budget and how it
+/// resolves on a host's cgroup files, PSI (the `heapguard-reading` crate,
+/// which `heapguard-monitor` reads too).
+pub use heapguard_reading as reading;
+// The caught-panic runner the refresher shares with the breaker's callbacks.
+use heapguard_reading::caught;
 
 pub use breaker::{MemoryBreaker, MemoryLedger};
 pub use cancel::CancelToken;

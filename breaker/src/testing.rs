@@ -25,4 +25,4 @@
 //! ```
 
 pub use crate::clock::ManualClock;
-pub use crate::reading::source::ManualSource;
+pub use heapguard_reading::ManualSource;

@@ -6,6 +6,7 @@
 //! counting allocator, the manual source and the cgroup readings published
 //! by a [`Refresher`] are recognised when the breaker is configured and read
 //! inline; any other source is called through its trait object.
+#![allow(missing_docs)]
 
 use std::any::Any;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use super::refresher::Refresher;
 use super::source::{CgroupSource, CountingAllocSource, ManualSource, MemorySource};
 
 #[derive(Clone)]
-pub(crate) enum Reader {
+pub enum Reader {
     CountingAlloc,
     Manual(ManualSource),
     /// The charged level's working set, as the refresher last read it.
@@ -36,13 +37,13 @@ impl std::fmt::Debug for Reader {
 /// What a configured source becomes before the breaker is built: a
 /// [`CgroupSource`] needs its refresher, which is started only then.
 #[derive(Clone, Debug)]
-pub(crate) enum Configured {
+pub enum Configured {
     Reader(Reader),
     Cgroup(CgroupSource),
 }
 
 impl Configured {
-    pub(crate) fn of<S: MemorySource>(source: S) -> Self {
+    pub fn of<S: MemorySource>(source: S) -> Self {
         let any: &dyn Any = &source;
         if any.is::<CountingAllocSource>() {
             Configured::Reader(Reader::CountingAlloc)
@@ -55,7 +56,7 @@ impl Configured {
         }
     }
 
-    pub(crate) fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Configured::Reader(reader) => reader.name(),
             Configured::Cgroup(_) => "cgroup",
@@ -63,7 +64,7 @@ impl Configured {
     }
 
     /// The reader, starting (or joining) the cgroup's refresher if needed.
-    pub(crate) fn into_reader(self) -> Result<Reader, SourceError> {
+    pub fn into_reader(self) -> Result<Reader, SourceError> {
         match self {
             Configured::Reader(reader) => Ok(reader),
             Configured::Cgroup(source) => {
@@ -75,7 +76,7 @@ impl Configured {
 
 impl Reader {
     /// This reading or the cgroup's worst level, whichever is larger.
-    pub(crate) fn worst_of(self, cgroup: Arc<Refresher>) -> Self {
+    pub fn worst_of(self, cgroup: Arc<Refresher>) -> Self {
         match self {
             Reader::CountingAlloc => Reader::CountingAllocAndCgroup(cgroup),
             Reader::Cgroup(own) if Arc::ptr_eq(&own, &cgroup) => Reader::Cgroup(own),
@@ -84,7 +85,7 @@ impl Reader {
     }
 
     #[inline]
-    pub(crate) fn used_bytes(&self) -> Result<u64, SourceError> {
+    pub fn used_bytes(&self) -> Result<u64, SourceError> {
         match self {
             Reader::CountingAlloc => Ok(heapguard_alloc::live_bytes()),
             Reader::Manual(manual) => Ok(manual.get()),
@@ -97,7 +98,7 @@ impl Reader {
         }
     }
 
-    pub(crate) fn slack_bytes(&self) -> u64 {
+    pub fn slack_bytes(&self) -> u64 {
         match self {
             Reader::CountingAlloc | Reader::CountingAllocAndCgroup(_) => {
                 heapguard_alloc::live_bytes_error_bound()
@@ -108,7 +109,7 @@ impl Reader {
         }
     }
 
-    pub(crate) fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Reader::CountingAlloc => "counting-alloc",
             Reader::Manual(_) => "manual",
@@ -126,7 +127,7 @@ impl Reader {
     }
 
     /// The refresher whose readings this reads, if any.
-    pub(crate) fn refresher(&self) -> Option<&Arc<Refresher>> {
+    pub fn refresher(&self) -> Option<&Arc<Refresher>> {
         match self {
             Reader::Cgroup(refresher) | Reader::CountingAllocAndCgroup(refresher) => {
                 Some(refresher)

@@ -15,16 +15,12 @@ use super::{MemorySource, SourceError};
 /// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
 /// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
 /// use heapguard_alloc::Account;
-/// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker, MemorySource};
-/// use heapguard_breaker::reading::AccountSource;
+/// use heapguard_reading::{AccountSource, MemorySource};
 ///
 /// let job = Account::new("user-7");
 /// let source = AccountSource::new(job.clone())?;
-/// let breaker = MemoryBreaker::new(
-///     BreakerConfig::new(Budget::Bytes(200 << 20)).name("user-7").source(source),
-/// )?;
 /// let rows = job.bind(|| vec![0u8; 1 << 20])();
-/// assert_eq!(breaker.check()?.used(), 1 << 20);
+/// assert_eq!(source.used_bytes()?, 1 << 20);
 /// # drop(rows);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -1,5 +1,5 @@
-use crate::reading::cgroup::Cgroup;
-use crate::reading::host::Host;
+use crate::cgroup::Cgroup;
+use crate::host::Host;
 
 use super::{MemorySource, SourceError};
 

@@ -12,13 +12,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// mutexes locked with poisoning ignored, each left consistent by every
 /// critical section, and a callback that panicked is not trusted for
 /// anything after (its result is dropped).
-pub(crate) fn run_caught<R>(callback: impl FnOnce() -> R) -> Result<R, String> {
+pub fn run_caught<R>(callback: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(callback)).map_err(|payload| panic_message(&*payload))
 }
 
 /// The message a panic was raised with (`panic!("...")` gives a `&str` or a
 /// `String`; anything else is named as such).
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(message) = payload.downcast_ref::<&str>() {
         (*message).to_owned()
     } else if let Some(message) = payload.downcast_ref::<String>() {

@@ -7,8 +7,8 @@ use super::{MemorySource, SourceError};
 /// tests, simulations and benches. Clones share the same value.
 ///
 /// ```
-/// use heapguard_breaker::MemorySource;
-/// use heapguard_breaker::testing::ManualSource;
+/// use heapguard_reading::MemorySource;
+/// use heapguard_reading::ManualSource;
 /// let source = ManualSource::new(100);
 /// let handle = source.clone();
 /// handle.set(4096);

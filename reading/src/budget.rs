@@ -35,7 +35,7 @@ use super::size::parse_size;
 /// budget came from and why each file was skipped.
 ///
 /// ```
-/// use heapguard_breaker::Budget;
+/// use heapguard_reading::Budget;
 /// assert_eq!("512MiB".parse::<Budget>().unwrap(), Budget::Bytes(512 << 20));
 /// assert_eq!("2GB".parse::<Budget>().unwrap(), Budget::Bytes(2_000_000_000));
 /// assert_eq!("80%".parse::<Budget>().unwrap(), Budget::PercentOfAuto(80.0));
@@ -93,7 +93,8 @@ impl Budget {
     }
 
     /// [`resolution_on`](Self::resolution_on) without logging.
-    pub(crate) fn resolution_quietly(&self, host: &Host) -> Result<Resolution, BudgetError> {
+    #[doc(hidden)]
+    pub fn resolution_quietly(&self, host: &Host) -> Result<Resolution, BudgetError> {
         match *self {
             Budget::Bytes(0) => Err(BudgetError::Zero),
             Budget::Bytes(bytes) => Ok(resolution(bytes, Origin::Fixed)),

@@ -15,6 +15,7 @@
 //! A process without a cgroup (or a breaker that asks for refresh actions
 //! only) shares one plain refresher that reads nothing and only runs the
 //! actions registered with it.
+#![allow(missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -37,13 +38,13 @@ const UNREADABLE: u64 = u64::MAX;
 
 /// What one tick of the refresher did, for the actions registered with it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Tick {
+pub struct Tick {
     /// The limit files were read again on this tick.
-    pub(crate) limits_refreshed: bool,
+    pub limits_refreshed: bool,
 }
 
 /// An action run on every tick.
-pub(crate) type Action = dyn Fn(&Tick) + Send + Sync;
+pub type Action = dyn Fn(&Tick) + Send + Sync;
 
 /// The readings of one level, kept by the refresher thread.
 #[derive(Debug, Clone)]
@@ -64,7 +65,7 @@ struct State {
 }
 
 /// One refresher: its thread, what it publishes, and its actions.
-pub(crate) struct Refresher {
+pub struct Refresher {
     cgroup: Option<Cgroup>,
     /// The worst level: `usage - inactive_file` of each level scaled to the
     /// smallest limit (`working_set * smallest_limit / level_limit`), the
@@ -98,12 +99,12 @@ impl Refresher {
     /// The refresher of `cgroup` (shared with every other breaker of this
     /// process reading it), started if none runs; fails if the cgroup cannot
     /// be read now.
-    pub(crate) fn for_cgroup(cgroup: &Cgroup) -> Result<Arc<Self>, SourceError> {
+    pub fn for_cgroup(cgroup: &Cgroup) -> Result<Arc<Self>, SourceError> {
         Self::shared(Some(cgroup))
     }
 
     /// The plain refresher: reads nothing, runs actions.
-    pub(crate) fn plain() -> Arc<Self> {
+    pub fn plain() -> Arc<Self> {
         match Self::shared(None) {
             Ok(refresher) => refresher,
             Err(_) => unreachable!("a plain refresher reads no file"),
@@ -165,7 +166,7 @@ impl Refresher {
     /// The worst level's working set scaled to the smallest limit (see the
     /// module docs); an error when the last read failed.
     #[inline]
-    pub(crate) fn worst(&self) -> Result<u64, SourceError> {
+    pub fn worst(&self) -> Result<u64, SourceError> {
         match self.worst.load(Relaxed) {
             UNREADABLE => Err(self.error()),
             worst => Ok(worst),
@@ -174,7 +175,7 @@ impl Refresher {
 
     /// The charged level's working set; an error when the last read failed.
     #[inline]
-    pub(crate) fn own(&self) -> Result<u64, SourceError> {
+    pub fn own(&self) -> Result<u64, SourceError> {
         match self.own.load(Relaxed) {
             UNREADABLE => Err(self.error()),
             own => Ok(own),
@@ -191,7 +192,7 @@ impl Refresher {
 
     /// Runs `action` on every tick until it is dropped (the refresher keeps
     /// a weak reference only).
-    pub(crate) fn add_action(&self, action: &Arc<Action>) {
+    pub fn add_action(&self, action: &Arc<Action>) {
         lock(&self.actions).push(Arc::downgrade(action));
     }
 

@@ -41,12 +41,12 @@ impl fmt::Display for Origin {
 /// A budget in bytes, where it came from, and what else was looked at.
 ///
 /// ```
-/// use heapguard_breaker::Budget;
-/// use heapguard_breaker::reading::{Host, Origin};
+/// use heapguard_reading::Budget;
+/// use heapguard_reading::{Host, Origin};
 /// let resolution = Budget::Bytes(1 << 30).resolution_on(&Host::with_root("/nonexistent"))?;
 /// assert_eq!(resolution.bytes(), 1 << 30);
 /// assert_eq!(resolution.origin(), &Origin::Fixed);
-/// # Ok::<(), heapguard_breaker::BudgetError>(())
+/// # Ok::<(), heapguard_reading::BudgetError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolution {

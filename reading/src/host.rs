@@ -17,7 +17,7 @@ use super::psi::{self, Pressure};
 /// mountinfo names, each at the same path under the root.
 ///
 /// ```
-/// use heapguard_breaker::reading::Host;
+/// use heapguard_reading::Host;
 /// let host = Host::current();
 /// assert_eq!(host.root(), std::path::Path::new("/"));
 /// assert_eq!(host.path("/proc/meminfo"), std::path::Path::new("/proc/meminfo"));
