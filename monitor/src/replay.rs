@@ -16,7 +16,11 @@
 //!   [`MAX_PROMETHEUS_BYTES`]. Each series is replayed on its own (or only
 //!   those whose labels match a selector), with Unix seconds as `t_secs`. It
 //!   carries no quiescent marks, so the detector works on block minima and
-//!   the latencies without marks of the crate docs apply. The response is
+//!   the latencies without marks of the crate docs apply. A series named
+//!   `process_start_time_seconds` beside a memory series (the same labels
+//!   but `__name__`) is no memory series: a change of its value declares a
+//!   restart of that series' process, as the CSV's `restart` column does
+//!   ([`replay_prometheus_with_restarts`], [`prometheus_restarts`]). The response is
 //!   read as a stream, series by series and sample by sample: what is held
 //!   is the current series' labels and detector, not the document (a
 //!   series that lists its `values` before its `metric`, which Prometheus
@@ -36,6 +40,9 @@ use std::io::{BufRead, BufReader, Read};
 use thiserror::Error;
 
 mod prometheus;
+mod restarts;
+
+pub use restarts::{Restarts, START_TIME_METRIC};
 
 /// The longest CSV line accepted, bytes (newline excluded).
 pub const MAX_LINE_BYTES: usize = 4096;
@@ -392,6 +399,56 @@ pub fn replay_prometheus_with_gauges(
     input: impl Read,
     config: &MonitorConfig,
     selector: &[(String, String)],
+    on_event: impl FnMut(&SeriesLabels, MemoryEvent) -> std::io::Result<()>,
+    on_gauges: impl FnMut(&SeriesLabels, DetectorGauges) -> std::io::Result<()>,
+) -> Result<ReplayStats, ReplayError> {
+    replay_prometheus_with_restarts(
+        input,
+        config,
+        selector,
+        &Restarts::default(),
+        on_event,
+        on_gauges,
+    )
+}
+
+/// [`replay_prometheus_with_gauges`], declaring restarts: those in
+/// `restarts` (from [`prometheus_restarts`] on the same response, read
+/// before), and those of every start-time series of the response that
+/// comes before its memory series. A series named [`START_TIME_METRIC`]
+/// (`process_start_time_seconds`) is no memory series: a change of its
+/// value is a restart of the process behind the series with the same
+/// labels but `__name__`, declared to that series' detector
+/// ([`Analyzer::declare_restart`]) at the new start time (kept between
+/// the two samples that show the change), before its first reading at or
+/// after that time. Prometheus sorts a response's series by their labels,
+/// `__name__` first, so `process_start_time_seconds` comes after memory
+/// series named before it (`heapguard_live_bytes`,
+/// `process_resident_memory_bytes`): to declare their restarts, read the
+/// response twice, first with [`prometheus_restarts`].
+///
+/// ```
+/// use heapguard_monitor::replay::{prometheus_restarts, replay_prometheus_with_restarts};
+/// use heapguard_monitor::MonitorConfig;
+/// let json = r#"{"status":"success","data":{"resultType":"matrix","result":[
+///   {"metric":{"__name__":"heapguard_live_bytes","job":"a"},"values":[[60,"100"],[120,"100"],[180,"100"]]},
+///   {"metric":{"__name__":"process_start_time_seconds","job":"a"},"values":[[60,"0"],[120,"0"],[180,"150"]]}]}}"#;
+/// let restarts = prometheus_restarts(json.as_bytes()).unwrap();
+/// let labels = [("__name__".to_string(), "heapguard_live_bytes".to_string()), ("job".into(), "a".into())];
+/// assert_eq!(restarts.of(&labels.into_iter().collect()), [150.0]);
+/// let mut warming = Vec::new();
+/// replay_prometheus_with_restarts(json.as_bytes(), &MonitorConfig::default(), &[], &restarts,
+///     |_, _| Ok(()),
+///     |_, gauges| { warming.push((gauges.t_secs, gauges.warming_up)); Ok(()) },
+/// ).unwrap();
+/// // One reading per memory sample; the start-time series is not replayed.
+/// assert_eq!(warming.len(), 3);
+/// ```
+pub fn replay_prometheus_with_restarts(
+    input: impl Read,
+    config: &MonitorConfig,
+    selector: &[(String, String)],
+    restarts: &Restarts,
     mut on_event: impl FnMut(&SeriesLabels, MemoryEvent) -> std::io::Result<()>,
     mut on_gauges: impl FnMut(&SeriesLabels, DetectorGauges) -> std::io::Result<()>,
 ) -> Result<ReplayStats, ReplayError> {
@@ -403,8 +460,77 @@ pub fn replay_prometheus_with_gauges(
         on_gauges: &mut on_gauges,
         analyzer: None,
         previous: None,
+        restarts: restarts.clone(),
+        start_time: None,
+        pending: Vec::new(),
         stats: ReplayStats::default(),
     };
+    stream_response(input, &mut replay)?;
+    Ok(replay.stats)
+}
+
+/// The restarts that the start-time series of a Prometheus response
+/// declare (see [`replay_prometheus_with_restarts`]), read as a stream
+/// like a replay: a few numbers per restart are kept. The response must be
+/// a `query_range` matrix, as for a replay; a start-time value that is no
+/// number fails.
+pub fn prometheus_restarts(input: impl Read) -> Result<Restarts, ReplayError> {
+    let mut reader = RestartReader::default();
+    stream_response(input, &mut reader)?;
+    if let Some(series) = reader.current.take() {
+        series.finish(&mut reader.restarts);
+    }
+    Ok(reader.restarts)
+}
+
+/// Collects the start-time series' restarts.
+#[derive(Default)]
+struct RestartReader {
+    restarts: Restarts,
+    current: Option<restarts::StartTimeSeries>,
+}
+
+impl prometheus::Sink for RestartReader {
+    fn begin(&mut self, labels: &SeriesLabels) -> bool {
+        if let Some(series) = self.current.take() {
+            series.finish(&mut self.restarts);
+        }
+        let wanted = restarts::is_start_time(labels);
+        if wanted {
+            self.current = Some(restarts::StartTimeSeries::new(labels));
+        }
+        wanted
+    }
+
+    fn sample(
+        &mut self,
+        labels: &SeriesLabels,
+        index: u64,
+        t_secs: f64,
+        value: &str,
+    ) -> Result<(), ReplayError> {
+        let start = parse_start_time(labels, index, value)?;
+        if let Some(series) = &mut self.current {
+            series.sample(t_secs, start);
+        }
+        Ok(())
+    }
+}
+
+/// A start-time sample's value, seconds (`NaN` for a stale marker).
+fn parse_start_time(labels: &SeriesLabels, index: u64, value: &str) -> Result<f64, ReplayError> {
+    value.trim().parse::<f64>().map_err(|_| {
+        let labels = prometheus::quote(&format!("{labels:?}"));
+        ReplayError::Prometheus(format!(
+            "series {labels}, sample {index}: start time `{}` is not a number",
+            prometheus::quote(value)
+        ))
+    })
+}
+
+/// Streams a capped `query_range` response into `sink`, checking its
+/// envelope.
+fn stream_response(input: impl Read, sink: &mut dyn prometheus::Sink) -> Result<(), ReplayError> {
     let mut input = BufReader::new(Capped::new(input, MAX_PROMETHEUS_BYTES));
     // Leading blanks are skipped a buffer at a time: the parser takes them
     // byte by byte, slow for a document of nothing else.
@@ -422,7 +548,7 @@ pub fn replay_prometheus_with_gauges(
             break;
         }
     }
-    let streamed = prometheus::stream(&mut input, &mut replay);
+    let streamed = prometheus::stream(&mut input, sink);
     if input.get_ref().over {
         return Err(ReplayError::Prometheus(format!(
             "larger than {MAX_PROMETHEUS_BYTES} bytes; ask for a shorter range or a coarser step"
@@ -454,7 +580,7 @@ pub fn replay_prometheus_with_gauges(
             "resultType {result_type} (query_range returns a matrix)"
         )));
     }
-    Ok(replay.stats)
+    Ok(())
 }
 
 /// The replay of a Prometheus response, fed sample by sample.
@@ -467,6 +593,12 @@ struct PrometheusReplay<'a, E, G> {
     analyzer: Option<Analyzer>,
     /// The current series' previous time.
     previous: Option<f64>,
+    /// The restarts known: given, and from the start-time series read.
+    restarts: Restarts,
+    /// The current series, when it is a start-time series not known yet.
+    start_time: Option<restarts::StartTimeSeries>,
+    /// The current memory series' restarts still to declare, newest first.
+    pending: Vec<f64>,
     stats: ReplayStats,
 }
 
@@ -478,6 +610,22 @@ where
     fn begin(&mut self, labels: &SeriesLabels) -> bool {
         self.analyzer = None;
         self.previous = None;
+        if let Some(series) = self.start_time.take() {
+            series.finish(&mut self.restarts);
+        }
+        if restarts::is_start_time(labels) {
+            // Its own `__name__` is not the memory series' one.
+            let selected = self
+                .selector
+                .iter()
+                .all(|(name, value)| name == "__name__" || labels.get(name) == Some(value));
+            if selected && !self.restarts.knows(labels) {
+                self.start_time = Some(restarts::StartTimeSeries::new(labels));
+                return true;
+            }
+            return false;
+        }
+        self.pending = self.restarts.of(labels).iter().rev().copied().collect();
         self.selector
             .iter()
             .all(|(name, value)| labels.get(name) == Some(value))
@@ -501,6 +649,19 @@ where
             )));
         }
         self.previous = Some(t_secs);
+        if let Some(series) = &mut self.start_time {
+            series.sample(t_secs, parse_start_time(labels, index, value)?);
+            return Ok(());
+        }
+        while let Some(&restart) = self.pending.last().filter(|&&at| at <= t_secs) {
+            self.pending.pop();
+            // Before the first reading there is nothing to forget.
+            if let Some(analyzer) = &mut self.analyzer {
+                for event in analyzer.declare_restart(restart) {
+                    (self.on_event)(labels, event).map_err(ReplayError::Output)?;
+                }
+            }
+        }
         let bytes = match parse_prometheus_value(value) {
             Some(Some(bytes)) => bytes,
             Some(None) => {
@@ -574,6 +735,75 @@ fn parse_prometheus_value(text: &str) -> Option<Option<u64>> {
 mod tests {
     use super::{parse_bytes, replay_csv, ReplayError, MAX_LINE_BYTES};
     use crate::MonitorConfig;
+
+    #[test]
+    fn a_start_time_series_read_before_its_memory_series_declares_its_restarts() {
+        use super::{prometheus_restarts, replay_prometheus_with_gauges};
+        use crate::detect::TrendConfig;
+        // Sorted as Prometheus sorts: `process_start_time_seconds` before
+        // `rss_bytes`. One process restarts at 5990 s, the other never.
+        let values = |f: &dyn Fn(u64) -> String| {
+            (0..150u64)
+                .map(|m| format!("[{},\"{}\"]", m * 60, f(m * 60)))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let start = |restarts: bool| {
+            values(&move |t| if restarts && t >= 6000 { "5990" } else { "-5" }.to_owned())
+        };
+        let flat = values(&|_| "100000000".to_owned());
+        let json = format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[
+            {{"metric":{{"__name__":"process_start_time_seconds","job":"a"}},"values":[{}]}},
+            {{"metric":{{"__name__":"process_start_time_seconds","job":"b"}},"values":[{}]}},
+            {{"metric":{{"__name__":"rss_bytes","job":"a"}},"values":[{flat}]}},
+            {{"metric":{{"__name__":"rss_bytes","job":"b"}},"values":[{flat}]}}]}}}}"#,
+            start(true),
+            start(false)
+        );
+        let restarts = prometheus_restarts(json.as_bytes()).unwrap();
+        let labels = |job: &str| {
+            [("__name__", "rss_bytes"), ("job", job)]
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .into_iter()
+                .collect()
+        };
+        assert_eq!(restarts.of(&labels("a")), [5990.0]);
+        assert_eq!(restarts.of(&labels("b")), [] as [f64; 0]);
+        // Read once: the start-time series come first, so they count. A
+        // warm-up of 10 min ends at the second block minimum (minute 59:
+        // the first minimum of a flat series is its first sample); the
+        // restart starts another at the first reading after 5990 s.
+        let config = MonitorConfig {
+            trend: Some(TrendConfig {
+                warm_up_secs: 600.0,
+                ..TrendConfig::default()
+            }),
+            ..MonitorConfig::default()
+        };
+        let mut warming = Vec::new();
+        let stats = replay_prometheus_with_gauges(
+            json.as_bytes(),
+            &config,
+            &[],
+            |_, _| Ok(()),
+            |labels, gauges| {
+                warming.push((labels["job"].clone(), gauges.t_secs, gauges.warming_up));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(stats.readings, 300);
+        let warm_at = |job: &str, t: f64| {
+            warming
+                .iter()
+                .find(|(j, at, _)| j == job && *at == t)
+                .unwrap()
+                .2
+        };
+        assert!(!warm_at("a", 5940.0) && warm_at("a", 6000.0));
+        assert!(!warm_at("b", 5940.0) && !warm_at("b", 6000.0));
+    }
 
     #[test]
     fn byte_counts_as_exporters_write_them() {

@@ -481,3 +481,92 @@ fn a_prometheus_response_replays_each_series_or_the_selected_one() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("resultType vector"));
 }
+
+/// A `query_range` response in Prometheus's layout (series sorted by
+/// labels, `__name__` first; values `[unix_secs, "value"]`; 60 s step; 14 h)
+/// generated for this test: `heapguard_live_bytes` of two processes of job
+/// `api`, and each one's `process_start_time_seconds`. `api-0` leaks
+/// 5 MB/min from hour 4 and restarts at 1765028820 (20 s after hour 8:
+/// memory back to its base, leaking again; its start time changes there);
+/// `api-1` is steady and never restarts.
+const RESTART_RESPONSE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/restart_query_range.json"
+);
+const RESTART_AT: f64 = 1_765_028_820.0;
+
+/// `(event, t_secs, instance)` of each event line.
+fn series_events(output: &Output) -> Vec<(String, f64, String)> {
+    json_lines(output)
+        .iter()
+        .filter(|line| line.get("event").is_some())
+        .map(|line| {
+            (
+                line["event"].as_str().unwrap().to_owned(),
+                line["t_secs"].as_f64().unwrap(),
+                line["series"]["instance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_start_time_change_in_a_prometheus_response_declares_a_restart() {
+    let output = run(&[RESTART_RESPONSE, "--format", "prometheus", "--gauges"]);
+    assert!(output.status.success(), "{output:?}");
+    let events = series_events(&output);
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(kind, _, instance)| (kind.as_str(), instance.as_str()))
+        .collect();
+    // The leak is found before the restart, forgotten at it (the start
+    // time's change, between two samples), and found again after it.
+    assert_eq!(
+        kinds,
+        [
+            ("leak_suspected", "api-0:9000"),
+            ("recovered", "api-0:9000"),
+            ("leak_suspected", "api-0:9000")
+        ],
+        "{events:?}"
+    );
+    assert!(events[0].1 < RESTART_AT && events[2].1 > RESTART_AT);
+    assert_eq!(events[1].1, RESTART_AT);
+    let lines = json_lines(&output);
+    let gauges: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|line| line.get("gauges").is_some())
+        .collect();
+    // One gauge line per memory sample: the start-time series are not
+    // replayed as memory.
+    assert_eq!(gauges.len(), 2 * 14 * 60);
+    assert!(gauges
+        .iter()
+        .all(|line| line["series"]["__name__"] == "heapguard_live_bytes"));
+    // The first reading after the restart starts a warm-up.
+    let after = gauges
+        .iter()
+        .find(|line| {
+            line["series"]["instance"] == "api-0:9000" && line["t_secs"].as_f64() > Some(RESTART_AT)
+        })
+        .unwrap();
+    assert_eq!(after["gauges"]["heapguard_detector_warming_up"], 1.0);
+}
+
+#[test]
+fn from_standard_input_a_start_time_series_after_its_memory_series_declares_nothing() {
+    // Read once, the response's start-time series come after the memory
+    // series they belong to: the restart is only inferred, from the drop,
+    // later and at a reading's time.
+    let input = std::fs::read(RESTART_RESPONSE).unwrap();
+    let output = run_with_stdin(&["-", "--format", "prometheus"], &input);
+    assert!(output.status.success(), "{output:?}");
+    let events = series_events(&output);
+    let recovered: Vec<f64> = events
+        .iter()
+        .filter(|(kind, ..)| kind == "recovered")
+        .map(|(_, t, _)| *t)
+        .collect();
+    assert_eq!(recovered.len(), 1, "{events:?}");
+    assert!(recovered[0] > RESTART_AT, "{events:?}");
+}

@@ -6,13 +6,19 @@
 //! detector's gauges under the names the `metrics` feature exports
 //! (`heapguard_leak_suspected`, ...; `null` stands for +Inf, and
 //! `heapguard_level_shift_timestamp_seconds` is on the input's clock), plus
-//! `"series"` with `--format prometheus`. Exit status 2 on malformed input
-//! (naming the line), 1 when the output cannot be written.
+//! `"series"` with `--format prometheus`. In a Prometheus response, a
+//! `process_start_time_seconds` series beside a memory series (same labels
+//! but `__name__`) declares a restart of it where its value changes, as a
+//! CSV's `restart` column does (a file is read twice for that; from
+//! standard input, only a start-time series that comes before its memory
+//! series counts). Exit status 2 on malformed input (naming the line), 1
+//! when the output cannot be written.
 
 use clap::{Parser, ValueEnum};
 use heapguard_breaker::Budget;
 use heapguard_monitor::replay::{
-    replay_csv_with_gauges, replay_prometheus_with_gauges, ReplayError, ReplayStats,
+    prometheus_restarts, replay_csv_with_gauges, replay_prometheus_with_restarts, ReplayError,
+    ReplayStats, Restarts,
 };
 use heapguard_monitor::{DetectorGauges, MonitorConfig};
 use std::cell::RefCell;
@@ -33,7 +39,9 @@ struct Args {
     budget: Option<String>,
     /// The input's format: CSV (`t_secs,live_bytes[,quiescent[,restart]]`) or the
     /// JSON of a Prometheus `/api/v1/query_range` response. A response
-    /// holds no quiescent marks: the detector works on block minima.
+    /// holds no quiescent marks: the detector works on block minima; a
+    /// `process_start_time_seconds` series beside a memory series declares
+    /// its restarts.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     format: Format,
     /// With `--format prometheus`: replay only the series whose labels
@@ -78,6 +86,24 @@ fn main() -> ExitCode {
             Err(error) => return fail(2, &format!("cannot open {name}: {error}")),
         }
     };
+    // A file is read twice for a Prometheus response: first for its
+    // start-time series, which Prometheus sorts after the memory series
+    // named before `process_start_time_seconds`. Standard input is read
+    // once: a start-time series declares the restarts of the memory series
+    // after it.
+    let restarts = match (&args.format, args.file.as_os_str() == "-") {
+        (Format::Prometheus, false) => {
+            let first = match std::fs::File::open(&args.file) {
+                Ok(file) => file,
+                Err(error) => return fail(2, &format!("cannot open {name}: {error}")),
+            };
+            match prometheus_restarts(first) {
+                Ok(restarts) => restarts,
+                Err(error) => return fail(2, &format!("{name}: {error}")),
+            }
+        }
+        _ => Restarts::default(),
+    };
     let config = MonitorConfig {
         budget_bytes,
         ..MonitorConfig::default()
@@ -112,10 +138,11 @@ fn main() -> ExitCode {
                 writeln!(out.borrow_mut(), "{}", gauges_line(None, &gauges))
             },
         ),
-        Format::Prometheus => replay_prometheus_with_gauges(
+        Format::Prometheus => replay_prometheus_with_restarts(
             input,
             &config,
             &selector,
+            &restarts,
             |labels, event| {
                 let mut value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
                 if let Some(object) = value.as_object_mut() {
