@@ -196,7 +196,6 @@ impl<'a> Guards<'a> {
                     top_sites: Vec::new(),
                 }),
                 // Follows its LeakSuspected at once.
-                #[cfg(feature = "profiling")]
                 MemoryEvent::LeakAttributed { attribution, .. } => {
                     if let Some(leak) = self.leaks.last_mut() {
                         leak.top_sites =

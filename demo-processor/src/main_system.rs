@@ -1,7 +1,8 @@
 //! `demo-processor-system`: the same program over the C allocator
 //! (`CountingAlloc<System>`), so that profilers hooking `malloc`/`free`
-//! (heaptrack) see its heap. `--profile` is refused here: jemalloc's
-//! profiler sees nothing of it.
+//! (heaptrack) see its heap. `--profile` and the admin listener's profiles
+//! come from CountingAlloc's own sampler, as in a jemalloc build without
+//! the `profiling` feature.
 
 use std::process::ExitCode;
 

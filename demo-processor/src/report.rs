@@ -78,14 +78,13 @@ pub struct TopSite {
     /// Source line, when known.
     pub line: Option<u32>,
     /// Estimated bytes gained over a leak's span, or held at a trip
-    /// (jemalloc's sampled heap profile).
+    /// (a sampled heap profile).
     pub bytes: i64,
     /// Share of the growth of all growing sites (or of all bytes held),
     /// 0 to 1.
     pub share: f64,
 }
 
-#[cfg(feature = "profiling")]
 impl From<heapguard_monitor::attribution::GrowingSite> for TopSite {
     fn from(site: heapguard_monitor::attribution::GrowingSite) -> Self {
         Self {

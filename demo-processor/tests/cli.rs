@@ -337,26 +337,3 @@ fn the_run_says_where_its_budget_came_from() {
         stderr(&output)
     );
 }
-
-#[cfg(not(feature = "profiling"))]
-#[test]
-fn profile_without_the_profiling_feature_is_refused_before_any_work() {
-    let tmp = scratch();
-    let dir = tmp.path().join("no-profiler");
-    let output = demo(&[
-        "run",
-        "--contacts",
-        "1300",
-        "--users",
-        "1",
-        "--profile",
-        dir.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("--features profiling"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(!dir.exists(), "nothing is created for a refused --profile");
-}

@@ -27,21 +27,6 @@ fn without_admin_listen_there_is_no_profile_route() {
     assert_eq!(status.as_u16(), 404);
 }
 
-#[cfg(not(feature = "profiling"))]
-#[test]
-fn without_the_profiler_the_profile_route_says_how_to_build_it() {
-    let admin = format!("127.0.0.1:{}", common::free_port());
-    let _server = Server::start(&["--budget", "256MiB", "--admin-listen", &admin]);
-    let answer = client()
-        .get(format!("http://{admin}/debug/pprof/heap"))
-        .send()
-        .expect("a response");
-    assert_eq!(answer.status().as_u16(), 501);
-    let text = answer.text().expect("text");
-    assert!(text.contains("--features profiling"), "{text}");
-}
-
-#[cfg(feature = "profiling")]
 #[test]
 fn the_admin_listener_serves_metrics_health_and_a_heap_profile_pprof_can_read() {
     use std::io::Read;

@@ -14,11 +14,7 @@ mod format;
 mod json;
 mod logging;
 mod output;
-#[cfg(feature = "profiling")]
-mod profiling;
-#[cfg(not(feature = "profiling"))]
-#[path = "profiling_off.rs"]
-mod profiling;
+pub(crate) mod profiling;
 mod progress;
 mod run;
 mod showcase;

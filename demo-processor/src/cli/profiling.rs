@@ -1,5 +1,6 @@
-//! `--profile DIR`: jemalloc's heap profiler on, leak alarms attributed to
-//! allocation sites, and the profiles written as pprof.
+//! `--profile DIR`: heap profiling on (CountingAlloc's own sampler, or
+//! jemalloc's profiler in a build with the `profiling` feature), leak alarms
+//! attributed to allocation sites, and the profiles written as pprof.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,15 +15,15 @@ use crate::exit::CliError;
 use crate::report::TopSite;
 
 /// Switches sampling on and creates the profile directory (and its
-/// parents) before any work, so a binary that cannot profile (not jemalloc)
-/// or a path that cannot hold profiles is refused up front, the first
-/// without creating anything. The directory must be writable and have room
+/// parents) before any work, so a binary that cannot profile or a path that
+/// cannot hold profiles is refused up front, the first without creating
+/// anything. The directory must be writable and have room
 /// for a first profile: [`FIRST_PROFILE_BYTES`] are written and synced
 /// there (and removed), the same rule as `--json` and `--chart`, so a
 /// read-only or full filesystem costs no work.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), CliError> {
     let bad = |why: String| CliError::BadInput(format!("--profile {}: {why}", dir.display()));
-    profile::activate().map_err(|e| bad(e.to_string()))?;
+    start_sampling().map_err(|e| bad(e.to_string()))?;
     std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create it: {e}")))?;
     let mut probe = tempfile::Builder::new()
         .prefix(".demo-processor-check-")
@@ -37,6 +38,21 @@ pub(crate) fn check_dir(dir: &Path) -> Result<(), CliError> {
                 FIRST_PROFILE_BYTES / 1024
             ))
         })
+}
+
+/// Switches heap sampling on: jemalloc's profiler where this build has it
+/// and jemalloc is the global allocator with its profiler enabled,
+/// CountingAlloc's own sampler (one sample per 512 KiB) otherwise.
+pub(crate) fn start_sampling() -> Result<(), profile::ProfileError> {
+    match profile::activate() {
+        #[cfg(feature = "profiling")]
+        Err(
+            profile::ProfileError::NotJemalloc
+            | profile::ProfileError::NotEnabled
+            | profile::ProfileError::NotCompiledIn,
+        ) => profile::sampling::start(profile::sampling::DEFAULT_INTERVAL),
+        other => other,
+    }
 }
 
 /// Room a first profile needs: the demo's `heap-end.pb.gz` is 10 to 40 KiB

@@ -103,33 +103,23 @@ async fn heap_profile(app: App) -> Response {
     }
 }
 
-/// Switches sampling on for `/debug/pprof/heap`, when this build can
-/// profile; otherwise says why the route will answer 501.
-#[cfg(feature = "profiling")]
+/// Switches sampling on for `/debug/pprof/heap`: jemalloc's profiler in a
+/// build with the `profiling` feature, CountingAlloc's own sampler
+/// otherwise; if neither can start, says why the route will answer 501.
 pub fn start_sampling() {
-    if let Err(error) = heapguard_alloc::profile::activate() {
+    if let Err(error) = crate::cli::profiling::start_sampling() {
         tracing::warn!(%error, "heap profiles unavailable on the admin listener");
     }
 }
 
-/// Switches sampling on for `/debug/pprof/heap`, when this build can
-/// profile; otherwise says why the route will answer 501.
-#[cfg(not(feature = "profiling"))]
-pub fn start_sampling() {
-    tracing::warn!(
-        "heap profiles unavailable on the admin listener: this build has no heap profiler \
-         (cargo build --release -p demo-processor --features profiling)"
-    );
-}
-
-#[cfg(feature = "profiling")]
 fn take_pprof() -> Result<Vec<u8>, (StatusCode, String)> {
     use heapguard_alloc::profile::{self, ProfileError};
     let unavailable = |error: ProfileError| {
         let status = match error {
-            ProfileError::NotCompiledIn | ProfileError::NotEnabled | ProfileError::NotJemalloc => {
-                StatusCode::NOT_IMPLEMENTED
-            }
+            ProfileError::NotCompiledIn
+            | ProfileError::NotEnabled
+            | ProfileError::NotJemalloc
+            | ProfileError::NotSampling => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, format!("no heap profile: {error}"))
@@ -137,14 +127,4 @@ fn take_pprof() -> Result<Vec<u8>, (StatusCode, String)> {
     profile::take()
         .and_then(|taken| taken.to_pprof())
         .map_err(unavailable)
-}
-
-#[cfg(not(feature = "profiling"))]
-fn take_pprof() -> Result<Vec<u8>, (StatusCode, String)> {
-    Err((
-        StatusCode::NOT_IMPLEMENTED,
-        "no heap profile: this build has no heap profiler \
-         (cargo build --release -p demo-processor --features profiling)"
-            .to_owned(),
-    ))
 }
