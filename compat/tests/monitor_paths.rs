@@ -179,6 +179,8 @@ fn names() {
     };
     let _ = heapguard_monitor::DetectorGauges::of;
     let _ = heapguard_monitor::DetectorGauges::values;
+    // Behind the monitor's `breaker` feature since issue 25.
+    #[cfg(feature = "all-features")]
     let _ = heapguard_monitor::MemoryEvent::from_breaker;
     let _ = heapguard_monitor::MemoryEvent::kind;
     let _ = heapguard_monitor::MemoryEvent::t_secs;
@@ -205,6 +207,8 @@ fn names() {
     // generic, not named: heapguard_monitor::MemoryMonitor::track
     #[cfg(feature = "all-features")]
     let _ = heapguard_monitor::MemoryMonitor::trip_profile;
+    // Behind the monitor's `breaker` feature since issue 25.
+    #[cfg(feature = "all-features")]
     let _ = heapguard_monitor::MemoryMonitor::watch_breaker;
     #[cfg(feature = "all-features")]
     let _ = heapguard_monitor::MemoryMonitor::write_leak_profiles;

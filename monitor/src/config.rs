@@ -28,7 +28,7 @@ pub struct MonitorConfig {
     pub window: usize,
     /// The budget that percentages and the projected time to exhaustion
     /// refer to; `None` disables the high-usage alert. Resolve a
-    /// [`heapguard_breaker::Budget`] to get one. Default `None`.
+    /// [`heapguard_reading::Budget`] to get one. Default `None`.
     pub budget_bytes: Option<u64>,
     /// Live bytes above this share of the budget raise
     /// [`MemoryEvent::HighUsage`](crate::MemoryEvent::HighUsage). Default 70.

@@ -1,5 +1,5 @@
 use crate::detect::DetectorConfigError;
-use heapguard_breaker::SourceError;
+use heapguard_reading::SourceError;
 use thiserror::Error;
 
 /// Why a monitor cannot start or take a sample.

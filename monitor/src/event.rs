@@ -1,6 +1,8 @@
 use crate::detect::{GrowthVerdict, LeakVerdict, LevelShiftVerdict, SaturationVerdict};
+#[cfg(feature = "breaker")]
 use heapguard_breaker::BreakerEvent;
 use serde::Serialize;
+#[cfg(feature = "breaker")]
 use std::time::SystemTime;
 
 /// Something a person (or a pager) should know about the process's memory.
@@ -148,7 +150,8 @@ impl MemoryEvent {
     }
 
     /// The monitor's event for a breaker's state change; `started` is the
-    /// monitor's start, which `t_secs` counts from.
+    /// monitor's start, which `t_secs` counts from (feature `breaker`).
+    #[cfg(feature = "breaker")]
     pub fn from_breaker(event: &BreakerEvent, started: SystemTime) -> Self {
         let snapshot = event.snapshot();
         let t_secs = secs_since(snapshot.time, started);
@@ -172,6 +175,7 @@ impl MemoryEvent {
 
 /// Seconds from `started` to `time` (0 when `time` is earlier): a breaker
 /// reading's time on the monitor's clock.
+#[cfg(feature = "breaker")]
 pub(crate) fn secs_since(time: SystemTime, started: SystemTime) -> f64 {
     time.duration_since(started)
         .map_or(0.0, |elapsed| elapsed.as_secs_f64())

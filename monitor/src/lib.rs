@@ -8,7 +8,7 @@
 //! leak rule.
 //!
 //! ```
-//! use heapguard_breaker::{BreakerConfig, Budget, ManualSource, MemoryBreaker};
+//! use heapguard_reading::{Budget, ManualSource};
 //! use heapguard_monitor::{MemoryEvent, MemoryMonitor, MonitorConfig};
 //! use std::sync::Arc;
 //! use std::time::Duration;
@@ -48,7 +48,7 @@
 //!   [`mark_quiescent`](MemoryMonitor::mark_quiescent),
 //!   [`set_idle`](MemoryMonitor::set_idle), [`samples`](MemoryMonitor::samples),
 //!   [`subscribe`](MemoryMonitor::subscribe),
-//!   [`watch_breaker`](MemoryMonitor::watch_breaker),
+//!   `watch_breaker` (feature `breaker`),
 //!   [`track`](MemoryMonitor::track). Dropping it stops and joins the
 //!   thread. (`MonitorHandle`, its former name, is a deprecated alias.)
 //! - [`Sampler`] takes one [`Sample`] (live bytes, peak, RSS, jemalloc
@@ -241,7 +241,7 @@
 //! and `Saturating`, `SourceFailed` (the memory source panicked: the panic
 //! is caught, logged as a `tracing` error, and the sampler goes on),
 //! `BreakerTripped` and `Recovered` (from breakers given to
-//! [`MemoryMonitor::watch_breaker`]). Every subscriber gets every event on
+//! `MemoryMonitor::watch_breaker`, feature `breaker`). Every subscriber gets every event on
 //! its own queue of [`SUBSCRIBER_QUEUE`] (1,024) events; an event that finds
 //! a queue full is dropped for that subscriber and counted
 //! ([`MemoryMonitor::dropped_events`]), so a subscriber that never reads
@@ -289,6 +289,7 @@ mod gauges;
 #[cfg(feature = "metrics")]
 mod metrics_export;
 mod monitor;
+#[cfg(feature = "breaker")]
 pub mod observer;
 #[cfg(feature = "replay")]
 pub mod replay;

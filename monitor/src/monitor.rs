@@ -2,7 +2,9 @@ use crate::sample::default_source;
 use crate::track::{track_with, OperationReport};
 use crate::{Analyzer, MemoryEvent, MonitorConfig, MonitorError, Sample, Sampler};
 use crossbeam_channel::{Receiver, Select, Sender, TrySendError};
-use heapguard_breaker::{BreakerEvent, MemorySource};
+#[cfg(feature = "breaker")]
+use heapguard_breaker::BreakerEvent;
+use heapguard_reading::MemorySource;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -78,12 +80,15 @@ impl MemoryMonitor {
 #[derive(Debug)]
 enum Control {
     Stop,
+    #[cfg(feature = "breaker")]
     Watch(Receiver<BreakerEvent>),
 }
 
 #[derive(Debug)]
 struct Shared {
     sampler: Sampler,
+    /// The origin of breaker events' times and of the metrics' clock.
+    #[cfg_attr(not(any(feature = "breaker", feature = "metrics")), allow(dead_code))]
     started_at: SystemTime,
     budget_bytes: Option<u64>,
     state: Mutex<State>,
@@ -180,7 +185,9 @@ impl MemoryMonitor {
 
     /// Forwards a breaker's events (from
     /// [`MemoryBreaker::subscribe`](heapguard_breaker::MemoryBreaker::subscribe))
-    /// as [`MemoryEvent::BreakerTripped`] and [`MemoryEvent::Recovered`].
+    /// as [`MemoryEvent::BreakerTripped`] and [`MemoryEvent::Recovered`]
+    /// (feature `breaker`).
+    #[cfg(feature = "breaker")]
     pub fn watch_breaker(&self, events: Receiver<BreakerEvent>) {
         // A send fails only once the thread is gone, when nothing is watched.
         let _ = self.control.send(Control::Watch(events));
@@ -330,11 +337,13 @@ pub const SUBSCRIBER_QUEUE: usize = 1024;
 
 fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Control>) {
     let ticker = crossbeam_channel::tick(interval);
+    #[cfg(feature = "breaker")]
     let mut breakers: Vec<Receiver<BreakerEvent>> = Vec::new();
     loop {
         let mut select = Select::new();
         let tick = select.recv(&ticker);
         let stop = select.recv(control);
+        #[cfg(feature = "breaker")]
         for breaker in &breakers {
             select.recv(breaker);
         }
@@ -348,9 +357,13 @@ fn run(shared: &Shared, interval: std::time::Duration, control: &Receiver<Contro
                 }
             }
             index if index == stop => match operation.recv(control) {
+                #[cfg(feature = "breaker")]
                 Ok(Control::Watch(events)) => breakers.push(events),
                 Ok(Control::Stop) | Err(_) => return,
             },
+            #[cfg(not(feature = "breaker"))]
+            _ => unreachable!("only the ticker and the control channel are selected"),
+            #[cfg(feature = "breaker")]
             index => {
                 let slot = index - (stop + 1);
                 match operation.recv(&breakers[slot]) {

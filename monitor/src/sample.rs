@@ -1,4 +1,4 @@
-use heapguard_breaker::{CountingAllocSource, MemorySource, RssSource, SourceError};
+use heapguard_reading::{CountingAllocSource, MemorySource, RssSource, SourceError};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -43,7 +43,7 @@ impl Sample {
 /// its own (benchmarks, tests, sampling at job boundaries).
 ///
 /// ```
-/// use heapguard_breaker::ManualSource;
+/// use heapguard_reading::ManualSource;
 /// use heapguard_monitor::Sampler;
 /// use std::sync::Arc;
 /// let source = ManualSource::new(4096);

@@ -1,4 +1,4 @@
-use heapguard_breaker::{MemorySource, RssSource};
+use heapguard_reading::{MemorySource, RssSource};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 

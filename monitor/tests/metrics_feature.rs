@@ -2,7 +2,7 @@
 //! recorder is installed (here a small one that remembers values).
 #![cfg(feature = "metrics")]
 
-use heapguard_breaker::ManualSource;
+use heapguard_reading::ManualSource;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, Key, KeyName, Metadata, Recorder, SharedString,

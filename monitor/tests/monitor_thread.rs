@@ -2,9 +2,9 @@
 //! settable source (no global allocator here).
 
 use crossbeam_channel::{RecvTimeoutError, TryRecvError};
-use heapguard_breaker::{
-    BreakerConfig, Budget, ManualSource, MemoryBreaker, MemorySource, SourceError,
-};
+#[cfg(feature = "breaker")]
+use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+use heapguard_reading::{ManualSource, MemorySource, SourceError};
 use heapguard_monitor::detect::GrowthRule;
 use heapguard_monitor::{
     LeakEvidence, MemoryEvent, MemoryMonitor, MonitorConfig, MonitorError, RecoveredFrom,
@@ -413,6 +413,7 @@ fn a_leak_is_published_with_its_evidence() {
 }
 
 /// A breaker over its own manual source, free to change state at once.
+#[cfg(feature = "breaker")]
 fn breaker_named(name: &str) -> (MemoryBreaker, ManualSource) {
     let memory = ManualSource::new(0);
     let breaker = MemoryBreaker::new(
@@ -427,6 +428,7 @@ fn breaker_named(name: &str) -> (MemoryBreaker, ManualSource) {
 }
 
 #[test]
+#[cfg(feature = "breaker")]
 fn watched_breaker_trips_and_resets_become_events() {
     let before_start = Instant::now();
     let (monitor, _heap) = quiet_monitor(MonitorConfig::default());

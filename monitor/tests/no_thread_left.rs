@@ -1,7 +1,7 @@
 //! Dropping the handle leaves no sampler thread behind (its own test binary:
 //! it counts this process's threads by name).
 
-use heapguard_breaker::ManualSource;
+use heapguard_reading::ManualSource;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Events are `tracing` warnings and `track` logs structured fields, as the
 //! Node service's `logMemoryUsage` did.
 
-use heapguard_breaker::ManualSource;
+use heapguard_reading::ManualSource;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

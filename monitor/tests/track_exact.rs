@@ -3,7 +3,7 @@
 //! only, so other tests' allocations do not disturb it).
 
 use heapguard_alloc::CountingAlloc;
-use heapguard_breaker::{CountingAllocSource, ManualSource};
+use heapguard_reading::{CountingAllocSource, ManualSource};
 use heapguard_monitor::{track, MemoryMonitor, MonitorConfig, Sampler};
 use std::alloc::System;
 use std::hint::black_box;

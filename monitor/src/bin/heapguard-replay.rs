@@ -15,7 +15,7 @@
 //! when the output cannot be written.
 
 use clap::{Parser, ValueEnum};
-use heapguard_breaker::Budget;
+use heapguard_reading::Budget;
 use heapguard_monitor::replay::{
     prometheus_restarts, replay_csv_with_gauges, replay_prometheus_with_restarts, ReplayError,
     ReplayStats, Restarts,
