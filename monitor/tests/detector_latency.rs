@@ -4,9 +4,14 @@
 //! steady shape, whose every sample is quiescent). Latency counts from the
 //! leak's start to the sample that raises the alarm.
 //!
-//! Release only: about 3,000 traces of a day each. CI runs it once with
-//! `cargo test --release -p heapguard-monitor --test detector_latency`;
-//! `--nocapture` prints the table.
+//! With marks, every median meets the target by shape; the worst
+//! cases meet it except where `worst_bound` says why not, and are asserted
+//! at their measured figures there. Without marks, every leak is found.
+//! Clean filling caches (time constant 45 min to 5 h) raise no alarm.
+//!
+//! Release only: about 4,500 traces of 10 hours to a day. CI runs it once
+//! with `cargo test --release -p heapguard-monitor --test detector_latency`;
+//! `--nocapture` prints the tables.
 
 mod common;
 
@@ -147,10 +152,10 @@ fn print_table(marks: bool) -> Vec<(Kind, f64, Summary)> {
     rows
 }
 
-/// The bound asserted on the median with quiescent marks (minutes; cycles
-/// of 120 min for the cycling cache): the targets for 1-3 and 5-10
-/// MB/min.
-fn median_bound(kind: Kind, rate: f64) -> f64 {
+/// The target for the median and worst latency with quiescent marks
+/// (minutes; cycles of 120 min for the cycling cache), for 1-3 and 5-10
+/// MB/min: every median meets it.
+fn target(kind: Kind, rate: f64) -> f64 {
     let slow = rate <= 3.0;
     match kind {
         Kind::Steady | Kind::Sawtooth => {
@@ -184,6 +189,30 @@ fn median_bound(kind: Kind, rate: f64) -> f64 {
     }
 }
 
+/// The bound asserted on the worst latency with quiescent marks: the
+/// target where it is met, else the worst measured (minutes, rounded up).
+/// On sawtooth and after a shift at 5-10 MB/min, a leak that starts early
+/// in a job of up to 20 minutes is seen only at the samples after the job,
+/// and held until 5 of them show whether it is a step: about 25 to 35
+/// minutes. On a filling cache, a leak that starts while a cache of 45 min
+/// slows down by 2.6 MiB/min every time constant is told from a slower
+/// cache only once that slowdown fades (a cache of the longest time
+/// constant, 6 h, would slow down by as little).
+fn worst_bound(kind: Kind, rate: f64) -> f64 {
+    let measured = match (kind, rate as u32) {
+        (Kind::Sawtooth, 5) => 35.0,
+        (Kind::Sawtooth, 10) => 33.0,
+        (Kind::AfterShift, 5) => 26.0,
+        (Kind::FillingCache, 1) => 91.0,
+        (Kind::FillingCache, 2) => 120.0,
+        (Kind::FillingCache, 3) => 125.0,
+        (Kind::FillingCache, 5) => 76.0,
+        (Kind::FillingCache, 10) => 59.0,
+        _ => 0.0,
+    };
+    target(kind, rate).max(measured)
+}
+
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release only: cargo test --release")]
 fn latency_by_shape_with_quiescent_marks() {
@@ -191,7 +220,11 @@ fn latency_by_shape_with_quiescent_marks() {
     for (kind, rate, s) in rows {
         assert_eq!(s.found, RUNS as usize, "{kind:?} at {rate} MB/min: {s:?}");
         assert!(
-            s.median <= median_bound(kind, rate),
+            s.median <= target(kind, rate),
+            "{kind:?} at {rate} MB/min: {s:?}"
+        );
+        assert!(
+            s.worst.ceil() <= worst_bound(kind, rate),
             "{kind:?} at {rate} MB/min: {s:?}"
         );
     }
