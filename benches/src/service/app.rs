@@ -45,9 +45,13 @@ pub const MONITOR_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Parts {
     /// The breaker's tower layer (`MemoryShedLayer::http`) with a
-    /// reservation per request and request accounts under a `requests`
-    /// parent; each connection's task in a child of that parent.
+    /// reservation per request (and the handler starting its
+    /// `RequestAdmission`).
     pub layer: bool,
+    /// Memory accounts: each connection's task runs in a child of a
+    /// `requests` account and, with the layer, each request in its own
+    /// account under it (`MemoryShedLayer::request_accounts`).
+    pub accounts: bool,
     /// The breaker's refresher thread (the breaker's state refreshed every
     /// 25 ms, `BreakerConfig::watch_cancel_line`); off, the breaker is
     /// read only by the layer's reservations.
@@ -61,12 +65,13 @@ impl Parts {
     /// Every part: the whole stack.
     pub const ALL: Parts = Parts {
         layer: true,
+        accounts: true,
         refresher: true,
         monitor: true,
     };
 
-    /// Parses a comma- or plus-separated list of `layer`, `refresher`,
-    /// `monitor`, or `all` or `none`.
+    /// Parses a comma- or plus-separated list of `layer`, `accounts`,
+    /// `refresher`, `monitor`, or `all` or `none`.
     ///
     /// ```
     /// use heapguard_benches::service::Parts;
@@ -82,6 +87,7 @@ impl Parts {
         for name in list.split([',', '+']).filter(|name| !name.is_empty()) {
             match name {
                 "layer" => parts.layer = true,
+                "accounts" => parts.accounts = true,
                 "refresher" => parts.refresher = true,
                 "monitor" => parts.monitor = true,
                 "all" => parts = Parts::ALL,
@@ -99,10 +105,11 @@ impl Parts {
 }
 
 impl fmt::Display for Parts {
-    /// `layer+refresher+monitor`, or `none`.
+    /// `layer+accounts+refresher+monitor`, or `none`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = [
             (self.layer, "layer"),
+            (self.accounts, "accounts"),
             (self.refresher, "refresher"),
             (self.monitor, "monitor"),
         ]
@@ -117,10 +124,10 @@ impl fmt::Display for Parts {
     }
 }
 
-/// A part name that is not one of `layer`, `refresher`, `monitor`, `all`,
-/// `none`.
+/// A part name that is not one of `layer`, `accounts`, `refresher`,
+/// `monitor`, `all`, `none`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown part {0:?} (expected layer, refresher, monitor, all or none)")]
+#[error("unknown part {0:?} (expected layer, accounts, refresher, monitor, all or none)")]
 pub struct PartsError(pub String);
 
 /// The heapguard objects a server keeps alive while it serves.
@@ -174,9 +181,9 @@ impl Stack {
     }
 
     /// The parent account each connection's task runs in a child of, when
-    /// the layer is on (as `demo-processor serve` and the README advise).
+    /// accounts are on (as `demo-processor serve` and the README advise).
     pub fn connections_account(&self) -> Option<&Account> {
-        self.parts.layer.then_some(&self.requests)
+        self.parts.accounts.then_some(&self.requests)
     }
 
     /// The service's routes, behind the layer when it is on.
@@ -186,13 +193,17 @@ impl Stack {
             .route("/cpu", get(cpu))
             .route("/shutdown", post(stop));
         let router = match (&self.breaker, self.parts.layer) {
-            (Some(breaker), true) => router.layer(
-                MemoryShedLayer::new(Arc::clone(breaker))
+            (Some(breaker), true) => {
+                let layer = MemoryShedLayer::new(Arc::clone(breaker))
                     .estimate(|_: &Request<Body>| ESTIMATE_BYTES)
-                    .bypass(|request: &Request<Body>| request.uri().path() != "/work")
-                    .request_accounts(self.requests.clone())
-                    .http(),
-            ),
+                    .bypass(|request: &Request<Body>| request.uri().path() != "/work");
+                let layer = if self.parts.accounts {
+                    layer.request_accounts(self.requests.clone())
+                } else {
+                    layer
+                };
+                router.layer(layer.http())
+            }
             _ => router,
         };
         router.with_state(shutdown)

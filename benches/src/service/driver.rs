@@ -14,7 +14,7 @@
 //! ([`report::json_line`]). A configuration is `jemalloc`
 //! (`service_jemalloc`), `counting` (`service_counting`), `stack`
 //! (`service_stack`, every part) or `counting+PART+...` (`service_stack
-//! --parts PART,...`, parts `layer`, `refresher`, `monitor`); the servers
+//! --parts PART,...`, parts `layer`, `accounts`, `refresher`, `monitor`); the servers
 //! are taken from `--bin-dir`, by default the driver's own directory.
 //!
 //! `once` runs one server (a configuration's, after COMMAND if given, for
@@ -123,7 +123,7 @@ impl LoadArgs {
 /// use heapguard_benches::service::driver::command;
 /// use std::path::Path;
 /// let dir = Path::new("/bin-dir");
-/// assert_eq!(command("stack", dir, 2)?, ["/bin-dir/service_stack", "--workers", "2", "--parts", "layer+refresher+monitor"]);
+/// assert_eq!(command("stack", dir, 2)?, ["/bin-dir/service_stack", "--workers", "2", "--parts", "layer+accounts+refresher+monitor"]);
 /// assert_eq!(command("counting+layer", dir, 1)?[4], "layer");
 /// assert!(command("counting+cache", dir, 2).is_err());
 /// assert!(command("system", dir, 2).is_err());
