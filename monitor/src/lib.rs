@@ -256,7 +256,7 @@
 //! - `metrics`: gauges `heapguard_live_bytes`, `heapguard_peak_bytes`,
 //!   `heapguard_rss_bytes` and the counter `heapguard_memory_events_total`
 //!   (label `event`) through the `metrics` facade, and the detector's state
-//!   after every sample ([`DetectorGauges`], names in [`gauge_names`]):
+//!   after every sample ([`gauges::DetectorGauges`], names in [`gauges::names`]):
 //!   `heapguard_leak_suspected` (0/1), `heapguard_leak_slope_bytes_per_second`,
 //!   `heapguard_leak_confidence` (0 to 1), `heapguard_leak_seconds_to_budget`
 //!   (+Inf without a leak or a budget), `heapguard_detector_warming_up`
@@ -285,7 +285,7 @@ mod config;
 pub mod detect;
 mod error;
 mod event;
-mod gauges;
+pub mod gauges;
 #[cfg(feature = "metrics")]
 mod metrics_export;
 mod monitor;
@@ -300,8 +300,13 @@ pub use analyzer::Analyzer;
 pub use config::MonitorConfig;
 pub use error::MonitorError;
 pub use event::{LeakEvidence, MemoryEvent, RecoveredFrom};
+// Kept at the root for one release (issue 25): the gauges moved to
+// `gauges`; `MonitorHandle` is the monitor's former name.
+#[deprecated(note = "moved to `heapguard_monitor::gauges`")]
+#[doc(hidden)]
 pub use gauges::{names as gauge_names, DetectorGauges};
 #[allow(deprecated)]
+#[doc(hidden)]
 pub use monitor::MonitorHandle;
 pub use monitor::{MemoryMonitor, SUBSCRIBER_QUEUE};
 pub use sample::{Sample, Sampler};
