@@ -19,15 +19,15 @@ use crate::lines::Lines;
 use crate::pressure::{Levels, PressureLevel};
 use crate::primitive::Mutex;
 use crate::purge::default_purge;
-use crate::reading::{
-    Action, Budget, Cgroup, CountingAllocSource, Reader, Refresher, Resolution, SourceError, Tick,
-};
 use crate::refresh::RefreshAction;
 use crate::reservation::{AccountReservation, Reservation};
 use crate::state::BreakerState;
 use crate::state::StateCell;
 use crate::sync::lock;
 use crate::usage::{Tripped, Usage};
+use heapguard_reading::{
+    Action, Budget, Cgroup, CountingAllocSource, Reader, Refresher, Resolution, SourceError, Tick,
+};
 
 /// A memory circuit breaker: refuses new work once usage reaches a share of
 /// a budget, and takes it again once usage falls below a lower share.
@@ -274,7 +274,7 @@ impl MemoryBreaker {
     /// nanosecond), cheap enough for inner loops.
     ///
     /// Moved by checks, reservations, [`refresh`](Self::refresh) and the
-    /// refresher thread (every [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD),
+    /// refresher thread (every [`REFRESH_PERIOD`](heapguard_reading::REFRESH_PERIOD),
     /// unless [`watch_cancel_line`](BreakerConfig::watch_cancel_line) is
     /// off); stale by at most the time since the last of them. Reading it
     /// changes nothing.
@@ -333,7 +333,7 @@ impl MemoryBreaker {
     ///
     /// Cancels are made by the breaker's refresher thread (or
     /// [`refresh`](Self::refresh)), within one
-    /// [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD) of the cancel line being
+    /// [`REFRESH_PERIOD`](heapguard_reading::REFRESH_PERIOD) of the cancel line being
     /// crossed, never by [`check`](Self::check), which takes no lock.
     pub fn register_job(
         &self,
@@ -509,7 +509,7 @@ impl MemoryBreaker {
     }
 
     /// Runs `action` on the breaker's refresher thread after each refresh
-    /// (every [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD)) with the usage a
+    /// (every [`REFRESH_PERIOD`](heapguard_reading::REFRESH_PERIOD)) with the usage a
     /// check would see then, until the returned [`RefreshAction`] is dropped.
     ///
     /// The refresher is the one its cgroup readings come from (shared by
@@ -544,7 +544,7 @@ impl MemoryBreaker {
         let action: Arc<Action> = Arc::new(move |_: &Tick| {
             if let Some(inner) = breaker.upgrade() {
                 if let Ok(usage) = inner.current_usage() {
-                    if let Err(message) = crate::caught::run_caught(|| action(&usage)) {
+                    if let Err(message) = heapguard_reading::caught::run_caught(|| action(&usage)) {
                         inner.callback_panicked("on_refresh", message);
                     }
                 }
@@ -608,7 +608,7 @@ impl fmt::Debug for MemoryBreaker {
 
 /// The action that re-resolves a host-derived budget on the refresher's
 /// limits period, and logs a change.
-fn budget_watch(inner: &Arc<Inner>, budget: Budget, host: crate::reading::Host) -> Arc<Action> {
+fn budget_watch(inner: &Arc<Inner>, budget: Budget, host: heapguard_reading::Host) -> Arc<Action> {
     let breaker = Arc::downgrade(inner);
     let last_error = Mutex::new(None::<String>);
     Arc::new(move |tick: &Tick| {

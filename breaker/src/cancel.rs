@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::caught::run_caught;
 use crate::primitive::{Arc, AtomicBool, Mutex, MutexGuard, Ordering};
+use heapguard_reading::caught::run_caught;
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 

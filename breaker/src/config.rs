@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use crate::clock::{Clock, SystemClock};
 use crate::lines::{LineBytes, Percents};
-use crate::reading::{
+use heapguard_reading::{
     Budget, BudgetError, Configured, Host, MemorySource, Reader, Resolution, SourceError,
 };
 
@@ -154,11 +154,11 @@ impl BreakerConfig {
     }
 
     /// Where readings come from. A root breaker defaults to
-    /// [`CountingAllocSource`](crate::reading::CountingAllocSource) (and fails to build
+    /// [`CountingAllocSource`](heapguard_reading::CountingAllocSource) (and fails to build
     /// if the counting allocator is not installed); a child breaker defaults
     /// to counting only its own reservations.
     ///
-    /// A [`CgroupSource`](crate::reading::CgroupSource) is read by the cgroup's shared
+    /// A [`CgroupSource`](heapguard_reading::CgroupSource) is read by the cgroup's shared
     /// refresher thread, never on `check()`.
     pub fn source(mut self, source: impl MemorySource) -> Self {
         self.source = Some(Configured::of(source));
@@ -237,7 +237,7 @@ impl BreakerConfig {
     }
 
     /// Whether the breaker's refresher thread watches it: every
-    /// [`REFRESH_PERIOD`](crate::reading::REFRESH_PERIOD) it takes the breaker's
+    /// [`REFRESH_PERIOD`](heapguard_reading::REFRESH_PERIOD) it takes the breaker's
     /// step (the same transition function as `check()`), so the state and
     /// the level stay fresh while no thread calls `check()`, and it acts at
     /// the cancel line (default true; false: only checks and

@@ -29,10 +29,10 @@ use crate::ledger::{Ledger, Refused};
 use crate::lines::{percent, Lines};
 use crate::pressure::{Levels, PressureLevel};
 use crate::primitive::Mutex;
-use crate::reading::{Reader, Resolution, SourceError};
 use crate::state::{BreakerState, StateCell};
 use crate::sync::lock;
 use crate::usage::{Details, TripCause, Tripped, Usage};
+use heapguard_reading::{Reader, Resolution, SourceError};
 
 pub(crate) struct Inner {
     pub(crate) lines: Lines,
@@ -307,7 +307,7 @@ impl Inner {
         self.last_purge
             .compare_exchange(last, stamp(now), Relaxed, Relaxed)
             .ok()?;
-        if let Err(message) = crate::caught::run_caught(|| hook()) {
+        if let Err(message) = heapguard_reading::caught::run_caught(|| hook()) {
             self.callback_panicked("purge_hook", message);
         }
         Some(self.read_used())

@@ -104,8 +104,6 @@ mod usage;
 /// resolves on a host's cgroup files, PSI (the `heapguard-reading` crate,
 /// which `heapguard-monitor` reads too).
 pub use heapguard_reading as reading;
-// The caught-panic runner the refresher shares with the breaker's callbacks.
-use heapguard_reading::caught;
 
 pub use breaker::{MemoryBreaker, MemoryLedger};
 pub use cancel::CancelToken;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::reading::{Action, Refresher};
+use heapguard_reading::{Action, Refresher};
 
 /// An action registered with [`MemoryBreaker::on_refresh`](crate::MemoryBreaker::on_refresh):
 /// it runs on the refresher thread after every refresh until this guard is

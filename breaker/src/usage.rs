@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::event::AccountBytes;
 use crate::jobs::Jobs;
 use crate::lines::{percent, Lines};
-use crate::reading::SourceError;
+use heapguard_reading::SourceError;
 
 /// A breaker's reading when it accepted: what [`check`](crate::MemoryBreaker::check) returns.
 ///

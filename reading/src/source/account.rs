@@ -1,6 +1,7 @@
 use heapguard_alloc::Account;
 
-use super::{MemorySource, SourceError};
+use super::memory_source::MemorySource;
+use crate::error::SourceError;
 
 /// Reads one memory [`Account`]'s live bytes: the source of a per-job
 /// breaker, so one job (one user's processing, one request) can have its own

@@ -1,7 +1,8 @@
 use crate::cgroup::Cgroup;
 use crate::host::Host;
 
-use super::{MemorySource, SourceError};
+use super::memory_source::MemorySource;
+use crate::error::SourceError;
 
 /// Reads the process's cgroup working set: usage minus inactive file pages
 /// (`memory.current - inactive_file` on v2, `memory.usage_in_bytes -

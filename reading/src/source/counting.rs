@@ -1,4 +1,5 @@
-use super::{MemorySource, SourceError};
+use super::memory_source::MemorySource;
+use crate::error::SourceError;
 
 /// Reads the counting allocator: live requested bytes, one relaxed atomic load.
 ///

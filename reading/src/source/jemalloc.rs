@@ -1,4 +1,5 @@
-use super::{MemorySource, SourceError};
+use super::memory_source::MemorySource;
+use crate::error::SourceError;
 
 /// Reads jemalloc's `stats.allocated`: bytes in allocations handed to the
 /// program, counted at jemalloc's size classes (feature `jemalloc`).

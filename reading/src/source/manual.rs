@@ -1,7 +1,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use super::{MemorySource, SourceError};
+use super::memory_source::MemorySource;
+use crate::error::SourceError;
 
 /// A source that reads whatever was last [`set`](ManualSource::set): for
 /// tests, simulations and benches. Clones share the same value.

@@ -2,7 +2,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::{MemorySource, SourceError};
+use super::memory_source::MemorySource;
+use crate::error::SourceError;
 
 const STATM: &str = "/proc/self/statm";
 
