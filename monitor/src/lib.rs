@@ -151,9 +151,11 @@
 //! after an hour at least, or after 3 hours at the most.
 //!
 //! **Drops and cycles.** A *drop* is a point 24 MiB below the newest 8
-//! points. The first drop may be a restart the detector was not told of: it
-//! forgets the points before it and starts a new warm-up. From the second
-//! on, drops recur: the series *cycles* (a cache emptied and refilled on a
+//! points, confirmed by the point after it (still 8 MiB below them; a
+//! single low reading is a spike, forgotten). The first drop may be a
+//! restart the detector was not told of: it forgets the points before it
+//! and starts a new warm-up. From the second on, drops recur: the series
+//! *cycles* (a cache emptied and refilled on a
 //! schedule, a batch that repeats). A recurring drop starts a new cycle, not
 //! a warm-up (one an inferred drop started ends; a declared one goes on),
 //! and clears no suspected leak. Each cycle is kept as a bounded summary

@@ -15,12 +15,12 @@
 //! when the output cannot be written.
 
 use clap::{Parser, ValueEnum};
-use heapguard_reading::Budget;
 use heapguard_monitor::replay::{
     prometheus_restarts, replay_csv_with_gauges, replay_prometheus_with_restarts, ReplayError,
     ReplayStats, Restarts,
 };
 use heapguard_monitor::{DetectorGauges, MonitorConfig};
+use heapguard_reading::Budget;
 use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::path::PathBuf;

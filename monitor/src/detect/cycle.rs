@@ -1,8 +1,8 @@
 //! Periodic structure: a cache emptied and refilled on a schedule, a batch
 //! that repeats, a daily pattern. Each drop of the kept memory (an
 //! effective point [`min_growth_bytes`](super::TrendConfig::min_growth_bytes)
-//! below the newest [`min_points`](super::TrendConfig::min_points) points)
-//! ends a cycle, summarised in a few numbers; growth is then tested in what
+//! below the newest [`min_points`](super::TrendConfig::min_points) points,
+//! confirmed by the point after it) ends a cycle, summarised in a few numbers; growth is then tested in what
 //! persists across cycles, the level each cycle reaches before its drop,
 //! not in the fill that every cycle repeats.
 //!

@@ -125,6 +125,13 @@ const SLOWDOWN_RATIO: f64 = 0.8;
 /// 5 h): 3 let 2 of 1,500 ten-hour runs alarm, 3.5 none.
 const KEEPS_SLOPE_Z: f64 = 3.5;
 
+/// The share of the minimum growth by which the point after a drop must
+/// still be below the points before the drop to confirm it: a single low
+/// reading (a spike) is forgotten, while a cache emptied on a schedule,
+/// refilling fast (40 to 130 MiB with a time constant of 20 minutes) and
+/// seen again only after a job, is still a third of a drop below.
+const DROP_CONFIRMED: f64 = 1.0 / 3.0;
+
 /// The scales tested: the newest `window / d` points for each `d`.
 const SCALE_DIVISORS: [usize; 4] = [1, 2, 4, 8];
 
@@ -534,7 +541,9 @@ pub enum TrendChange {
 /// **Warm-up.** From the first reading, and again after a declared restart
 /// ([`declare_restart`](Self::declare_restart)) or the first drop (an
 /// effective point [`min_growth_bytes`](TrendConfig::min_growth_bytes)
-/// below the newest [`min_points`](TrendConfig::min_points) points),
+/// below the newest [`min_points`](TrendConfig::min_points) points, and
+/// the point after it still a third of that below them: a single low
+/// reading is a spike, forgotten),
 /// caches may fill: only a leak whose growth keeps its slope rather than
 /// slowing down like a cache with a time constant up to
 /// [`cache_time_constant_secs`](TrendConfig::cache_time_constant_secs) is
@@ -614,6 +623,8 @@ pub struct TrendDetector {
     settling: bool,
     settle_from: f64,
     cycles: Cycles,
+    /// A drop not confirmed yet by the point after it.
+    held_drop: Option<SeriesPoint>,
     verdict: Option<LeakVerdict>,
     last_shift: Option<LevelShiftVerdict>,
     scales: [ScaleState; SCALE_DIVISORS.len()],
@@ -650,6 +661,7 @@ impl TrendDetector {
             settling: false,
             settle_from: 0.0,
             cycles: Cycles::default(),
+            held_drop: None,
             verdict: None,
             last_shift: None,
             scales: Default::default(),
@@ -704,6 +716,7 @@ impl TrendDetector {
     /// [`TrendChange::Cleared`] when a leak was suspected.
     pub fn declare_restart(&mut self, t_secs: f64) -> Option<TrendChange> {
         self.cycles.clear();
+        self.held_drop = None;
         self.block_min = None;
         self.block_len = 0;
         self.reset_from(t_secs, true)
@@ -713,27 +726,52 @@ impl TrendDetector {
     pub fn observe(&mut self, point: SeriesPoint) -> Option<TrendChange> {
         let warm_up_from = *self.warm_up_from.get_or_insert(point.t_secs);
         let effective = self.effective_point(point)?;
-        if self.is_drop(effective) {
-            let newest = self.points.make_contiguous();
-            self.cycles.end_cycle(&effective, newest);
-            if !self.cycles.is_cycling() {
-                // The first drop may be a restart: a new warm-up.
-                let cleared = self.reset_from(effective.t_secs, false);
-                self.cycles.add(&effective);
-                self.push(effective);
-                return cleared;
+        // A drop counts once the next point confirms it: still below the
+        // points before the drop, by a third of a drop's size at least (a
+        // cache emptied on a schedule refills meanwhile). A single low
+        // reading is a spike: forgotten.
+        let cleared = match self.held_drop.take() {
+            Some(held) if self.is_below(effective, DROP_CONFIRMED) => self.begin_after_drop(held),
+            Some(_spike) => None,
+            None if self.is_below(effective, 1.0) => {
+                self.held_drop = Some(effective);
+                return None;
             }
+            None => None,
+        };
+        let change = self.evaluate_point(effective, warm_up_from);
+        // After a restart's reset the warm-up's first point reports nothing.
+        cleared.or(change)
+    }
+
+    /// A confirmed drop at `held`: the first may be a restart (a new
+    /// warm-up; a suspected leak is cleared), later ones recur (a new
+    /// cycle).
+    fn begin_after_drop(&mut self, held: SeriesPoint) -> Option<TrendChange> {
+        let newest = self.points.make_contiguous();
+        self.cycles.end_cycle(&held, newest);
+        let cleared = if !self.cycles.is_cycling() {
+            self.reset_from(held.t_secs, false)
+        } else {
             // A recurring drop: a new cycle, not a restart. The warm-up an
             // inferred drop started ends; a declared one goes on.
             self.points.clear();
             self.scales = Default::default();
             self.stopped_streak = 0;
             self.settling = true;
-            self.settle_from = effective.t_secs;
+            self.settle_from = held.t_secs;
             if !self.warm_up_declared {
                 self.warming = false;
             }
-        }
+            None
+        };
+        self.cycles.add(&held);
+        self.push(held);
+        cleared
+    }
+
+    /// Adds a point that is no unconfirmed drop and evaluates the growth.
+    fn evaluate_point(&mut self, effective: SeriesPoint, warm_up_from: f64) -> Option<TrendChange> {
         self.cycles.add(&effective);
         self.push(effective);
         let stopped = (self.warming || self.settling) && self.growth_stopped();
@@ -842,13 +880,14 @@ impl TrendDetector {
         Some(change)
     }
 
-    /// Whether `point` falls below the newest `min_points` points by a
-    /// growth's worth: a drop (a restart, or the end of a cycle).
-    fn is_drop(&self, point: SeriesPoint) -> bool {
+    /// Whether `point` falls below the newest `min_points` points by
+    /// `share` of the minimum growth: with 1, a drop (a restart, or the end
+    /// of a cycle), confirmed by the next point with [`DROP_CONFIRMED`].
+    fn is_below(&self, point: SeriesPoint, share: f64) -> bool {
         let newest = self.points.len().saturating_sub(self.config.min_points);
         let lowest = self.points.range(newest..).map(|p| p.bytes).min();
         lowest.is_some_and(|lowest| {
-            (point.bytes as f64) + self.config.min_growth_bytes < lowest as f64
+            (point.bytes as f64) + share * self.config.min_growth_bytes < lowest as f64
         })
     }
 
@@ -971,6 +1010,7 @@ impl TrendDetector {
     fn effective_point(&mut self, point: SeriesPoint) -> Option<SeriesPoint> {
         if point.quiescent && !self.quiescent_mode {
             self.quiescent_mode = true;
+            self.held_drop = None;
             self.points.clear();
             self.scales = Default::default();
             self.block_min = None;
@@ -1112,7 +1152,8 @@ mod tests {
                 detector.observe(SeriesPoint::quiescent(m as f64 * 60.0, bytes)),
                 None
             );
-            if m == 180 {
+            // The drop at minute 180 counts once minute 181 confirms it.
+            if m == 181 {
                 assert!(detector.is_warming_up());
             }
         }
@@ -1164,10 +1205,14 @@ mod tests {
                     0
                 };
             let point = SeriesPoint::quiescent(m as f64 * 60.0, bytes);
-            all.push(point);
+            let held = detector.held_drop;
             detector.observe(point);
-            if detector.points().count() == 1 {
-                all = vec![point]; // a restart: the detector starts afresh
+            if detector.held_drop.is_some() {
+                // A drop waits for the next point: not among the points yet.
+            } else if let Some(drop) = held.filter(|_| detector.points().count() == 2) {
+                all = vec![drop, point]; // a restart: the detector starts afresh
+            } else {
+                all.push(point);
             }
             let window: Vec<u64> = detector.points().map(|p| p.bytes).collect();
             assert_eq!(window.len(), all.len().min(20));
