@@ -83,6 +83,7 @@ pub mod event;
 mod inner;
 mod jobs;
 mod ledger;
+mod levels;
 mod lines;
 #[cfg(feature = "metrics")]
 pub mod metrics;

@@ -10,7 +10,7 @@ use heapguard_alloc::Account;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::layer::Hold;
+use super::hold::Hold;
 
 pin_project! {
     /// The body of a response from [`MemoryShedLayer::http`](super::MemoryShedLayer::http):

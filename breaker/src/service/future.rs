@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::error::{BoxError, Refused};
-use super::layer::{Admission, Hold};
+use super::hold::{Admission, Hold};
 
 pin_project! {
     /// The inner service's future for an admitted (or bypassed) request.

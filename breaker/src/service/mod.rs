@@ -124,6 +124,7 @@ mod admission;
 mod body;
 mod error;
 mod future;
+mod hold;
 #[cfg(feature = "http")]
 mod http;
 mod layer;
