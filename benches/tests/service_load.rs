@@ -138,3 +138,37 @@ fn a_server_refuses_parts_it_cannot_run() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("service_stack"), "{stderr}");
 }
+
+#[test]
+fn an_idle_server_reports_its_cpu_per_second() {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_service_stack"))
+        .parent()
+        .expect("the binaries' directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_service_load"))
+        .args(["idle", "--config", "counting+refresher", "--seconds", "1"])
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .output()
+        .expect("service_load runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "service_load idle failed:\n{stdout}\n{stderr}"
+    );
+    let line: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(line["bench"], "service_idle");
+    assert_eq!(line["config"], "counting+refresher");
+    let number = |name: &str| {
+        line[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: {line}"))
+    };
+    assert!(number("seconds") >= 1.0, "{line}");
+    let parts = number("user_us_per_s") + number("sys_us_per_s");
+    assert!((number("cpu_us_per_s") - parts).abs() < 1e-6, "{line}");
+    // The counting allocator counted what the server allocated between the
+    // two readings (the second reading's own connection and request at
+    // least); how much CPU the refresher took is the benchmark's figure.
+    assert!(number("allocator_calls_per_s") > 0.0, "{line}");
+}

@@ -6,6 +6,7 @@
 //!                    [--bin-dir DIR] [--json FILE] [--timeout-s 60]
 //! service_load once [--requests N] [--warmup W] [--connections 1] [--items 24]
 //!                   [--config LABEL [--workers 2] [--bin-dir DIR]] [-- COMMAND...]
+//! service_load idle --config LABEL [--seconds 10] [--workers 2] [--bin-dir DIR]
 //! ```
 //!
 //! `bench` runs every configuration once per round, each its own server
@@ -22,16 +23,20 @@
 //! requests, stops it and prints the run's JSON line:
 //! `benches/service_instructions.sh` runs it twice with different request
 //! counts under cachegrind.
+//!
+//! `idle` runs one configuration's server with no requests and prints its
+//! CPU time per second as a JSON line: the refresher's and the monitor's
+//! cost, which is per second, not per request.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
 use super::app::Parts;
-use super::load::{measure, Load, LoadError};
+use super::load::{measure, Load, LoadError, Server};
 use super::report::{self, Run, BASELINE};
 
 #[derive(Debug, Parser)]
@@ -83,6 +88,22 @@ enum Mode {
         /// The server's command line; with `--config`, what runs it.
         #[arg(last = true)]
         command: Vec<String>,
+    },
+    /// One server left idle: its CPU time per second with no requests
+    /// (what the clock-driven parts, the refresher and the monitor, cost).
+    Idle {
+        /// The configuration whose server to run (as in `bench`).
+        #[arg(long)]
+        config: String,
+        /// Seconds measured, after one second to settle.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+        seconds: u64,
+        /// Tokio worker threads of the server.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        workers: u16,
+        /// Where the `service_*` binaries are (default: beside this one).
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
     },
 }
 
@@ -186,6 +207,15 @@ pub fn main() -> ExitCode {
             bin_dir,
             json,
         )),
+        Mode::Idle {
+            config,
+            seconds,
+            workers,
+            bin_dir,
+        } => match bin_dir_or_own(bin_dir).and_then(|dir| command(&config, &dir, workers)) {
+            Ok(server) => runtime.block_on(idle(&config, &server, seconds)),
+            Err(error) => Err(error),
+        },
         Mode::Once {
             load,
             config,
@@ -218,6 +248,35 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `{"bench":"service_idle","config":..,"seconds":..,"cpu_us_per_s":..,
+/// "user_us_per_s":..,"sys_us_per_s":..,"allocator_calls_per_s":..}`.
+async fn idle(label: &str, command: &[String], seconds: u64) -> Result<(), String> {
+    let timeout = Duration::from_secs(60);
+    let failed = |error: LoadError| error.to_string();
+    let server = Server::start(command, timeout).await.map_err(failed)?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (user0, sys0, calls0) = server.cpu(timeout).await.map_err(failed)?;
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let (user1, sys1, calls1) = server.cpu(timeout).await.map_err(failed)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    server.stop(timeout).await.map_err(failed)?;
+    let per_s = |before: u64, after: u64| after.saturating_sub(before) as f64 / elapsed;
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "service_idle",
+            "config": label,
+            "seconds": elapsed,
+            "cpu_us_per_s": (per_s(user0, user1) + per_s(sys0, sys1)) / 1000.0,
+            "user_us_per_s": per_s(user0, user1) / 1000.0,
+            "sys_us_per_s": per_s(sys0, sys1) / 1000.0,
+            "allocator_calls_per_s": per_s(calls0, calls1),
+        })
+    );
+    Ok(())
 }
 
 async fn once(load: &Load, label: &str, command: &[String]) -> Result<(), String> {
