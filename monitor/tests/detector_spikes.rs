@@ -95,7 +95,7 @@ fn a_leak_among_one_sample_spikes_is_found() {
     // quiescent: found every run, within 70 minutes (worst 68, median 42,
     // against 14 and 21 without spikes). A low spike taken as a drop would
     // forget the points before it: a drop counts once the next point
-    // confirms it (before it did, 40 such runs had a worst of 221 min).
+    // confirms it.
     for run in 0..RUNS {
         let seed = 51_000 + run;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
