@@ -283,7 +283,7 @@ pub fn document(items: u32, seed: u64) -> String {
 async fn cpu() -> Response {
     let stats = heapguard_alloc::stats();
     let calls = stats.allocations + stats.deallocations + stats.reallocations;
-    match crate::service::server::process_cpu() {
+    match crate::clock::process_user_system_time() {
         Some((user, sys)) => {
             format!("{} {} {calls}\n", user.as_nanos(), sys.as_nanos()).into_response()
         }

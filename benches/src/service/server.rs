@@ -169,22 +169,3 @@ async fn serve(parts: Parts) -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
-
-/// The process's CPU time so far, every thread's: (user, system), from
-/// `getrusage(RUSAGE_SELF)`; `None` if the call fails.
-pub fn process_cpu() -> Option<(Duration, Duration)> {
-    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable rusage; RUSAGE_SELF is a constant
-    // every Unix supports.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return None;
-    }
-    let time = |t: libc::timeval| {
-        Some(Duration::new(
-            u64::try_from(t.tv_sec).ok()?,
-            u32::try_from(t.tv_usec).ok()? * 1000,
-        ))
-    };
-    Some((time(usage.ru_utime)?, time(usage.ru_stime)?))
-}
