@@ -95,6 +95,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod active;
 mod counters;
 mod counting_alloc;
 mod event;
@@ -106,6 +107,7 @@ pub mod jemalloc;
 #[cfg(feature = "limit")]
 mod limit;
 mod local_counters;
+mod measure;
 mod primitive;
 #[cfg(feature = "sampling")]
 pub mod profile;
@@ -115,24 +117,29 @@ mod scope;
 mod slots;
 mod stats;
 mod thread;
+pub mod tuning;
 
-pub use account::{Account, AccountGuard, AccountUsage, Scoped, ACCOUNT_FLUSH_CALLS};
+pub use account::{Account, AccountGuard, AccountUsage, Scoped};
+pub use active::is_active;
 pub use counting_alloc::CountingAlloc;
-pub use global::FLUSH_THRESHOLD;
 #[cfg(feature = "histogram")]
 pub use histogram::{size_class, SizeClasses, SIZE_CLASSES};
 #[cfg(feature = "limit")]
 pub use limit::{limit, limit_slack, set_limit};
-pub use scope::{measure, measure_or_zeros, Usage};
+pub use measure::measure;
+#[doc(hidden)]
+pub use scope::measure_or_zeros;
+pub use scope::Usage;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use slots::model as loom_model;
-pub use slots::MAX_SLOTS;
 #[cfg(feature = "histogram")]
 pub use stats::size_classes;
-pub use stats::{
-    is_active, live_bytes, live_bytes_error_bound, reset_peak, slot_usage, stats, AllocStats,
-    SlotUsage,
-};
+pub use stats::{live_bytes, live_bytes_error_bound, reset_peak, stats, AllocStats};
+// The sizes of the counting, at their old root paths for one release.
+// (rustc does not warn on a deprecated re-export yet, rust-lang/rust#30827.)
 #[cfg(feature = "jemalloc")]
 pub use tikv_jemallocator::Jemalloc;
+#[deprecated(note = "moved to `heapguard_alloc::tuning`")]
+#[doc(hidden)]
+pub use tuning::{slot_usage, SlotUsage, ACCOUNT_FLUSH_CALLS, FLUSH_THRESHOLD, MAX_SLOTS};

@@ -12,7 +12,7 @@
 //! calling thread's own unpublished bytes, and while a limit is set every
 //! free and shrinking `realloc` is published at once. What the global counter does not
 //! yet know is every other thread's unpublished delta, at most
-//! [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) bytes per thread holding a
+//! [`FLUSH_THRESHOLD`](crate::tuning::FLUSH_THRESHOLD) bytes per thread holding a
 //! slot: allocations made before the limit was set may be unpublished, so
 //! live bytes can exceed the limit by at most
 //! `threads x FLUSH_THRESHOLD` (see [`limit_slack`]). Unpublished frees make
@@ -68,7 +68,7 @@ pub fn limit() -> Option<u64> {
 }
 
 /// How far live bytes can pass the limit: one
-/// [`FLUSH_THRESHOLD`](crate::FLUSH_THRESHOLD) per thread holding a counter slot.
+/// [`FLUSH_THRESHOLD`](crate::tuning::FLUSH_THRESHOLD) per thread holding a counter slot.
 pub fn limit_slack() -> u64 {
     crate::live_bytes_error_bound()
 }

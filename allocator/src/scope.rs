@@ -1,15 +1,16 @@
 //! Scoped measurement: what this thread allocated inside a closure.
 
-use core::cell::Cell;
-
 use crate::counters::Totals;
-use crate::event::Event;
 #[cfg(feature = "histogram")]
 use crate::histogram::{SizeClasses, SIZE_CLASSES};
-use crate::local_counters::LocalCounters;
 use crate::thread::with_thread;
 
-/// What one thread allocated inside a [`measure`] scope.
+mod cells;
+
+pub(crate) use cells::ScopeCells;
+use cells::Snapshot;
+
+/// What one thread allocated inside a [`measure`](crate::measure) scope.
 ///
 /// Bytes are requested sizes (`Layout::size()`), not the allocator's usable
 /// sizes. A `realloc` counts once in `reallocations`, its old size in
@@ -36,57 +37,6 @@ pub struct Usage {
     /// Allocations and reallocations per power-of-two size class.
     #[cfg(feature = "histogram")]
     pub size_classes: SizeClasses,
-}
-
-/// Per-thread running totals, advanced only while a scope is open.
-pub(crate) struct ScopeCells {
-    depth: Cell<u32>,
-    /// `peak` is the highest `net` since the innermost open scope began.
-    counters: LocalCounters,
-    #[cfg(feature = "histogram")]
-    classes: [Cell<u64>; SIZE_CLASSES],
-}
-
-impl ScopeCells {
-    pub(crate) const fn new() -> Self {
-        Self {
-            depth: Cell::new(0),
-            counters: LocalCounters::new(),
-            #[cfg(feature = "histogram")]
-            classes: [const { Cell::new(0) }; SIZE_CLASSES],
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn is_open(&self) -> bool {
-        self.depth.get() != 0
-    }
-
-    #[inline]
-    pub(crate) fn record(&self, event: Event) {
-        self.counters.record(event);
-        #[cfg(feature = "histogram")]
-        if let Some(size) = event.classified_size() {
-            let class = &self.classes[crate::histogram::size_class(size as usize)];
-            class.set(class.get().wrapping_add(1));
-        }
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            totals: self.counters.totals(),
-            net: self.counters.net.get(),
-            #[cfg(feature = "histogram")]
-            classes: core::array::from_fn(|k| self.classes[k].get()),
-        }
-    }
-}
-
-struct Snapshot {
-    totals: Totals,
-    net: i64,
-    #[cfg(feature = "histogram")]
-    classes: [u64; SIZE_CLASSES],
 }
 
 /// An open scope. Closing it (also on unwind) restores the enclosing scope's
@@ -161,59 +111,6 @@ impl Drop for OpenScope {
             cells.counters.peak.set(inner_peak.max(self.outer_peak));
         });
     }
-}
-
-/// Runs `work` and returns what **this thread** allocated inside it.
-///
-/// Exact: every allocator call this thread makes inside `work` is counted,
-/// and nothing other threads do is. Scopes nest (an outer scope includes its
-/// inner scopes), and a panic inside `work` propagates after the scope is
-/// closed, leaving any enclosing scope correct.
-///
-/// Allocations made by threads that `work` spawns are not included: measure
-/// inside those threads, or read the process-wide [`stats`](crate::stats).
-///
-/// # Panics
-///
-/// When [`CountingAlloc`](crate::CountingAlloc) is not this program's
-/// `#[global_allocator]` (checked once, then one relaxed load): without it
-/// nothing is counted, and every "must not allocate" assertion would pass
-/// whatever the code does. Test binaries install it themselves:
-/// `#[global_allocator] static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);`.
-///
-/// The optimiser may remove an allocation whose block is never read (Rust
-/// allows allocator calls to be elided), so a test that counts allocations
-/// it does not otherwise use passes them through [`std::hint::black_box`]:
-///
-/// ```
-/// # #[global_allocator]
-/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
-/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
-/// use std::hint::black_box;
-/// let ((), usage) = heapguard_alloc::measure(|| drop(black_box(Box::new(7u64))));
-/// assert_eq!((usage.allocations, usage.deallocations), (1, 1));
-/// assert_eq!(usage.peak_bytes, 8);
-/// ```
-///
-/// ```
-/// # #[global_allocator]
-/// # static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> =
-/// #     heapguard_alloc::CountingAlloc::new(std::alloc::System);
-/// let (v, usage) = heapguard_alloc::measure(|| Vec::<u8>::with_capacity(1000));
-/// assert_eq!(usage.allocations, 1);
-/// assert_eq!(usage.net_bytes, 1000);
-/// assert_eq!(usage.peak_bytes, 1000);
-/// drop(v);
-/// ```
-pub fn measure<R>(work: impl FnOnce() -> R) -> (R, Usage) {
-    assert!(
-        crate::is_active(),
-        "heapguard_alloc::measure: CountingAlloc is not the #[global_allocator] of this program, \
-         so nothing can be counted; add \
-         `#[global_allocator] static GLOBAL: heapguard_alloc::CountingAlloc<std::alloc::System> = \
-         heapguard_alloc::CountingAlloc::new(std::alloc::System);` to this binary"
-    );
-    measure_or_zeros(work)
 }
 
 /// [`measure`] that returns all zeros, instead of panicking, when the
