@@ -4,6 +4,8 @@
 #
 #   benches/instructions.sh            # prints a markdown table
 #   MAX_ADDED=10 benches/instructions.sh   # exits 1 if any workload adds more
+#   FEATURES=heapguard-alloc/sampling benches/instructions.sh
+#                                      # both builds with these cargo features
 #
 # For each workload, the same program is built twice, once with bare jemalloc
 # and once with CountingAlloc<Jemalloc> as its #[global_allocator]
@@ -24,14 +26,17 @@ cd "$(dirname "$0")/.."
 
 WORKLOADS=${WORKLOADS:-"pairs json"}
 MAX_ADDED=${MAX_ADDED:-}
-OUT=${OUT_DIR:-target/heapguard-benches}
+FEATURES=${FEATURES:-}
+BIN=${CARGO_TARGET_DIR:-target}/release
+OUT=${OUT_DIR:-${CARGO_TARGET_DIR:-target}/heapguard-benches}
 mkdir -p "$OUT"
 
 if ! command -v valgrind >/dev/null 2>&1; then
     echo "instructions.sh: valgrind is not installed (apt-get install -y valgrind)" >&2
     exit 2
 fi
-cargo build --release -p heapguard-benches --bin e2e_jemalloc --bin e2e_counting >&2
+cargo build --release -p heapguard-benches ${FEATURES:+--features "$FEATURES"} \
+    --bin e2e_jemalloc --bin e2e_counting >&2
 
 # jemalloc's tcache garbage collection and its page decay run on wall-clock
 # intervals, so under valgrind's slowdown they fire a varying number of times
@@ -51,10 +56,10 @@ echo "| workload | allocator calls | bare jemalloc, Ir per call | CountingAlloc<
 echo "| --- | ---: | ---: | ---: | ---: |"
 failed=0
 for workload in $WORKLOADS; do
-    bare1=$(irefs target/release/e2e_jemalloc "$workload" 1)
-    bare3=$(irefs target/release/e2e_jemalloc "$workload" 3)
-    ours1=$(irefs target/release/e2e_counting "$workload" 1)
-    ours3=$(irefs target/release/e2e_counting "$workload" 3)
+    bare1=$(irefs "$BIN/e2e_jemalloc" "$workload" 1)
+    bare3=$(irefs "$BIN/e2e_jemalloc" "$workload" 3)
+    ours1=$(irefs "$BIN/e2e_counting" "$workload" 1)
+    ours3=$(irefs "$BIN/e2e_counting" "$workload" 3)
     # The calls of the two runs the difference holds: the last two lines.
     calls=$(tail -n 2 "$OUT/cachegrind.stdout" | awk -F'\t' '{ sum += $6 } END { print sum }')
     if [ -z "$calls" ] || [ "$calls" -eq 0 ]; then

@@ -4,7 +4,7 @@ use core::alloc::{GlobalAlloc, Layout};
 
 use crate::event::Event;
 #[cfg(feature = "sampling")]
-use crate::sampler::{self, Fill};
+use crate::sampler::{self, Call};
 #[cfg(not(feature = "sampling"))]
 use crate::thread::record;
 #[cfg(feature = "sampling")]
@@ -40,12 +40,33 @@ use crate::thread::{count, record_rest};
 /// fail, is counted just before it is handed to `A`.
 pub struct CountingAlloc<A> {
     inner: A,
+    /// Where this value's sampled blocks live (feature `sampling`).
+    slots: Slots,
+}
+
+/// With `sampling`: this allocator value's copy of the sampled blocks'
+/// address range, read by `dealloc` and `realloc` (one PC-relative load).
+#[cfg(feature = "sampling")]
+type Slots = sampler::RegionRef;
+
+/// Without `sampling`: nothing.
+#[cfg(not(feature = "sampling"))]
+struct Slots;
+
+#[cfg(not(feature = "sampling"))]
+impl Slots {
+    const fn new() -> Self {
+        Slots
+    }
 }
 
 impl<A: GlobalAlloc> CountingAlloc<A> {
     /// Wraps `inner`. `const`, so it can initialise a `static`.
     pub const fn new(inner: A) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            slots: Slots::new(),
+        }
     }
 
     /// The wrapped allocator.
@@ -64,19 +85,19 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `alloc`'s contract for `layout`.
-        unsafe { alloc_with(&self.inner, layout, false) }
+        unsafe { alloc_with(&self.inner, &self.slots, layout, false) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `alloc_zeroed`'s contract for `layout`.
-        unsafe { alloc_with(&self.inner, layout, true) }
+        unsafe { alloc_with(&self.inner, &self.slots, layout, true) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         #[cfg(feature = "sampling")]
-        if sampler::in_region(ptr) {
+        if self.slots.holds(ptr) {
             // SAFETY: the caller upholds `dealloc`'s contract; `ptr` is a
             // slot block, which `SlotsFirst` frees into its slot.
             return unsafe { dealloc_slot(&self.inner, ptr, layout) };
@@ -89,14 +110,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         #[cfg(feature = "sampling")]
-        if sampler::in_region(ptr) {
+        if self.slots.holds(ptr) {
             // SAFETY: the caller upholds `realloc`'s contract; `ptr` is a
             // slot block, which `SlotsFirst` moves out to `A`.
-            return unsafe { realloc_slot(&self.inner, ptr, layout, new_size) };
+            return unsafe { realloc_slot(&self.inner, &self.slots, ptr, layout, new_size) };
         }
         // SAFETY: the caller upholds `realloc`'s contract, and `ptr` is not
         // a slot block: it came from `A`.
-        unsafe { realloc_with(&self.inner, ptr, layout, new_size) }
+        unsafe { realloc_with(&self.inner, &self.slots, ptr, layout, new_size) }
     }
 }
 
@@ -105,7 +126,12 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 /// # Safety
 /// As `GlobalAlloc::alloc` for `inner`.
 #[inline(always)]
-unsafe fn alloc_with<A: GlobalAlloc>(inner: &A, layout: Layout, zeroed: bool) -> *mut u8 {
+unsafe fn alloc_with<A: GlobalAlloc>(
+    inner: &A,
+    slots: &Slots,
+    layout: Layout,
+    zeroed: bool,
+) -> *mut u8 {
     #[cfg(feature = "limit")]
     if crate::limit::is_set() {
         // SAFETY: the caller upholds `alloc`'s contract for `layout`.
@@ -126,9 +152,13 @@ unsafe fn alloc_with<A: GlobalAlloc>(inner: &A, layout: Layout, zeroed: bool) ->
     record(Event::Alloc(layout.size() as u64));
     #[cfg(feature = "sampling")]
     if count(Event::Alloc(layout.size() as u64)) {
-        let fill = if zeroed { Fill::Zeroed } else { Fill::Uninit };
+        let call = if zeroed {
+            Call::AllocZeroed
+        } else {
+            Call::Alloc
+        };
         // SAFETY: `ptr` is `inner`'s block with `layout`, just counted.
-        return unsafe { alloc_after_slow_path(inner, ptr, layout, fill) };
+        return unsafe { alloc_after_slow_path(inner, slots, ptr, layout.size(), call) };
     }
     ptr
 }
@@ -167,6 +197,7 @@ unsafe fn dealloc_with<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) 
 #[inline(always)]
 unsafe fn realloc_with<A: GlobalAlloc>(
     inner: &A,
+    slots: &Slots,
     ptr: *mut u8,
     layout: Layout,
     new_size: usize,
@@ -206,7 +237,7 @@ unsafe fn realloc_with<A: GlobalAlloc>(
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         // SAFETY: `new_ptr` is `inner`'s block with `new_layout`, just
         // counted, holding the bytes the caller expects.
-        return unsafe { realloc_after_slow_path(inner, event, new_ptr, new_layout) };
+        return unsafe { realloc_after_slow_path(inner, slots, event, new_ptr, new_layout) };
     }
     new_ptr
 }
@@ -232,22 +263,24 @@ unsafe fn dealloc_after_slow_path<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layou
 }
 
 /// `alloc`'s slow path with sampling: the counting's duties, then the
-/// sample if one is due.
+/// sample if one is due. It takes no alignment, so that the fast path keeps
+/// none across the inner call (see [`Call::Alloc`]).
 ///
 /// # Safety
-/// `ptr` is `inner`'s block with `layout`, just allocated and counted,
-/// filled as `fill` says.
+/// `ptr` is `inner`'s block of `size` bytes, just allocated and counted by
+/// `call`.
 #[cfg(feature = "sampling")]
 #[cold]
 #[inline(never)]
 unsafe fn alloc_after_slow_path<A: GlobalAlloc>(
     inner: &A,
+    slots: &Slots,
     ptr: *mut u8,
-    layout: Layout,
-    fill: Fill,
+    size: usize,
+    call: Call,
 ) -> *mut u8 {
     // SAFETY: as the caller says.
-    unsafe { record_rest_then_sample(Event::Alloc(layout.size() as u64), inner, ptr, layout, fill) }
+    unsafe { record_rest_then_sample(Event::Alloc(size as u64), slots, inner, ptr, size, call) }
 }
 
 /// `realloc`'s slow path with sampling.
@@ -260,12 +293,24 @@ unsafe fn alloc_after_slow_path<A: GlobalAlloc>(
 #[inline(never)]
 unsafe fn realloc_after_slow_path<A: GlobalAlloc>(
     inner: &A,
+    slots: &Slots,
     event: Event,
     new_ptr: *mut u8,
     new_layout: Layout,
 ) -> *mut u8 {
     // SAFETY: as the caller says.
-    unsafe { record_rest_then_sample(event, inner, new_ptr, new_layout, Fill::Copy) }
+    unsafe {
+        record_rest_then_sample(
+            event,
+            slots,
+            inner,
+            new_ptr,
+            new_layout.size(),
+            Call::Realloc {
+                align: new_layout.align(),
+            },
+        )
+    }
 }
 
 /// `dealloc` of a slot block.
@@ -289,12 +334,13 @@ unsafe fn dealloc_slot<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) 
 #[inline(never)]
 unsafe fn realloc_slot<A: GlobalAlloc>(
     inner: &A,
+    slots: &Slots,
     ptr: *mut u8,
     layout: Layout,
     new_size: usize,
 ) -> *mut u8 {
     // SAFETY: `SlotsFirst` moves slot blocks out to `inner`.
-    unsafe { realloc_with(&SlotsFirst(inner), ptr, layout, new_size) }
+    unsafe { realloc_with(&SlotsFirst(inner), slots, ptr, layout, new_size) }
 }
 
 /// `A` for blocks of `A`, the sampler's slots for slot blocks: a free goes
@@ -319,7 +365,12 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SlotsFirst<'_, A> {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if sampler::in_region(ptr) {
-            sampler::region::free_slot(ptr);
+            let kept = sampler::region::free_slot(ptr);
+            if !kept.is_null() {
+                // SAFETY: the slot block stood for `kept`, `A`'s block from
+                // the `alloc` the caller made with this very `layout`.
+                unsafe { self.0.dealloc(kept, layout) };
+            }
         } else {
             // SAFETY: the caller upholds `dealloc`'s contract; not a slot
             // block, so `A`'s.
@@ -332,10 +383,21 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SlotsFirst<'_, A> {
             // SAFETY: the caller upholds `realloc`'s contract; `A`'s block.
             return unsafe { self.0.realloc(ptr, layout, new_size) };
         }
-        // SAFETY: `realloc`'s contract makes this a valid layout.
-        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        // SAFETY: `new_layout` has a nonzero size (`realloc`'s contract).
-        let new_ptr = unsafe { self.0.alloc(new_layout) };
+        let kept = sampler::region::kept_block(ptr);
+        let new_ptr = if kept.is_null() {
+            // SAFETY: `realloc`'s contract makes this a valid layout with a
+            // nonzero size.
+            unsafe {
+                self.0
+                    .alloc(Layout::from_size_align_unchecked(new_size, layout.align()))
+            }
+        } else {
+            // The inner block the slot stood for, allocated with `layout`
+            // (its bytes are stale: the slot's are copied below).
+            // SAFETY: `kept` is `A`'s block with `layout`; `new_size` is
+            // valid by `realloc`'s contract.
+            unsafe { self.0.realloc(kept, layout, new_size) }
+        };
         if !new_ptr.is_null() {
             // SAFETY: the slot holds `layout.size()` bytes of the caller's,
             // the new block `new_size`; a slot never overlaps `A`'s blocks.

@@ -322,7 +322,7 @@ pub(crate) fn record_rest(event: Event) {
 }
 
 /// [`record_rest`] for an allocation or reallocation that returned `ptr`,
-/// a block of `inner` with `layout`: takes the sample if one is due, and
+/// a block of `inner` of `size` bytes: takes the sample if one is due, and
 /// returns the block to hand out.
 ///
 /// # Safety
@@ -331,10 +331,11 @@ pub(crate) fn record_rest(event: Event) {
 #[inline(always)]
 pub(crate) unsafe fn record_rest_then_sample<A: core::alloc::GlobalAlloc>(
     event: Event,
+    region: &crate::sampler::RegionRef,
     inner: &A,
     ptr: *mut u8,
-    layout: core::alloc::Layout,
-    fill: crate::sampler::Fill,
+    size: usize,
+    call: crate::sampler::Call,
 ) -> *mut u8 {
     if let Some(state) = this_thread() {
         // SAFETY: as in `count`.
@@ -342,7 +343,9 @@ pub(crate) unsafe fn record_rest_then_sample<A: core::alloc::GlobalAlloc>(
         let (kind, first, second) = event.into_parts();
         if record_slow(thread, kind, first, second, true) {
             // SAFETY: as the caller says.
-            return unsafe { crate::sampler::sample(&thread.sample, inner, ptr, layout, fill) };
+            return unsafe {
+                crate::sampler::sample(&thread.sample, region, inner, ptr, size, call)
+            };
         }
     }
     ptr

@@ -19,9 +19,13 @@
 //!   table of [`LARGE_ENTRIES`] that only frees of more than [`SLOT_SIZE`]
 //!   bytes consult (each of those already leaves the fast path).
 //!
-//! When the slots or the table are full, or a block's alignment is above
-//! [`SLOT_SIZE`], the sample is skipped and counted ([`skipped`]); the
-//! profile then underestimates. Allocations made while the stack is walked
+//! When the slots or the table are full (no free slot aligned as the block
+//! needs: a block from `alloc` gets a slot aligned as its own address is),
+//! the sample is skipped and counted ([`skipped`]); the profile then
+//! underestimates. A block from `alloc` moved into a slot keeps its inner
+//! block allocated until it is freed (its bytes twice), so that `alloc`'s
+//! fast path keeps no alignment across the inner call. Allocations made
+//! while the stack is walked
 //! are not sampled, nor those made while `set_limit`'s limit is set
 //! (feature `limit`).
 //!
@@ -103,7 +107,7 @@ pub fn interval() -> Option<u64> {
 }
 
 /// Samples not taken since start because the slots or the large blocks'
-/// table were full or the block's alignment was above [`SLOT_SIZE`].
+/// table were full.
 pub fn skipped() -> u64 {
     sampler::skipped()
 }

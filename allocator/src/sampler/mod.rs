@@ -17,7 +17,9 @@
 //! # The sample
 //! A sampled block is moved where a free can recognise it with one range
 //! check ([`region`]): a block of up to [`SLOT_SIZE`] bytes into a slot of a
-//! region reserved when sampling starts, a larger one left where it is and
+//! region reserved when sampling starts (a block from `alloc` keeps its
+//! inner block until it is freed, so `alloc`'s fast path need not keep the
+//! alignment across the inner call), a larger one left where it is and
 //! its address kept in a small table that only frees of more than
 //! [`SLOT_SIZE`] bytes consult (those always take the dealloc slow path:
 //! the free budget never exceeds `2 * FLUSH_THRESHOLD` = [`SLOT_SIZE`]). Its
@@ -32,13 +34,13 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-pub(crate) use region::{in_region, SLOT_SIZE};
+pub(crate) use region::{in_region, RegionRef, SLOT_SIZE};
 
 /// The mean bytes between samples now; 0: sampling is off.
 static INTERVAL: AtomicU64 = AtomicU64::new(0);
 
 /// Samples not taken because the region (or the large blocks' table) was
-/// full, or the block's alignment is above [`SLOT_SIZE`].
+/// full: no free slot aligned as the block needs.
 static SKIPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Bytes left to the next sample point of a thread that is not sampling.
@@ -161,7 +163,7 @@ pub(crate) fn interval() -> u64 {
     INTERVAL.load(Relaxed)
 }
 
-/// Samples skipped so far (region or table full, alignment too large).
+/// Samples skipped so far (region or table full).
 pub(crate) fn skipped() -> u64 {
     SKIPPED.load(Relaxed)
 }
@@ -180,62 +182,88 @@ pub(crate) fn stop() {
     INTERVAL.store(0, Relaxed);
 }
 
-/// How the block being sampled must be filled when it moves into a slot.
+/// The allocator call whose block is being sampled.
 #[derive(Clone, Copy)]
-pub(crate) enum Fill {
-    /// `alloc`: nothing (the caller reads nothing it did not write).
-    Uninit,
-    /// `alloc_zeroed`: zeroes.
-    Zeroed,
-    /// `realloc`: the inner block's bytes, all `layout.size()` of them.
-    Copy,
+pub(crate) enum Call {
+    /// `alloc`: the slot needs no filling. The inner block stays allocated
+    /// until the slot block is freed, when the caller's layout (its own)
+    /// frees it: the fast path keeps no alignment across the inner call.
+    Alloc,
+    /// `alloc_zeroed`: the slot is zeroed; the inner block stays as above.
+    AllocZeroed,
+    /// `realloc` to a block with this alignment: its bytes are copied into
+    /// the slot and the inner block freed at once.
+    Realloc {
+        /// The block's alignment.
+        align: usize,
+    },
 }
 
-/// Takes the sample that is due on this thread for the block `ptr` just
-/// allocated by `inner` with `layout`: records its stack and size, moving it
-/// into a slot when it fits one. Returns the block to hand out (the slot, or
-/// `ptr` itself).
+/// Takes the sample that is due on this thread for the block `ptr` of
+/// `size` bytes just handed out by `inner` (`call` says how): records its
+/// stack and size, moving it into a slot when it fits one. Returns the
+/// block to hand out (the slot, or `ptr` itself).
 ///
 /// # Safety
-/// `ptr` is a live block of `inner` with `layout`, just allocated (and
-/// counted) by this thread's running allocator call, filled as `fill` says.
+/// `ptr` is a live block of `inner` of `size` bytes, just allocated (and
+/// counted) by this thread's running allocator call as `call` says.
 #[cold]
 #[inline(never)]
 pub(crate) unsafe fn sample<A: GlobalAlloc>(
     cells: &SampleCells,
+    region: &RegionRef,
     inner: &A,
     ptr: *mut u8,
-    layout: Layout,
-    fill: Fill,
+    size: usize,
+    call: Call,
 ) -> *mut u8 {
     let interval = cells.interval.get();
     if interval == 0 || cells.busy.replace(true) {
         return ptr;
     }
-    let size = layout.size();
+    // The alignment the slot needs: a realloc's own; an `alloc`'s is not
+    // passed here, but it is at most the block's own (the largest power of
+    // two dividing its address), which is what the slot gets then.
+    let align = match call {
+        Call::Realloc { align } => align,
+        Call::Alloc | Call::AllocZeroed => 1 << (ptr as usize).trailing_zeros().min(63),
+    };
     let result = if size <= SLOT_SIZE {
-        if layout.align() > SLOT_SIZE {
-            SKIPPED.fetch_add(1, Relaxed);
-            ptr
-        } else if let Some(slot) = region::claim_slot(size, interval) {
-            let into = slot.ptr();
-            match fill {
-                Fill::Uninit => {}
-                // SAFETY: the slot holds `SLOT_SIZE >= size` writable bytes
-                // that this thread alone owns until it publishes the slot.
-                Fill::Zeroed => unsafe { into.write_bytes(0, size) },
-                // SAFETY: `ptr` holds `size` initialised bytes, the slot
-                // `size` writable ones; a slot never overlaps a block of `A`.
-                Fill::Copy => unsafe { core::ptr::copy_nonoverlapping(ptr, into, size) },
+        let kept = match call {
+            Call::Realloc { .. } => 0,
+            Call::Alloc | Call::AllocZeroed => ptr as usize,
+        };
+        match region::claim_slot(size, align, interval, kept) {
+            Some(slot) => {
+                // The allocator value must know its slot blocks before it
+                // hands one out.
+                region.adopt();
+                let into = slot.ptr();
+                match call {
+                    Call::Alloc => {}
+                    // SAFETY: the slot holds `SLOT_SIZE >= size` writable
+                    // bytes that this thread alone owns until it hands the
+                    // slot out.
+                    Call::AllocZeroed => unsafe { into.write_bytes(0, size) },
+                    Call::Realloc { align } => {
+                        // SAFETY: `ptr` holds `size` initialised bytes, the
+                        // slot `size` writable ones; a slot never overlaps a
+                        // block of `A`.
+                        unsafe { core::ptr::copy_nonoverlapping(ptr, into, size) };
+                        // SAFETY: the caller says `ptr` is `inner`'s block
+                        // of `size` bytes with `align` (a valid layout, as
+                        // `realloc` made it); the slot replaces it.
+                        unsafe {
+                            inner.dealloc(ptr, Layout::from_size_align_unchecked(size, align))
+                        };
+                    }
+                }
+                into
             }
-            slot.publish();
-            // SAFETY: the caller says `ptr` is `inner`'s block with
-            // `layout`; nothing refers to it any more (the slot replaces it).
-            unsafe { inner.dealloc(ptr, layout) };
-            into
-        } else {
-            SKIPPED.fetch_add(1, Relaxed);
-            ptr
+            None => {
+                SKIPPED.fetch_add(1, Relaxed);
+                ptr
+            }
         }
     } else {
         if !region::record_large(ptr, size, interval) {

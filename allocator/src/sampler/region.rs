@@ -40,18 +40,57 @@ pub(crate) const LARGE_ENTRIES: usize = 1024;
 /// Return addresses kept per sample, innermost first.
 pub(crate) const MAX_FRAMES: usize = 48;
 
+/// The region's size, a power of two; the region is aligned to it.
 const REGION_LEN: usize = SLOT_SIZE * SLOTS;
 
-/// The region's first byte. Until [`reserve`] maps it, a value no user
-/// pointer can reach from below: `[BASE, BASE + REGION_LEN)` is then the top
-/// of the address space, which is the kernel's.
-static BASE: AtomicUsize = AtomicUsize::new(usize::MAX - REGION_LEN + 1);
+/// A region start no user pointer shares its high bits with: the top
+/// `REGION_LEN` of the address space, which is the kernel's.
+const NOWHERE: usize = usize::MAX & !(REGION_LEN - 1);
 
-/// Whether `ptr` is a block served from a slot: one load, a subtraction and
-/// a comparison.
+/// The region's first byte, aligned to `REGION_LEN`; [`NOWHERE`] until
+/// [`reserve`] maps it.
+static BASE: AtomicUsize = AtomicUsize::new(NOWHERE);
+
+/// Whether `ptr` lies in the region starting at `base`: the bits above
+/// `REGION_LEN` are the same (a load, an exclusive or, a shift or
+/// comparison, a branch).
+#[inline(always)]
+fn within(ptr: *mut u8, base: usize) -> bool {
+    ((ptr as usize) ^ base) < REGION_LEN
+}
+
+/// Whether `ptr` is a block served from a slot.
 #[inline(always)]
 pub(crate) fn in_region(ptr: *mut u8) -> bool {
-    (ptr as usize).wrapping_sub(BASE.load(Relaxed)) < REGION_LEN
+    within(ptr, BASE.load(Relaxed))
+}
+
+/// One `CountingAlloc`'s copy of the region's start, kept in the allocator
+/// value itself: a `static` of the binary, so `dealloc` reads it with one
+/// PC-relative load (the global [`BASE`] of this crate would take a load
+/// through the GOT more). A value's copy is set before it hands out its
+/// first slot block, so a block it must take back is always recognised;
+/// until then no block of it is in a slot.
+pub(crate) struct RegionRef(AtomicUsize);
+
+impl RegionRef {
+    pub(crate) const fn new() -> Self {
+        Self(AtomicUsize::new(NOWHERE))
+    }
+
+    /// Whether `ptr` is a slot block handed out by this allocator value.
+    #[inline(always)]
+    pub(crate) fn holds(&self, ptr: *mut u8) -> bool {
+        within(ptr, self.0.load(Relaxed))
+    }
+
+    /// Takes the region's start before a slot block is handed out.
+    pub(crate) fn adopt(&self) {
+        let base = BASE.load(Relaxed);
+        if self.0.load(Relaxed) != base {
+            self.0.store(base, Relaxed);
+        }
+    }
 }
 
 /// Maps the region, once per process. Off the allocator path.
@@ -69,8 +108,9 @@ pub(crate) fn reserve() -> std::io::Result<()> {
 
 #[cfg(unix)]
 fn map_region() -> std::io::Result<usize> {
-    // One slot more than needed, to align the start to SLOT_SIZE.
-    let len = REGION_LEN + SLOT_SIZE;
+    // Twice the size, to align the start to REGION_LEN; the rest is given
+    // back.
+    let len = 2 * REGION_LEN;
     // SAFETY: an anonymous private mapping at an address of the kernel's
     // choosing touches no existing memory; the result is checked.
     let mapped = unsafe {
@@ -86,7 +126,19 @@ fn map_region() -> std::io::Result<usize> {
     if mapped == libc::MAP_FAILED {
         return Err(std::io::Error::last_os_error());
     }
-    let base = (mapped as usize).next_multiple_of(SLOT_SIZE);
+    let start = mapped as usize;
+    let base = start.next_multiple_of(REGION_LEN);
+    let (head, tail) = (base - start, start + len - (base + REGION_LEN));
+    // SAFETY: both ranges lie in the mapping just made, outside the region,
+    // and nothing refers to them.
+    unsafe {
+        if head > 0 {
+            libc::munmap(mapped, head);
+        }
+        if tail > 0 {
+            libc::munmap((base + REGION_LEN) as *mut libc::c_void, tail);
+        }
+    }
     BASE.store(base, Release);
     Ok(base)
 }
@@ -105,6 +157,9 @@ pub(crate) struct Record {
     seq: AtomicU64,
     /// The block's address; 0: no live sample here.
     addr: AtomicUsize,
+    /// The inner allocator's block a slot block stands for, kept until the
+    /// slot block is freed (an `alloc`'s); 0: none.
+    inner: AtomicUsize,
     size: AtomicUsize,
     interval: AtomicU64,
     depth: AtomicUsize,
@@ -116,6 +171,7 @@ impl Record {
         Self {
             seq: AtomicU64::new(0),
             addr: AtomicUsize::new(0),
+            inner: AtomicUsize::new(0),
             size: AtomicUsize::new(0),
             interval: AtomicU64::new(0),
             depth: AtomicUsize::new(0),
@@ -136,6 +192,7 @@ impl Record {
     /// Fills the record for a block at `addr`, walking this thread's stack.
     fn write(&self, addr: usize, size: usize, interval: u64) {
         self.begin_write();
+        self.inner.store(0, Relaxed);
         self.size.store(size, Relaxed);
         self.interval.store(interval, Relaxed);
         let mut depth = 0;
@@ -200,13 +257,22 @@ impl<const N: usize, const WORDS: usize> Pool<N, WORDS> {
         }
     }
 
-    /// Claims a free record, starting the search at word `hint`.
-    fn claim(&self, hint: usize) -> Option<usize> {
-        for step in 0..WORDS {
-            let word = (hint + step) % WORDS;
+    /// Claims a free record whose index is a multiple of `stride` (a
+    /// power of two), starting the search at word `hint`.
+    fn claim(&self, hint: usize, stride: usize) -> Option<usize> {
+        // The bits of a word at indices that are multiples of `stride`, and
+        // the words that hold any.
+        let (allowed, word_step) = if stride >= 64 {
+            (1u64, stride / 64)
+        } else {
+            (u64::MAX / ((1u64 << stride) - 1), 1)
+        };
+        let words = WORDS / word_step.min(WORDS);
+        for step in 0..words {
+            let word = ((hint + step) % words) * word_step;
             let mut bits = self.used[word].load(Relaxed);
-            while bits != u64::MAX {
-                let bit = (!bits).trailing_zeros() as usize;
+            while !bits & allowed != 0 {
+                let bit = (!bits & allowed).trailing_zeros() as usize;
                 match self.used[word].compare_exchange_weak(
                     bits,
                     bits | 1 << bit,
@@ -242,36 +308,48 @@ impl Claimed {
     pub(crate) fn ptr(&self) -> *mut u8 {
         (BASE.load(Relaxed) + self.index * SLOT_SIZE) as *mut u8
     }
-
-    /// Nothing to do: the slot is claimed, so no other thread hands it out,
-    /// and its record is complete; the block reaches other threads through
-    /// the program's own synchronisation.
-    pub(crate) fn publish(self) {}
 }
 
-/// Claims a slot for a sampled block of `size` bytes and records this
-/// thread's stack in it; `None` when the region is full or not reserved.
-pub(crate) fn claim_slot(size: usize, interval: u64) -> Option<Claimed> {
-    if BASE.load(Acquire) > usize::MAX - REGION_LEN {
+/// Claims a slot aligned to at least `align` (a power of two up to
+/// `REGION_LEN`) for a sampled block of `size` bytes standing for the inner
+/// block `kept` (0: none), and records this thread's stack in it; `None`
+/// when no such slot is free or the region is not reserved.
+pub(crate) fn claim_slot(size: usize, align: usize, interval: u64, kept: usize) -> Option<Claimed> {
+    if BASE.load(Acquire) == NOWHERE || align > REGION_LEN {
         return None;
     }
-    let index = SLOT_POOL.claim(HINT.fetch_add(1, Relaxed) % (SLOTS / 64))?;
+    // Slot `i` lies at `i * SLOT_SIZE` from a REGION_LEN-aligned start.
+    let stride = (align / SLOT_SIZE).max(1);
+    let index = SLOT_POOL.claim(HINT.fetch_add(1, Relaxed) % (SLOTS / 64), stride)?;
     let claimed = Claimed { index };
-    SLOT_POOL.records[index].write(claimed.ptr() as usize, size, interval);
+    let record = &SLOT_POOL.records[index];
+    record.write(claimed.ptr() as usize, size, interval);
+    record.inner.store(kept, Relaxed);
     Some(claimed)
 }
 
-/// Frees the slot holding `ptr`, a block served by [`claim_slot`].
-pub(crate) fn free_slot(ptr: *mut u8) {
+/// Frees the slot holding `ptr`, a block served by [`claim_slot`];
+/// returns the inner block it stood for (null: none), now the caller's to
+/// free with the slot block's layout.
+pub(crate) fn free_slot(ptr: *mut u8) -> *mut u8 {
     let index = (ptr as usize - BASE.load(Relaxed)) / SLOT_SIZE;
-    SLOT_POOL.records[index].clear();
+    let record = &SLOT_POOL.records[index];
+    let kept = record.inner.load(Relaxed);
+    record.clear();
     SLOT_POOL.release(index);
+    kept as *mut u8
+}
+
+/// The inner block the slot block `ptr` stands for (null: none).
+pub(crate) fn kept_block(ptr: *mut u8) -> *mut u8 {
+    let index = (ptr as usize - BASE.load(Relaxed)) / SLOT_SIZE;
+    SLOT_POOL.records[index].inner.load(Relaxed) as *mut u8
 }
 
 /// Records a sampled block of more than [`SLOT_SIZE`] bytes; false when the
 /// table is full.
 pub(crate) fn record_large(ptr: *mut u8, size: usize, interval: u64) -> bool {
-    let Some(index) = LARGE_POOL.claim(HINT.fetch_add(1, Relaxed) % (LARGE_ENTRIES / 64)) else {
+    let Some(index) = LARGE_POOL.claim(HINT.fetch_add(1, Relaxed) % (LARGE_ENTRIES / 64), 1) else {
         return false;
     };
     LARGE_POOL.records[index].write(ptr as usize, size, interval);
