@@ -371,20 +371,17 @@ impl MemoryBreaker {
     }
 
     /// Registers an admitted request that has not started: cancelled first
-    /// past the cancel line. Until the ticket is dropped or the request
-    /// starts (`started` set, by a job registered with `token`).
+    /// past the cancel line. It waits until it starts (its handler starts
+    /// it, or registers a job with its token), is shed, or its last handle
+    /// is dropped.
     #[cfg(feature = "http")]
     pub(crate) fn admit_waiting(
         &self,
         account: Option<heapguard_alloc::Account>,
         reserved: u64,
-        token: CancelToken,
-        started: crate::jobs::StartFlag,
-    ) -> crate::jobs::WaitingTicket {
-        let jobs = self.inner.jobs.clone();
-        let started = Arc::new(started);
-        let id = jobs.add_waiting(account, reserved, token, started.clone());
-        crate::jobs::WaitingTicket { jobs, id, started }
+        counter: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Arc<crate::jobs::WaitingRequest> {
+        self.inner.jobs.add_waiting(account, reserved, counter)
     }
 
     /// Watches an account that is not a job (the layer's request accounts,

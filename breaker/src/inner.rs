@@ -477,7 +477,7 @@ impl Inner {
             Step::ShedWaiting {
                 requests,
                 bytes,
-                tokens,
+                shed,
             } => {
                 tracing::warn!(
                     breaker = %name,
@@ -494,8 +494,8 @@ impl Inner {
                     bytes,
                     snapshot,
                 });
-                for token in tokens {
-                    if let Some(message) = token.run_callbacks() {
+                for request in shed {
+                    if let Some(message) = request.run_cancel() {
                         self.callback_panicked("on_cancel", message);
                     }
                 }

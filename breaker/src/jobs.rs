@@ -23,15 +23,16 @@
 //! counted as reclaimable. No job is cancelled twice.
 
 use std::fmt;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::{Arc, OnceLock, Weak};
+use std::task::Waker;
 use std::time::Duration;
 
 use heapguard_alloc::Account;
 
 use crate::cancel::CancelToken;
 use crate::event::AccountBytes;
-use crate::primitive::{AtomicBool, AtomicU64, AtomicUsize, Mutex};
+use crate::primitive::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Mutex};
 use crate::sync::lock;
 
 /// How many accounts an event or a refusal names.
@@ -75,70 +76,21 @@ struct Registry {
     /// Accounts of deregistered victims that freed too little: still
     /// watched (named, attributed) until they hold nothing.
     kept: Vec<Account>,
-    /// Admitted requests that have not started yet.
-    waiting: Vec<Waiting>,
+    /// Admitted requests registered as waiting, in the order they came.
+    /// A request that starts or ends leaves its entry here (starting takes
+    /// no lock); entries of requests no longer waiting are pruned when a
+    /// request is added and they are at least half of the list, and are
+    /// skipped by every reader.
+    waiting: Vec<Weak<WaitingRequest>>,
     /// After waiting requests were shed: no job is cancelled before this.
     shed_until: Option<Duration>,
 }
 
-/// An admitted request that has not started: the first thing cancelled
-/// past the cancel line.
-#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
-struct Waiting {
-    id: u64,
-    account: Option<Account>,
-    reserved: u64,
-    token: CancelToken,
-    started: Arc<StartFlag>,
-}
-
-/// Whether an admitted request has started; starting it once lowers the
-/// layer's count of waiting requests.
-#[derive(Debug, Default)]
-pub(crate) struct StartFlag {
-    started: AtomicBool,
-    counter: Option<Arc<AtomicU64>>,
-}
-
-#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
-impl StartFlag {
-    pub(crate) fn new(counter: Arc<AtomicU64>) -> Self {
-        counter.fetch_add(1, Relaxed);
-        Self {
-            started: AtomicBool::new(false),
-            counter: Some(counter),
-        }
-    }
-
-    /// Marks it started (or ended); true the first time.
-    pub(crate) fn start(&self) -> bool {
-        let first = !self.started.swap(true, Relaxed);
-        if first {
-            if let Some(counter) = &self.counter {
-                counter.fetch_sub(1, Relaxed);
-            }
-        }
-        first
-    }
-
-    pub(crate) fn is_started(&self) -> bool {
-        self.started.load(Relaxed)
-    }
-}
-
-impl Waiting {
-    /// What shedding it frees: its reservation and what its account holds
-    /// (a buffered request body, say).
-    fn bytes(&self) -> u64 {
-        self.reserved
-            .saturating_add(self.account.as_ref().map_or(0, Account::live_bytes))
-    }
-}
-
 impl Registry {
     /// Every account the breaker knows, each once: registered jobs, watched
-    /// accounts, a deregistered victim awaiting its verdict, and kept ones.
-    fn accounts(&self) -> impl Iterator<Item = &Account> {
+    /// accounts, a deregistered victim awaiting its verdict, kept ones, and
+    /// those of requests still waiting.
+    fn for_each_account(&self, mut visit: impl FnMut(&Account)) {
         let pending = self
             .pending
             .as_ref()
@@ -150,11 +102,20 @@ impl Registry {
             .chain(self.watched.iter().map(|(_, account)| account))
             .chain(pending)
             .chain(self.kept.iter())
-            .chain(
-                self.waiting
-                    .iter()
-                    .filter_map(|waiting| waiting.account.as_ref()),
-            )
+            .for_each(&mut visit);
+        for request in self.waiting_requests() {
+            if let Some(account) = &request.account {
+                visit(account);
+            }
+        }
+    }
+
+    /// The registered requests still waiting (not started, shed or ended).
+    fn waiting_requests(&self) -> impl Iterator<Item = Arc<WaitingRequest>> + '_ {
+        self.waiting
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|request| request.is_waiting())
     }
 }
 
@@ -231,12 +192,13 @@ pub(crate) enum Step {
         live_bytes: u64,
     },
     /// Waiting requests cancelled, largest first: how many, what they held
-    /// (reservations and account bytes), and their tokens (callbacks to run
-    /// after the lock is let go).
+    /// (reservations and account bytes), and the requests whose tokens were
+    /// cancelled (their response futures to wake and their tokens'
+    /// callbacks to run, after the lock is let go).
     ShedWaiting {
         requests: usize,
         bytes: u64,
-        tokens: Vec<CancelToken>,
+        shed: Vec<Arc<WaitingRequest>>,
     },
 }
 
@@ -294,13 +256,13 @@ impl Jobs {
     /// watched accounts; at most [`TOP_ACCOUNTS`]).
     pub(crate) fn top_accounts(&self) -> Vec<AccountBytes> {
         let registry = lock(&self.registry);
-        let mut accounts: Vec<AccountBytes> = registry
-            .accounts()
-            .map(|account| AccountBytes {
+        let mut accounts: Vec<AccountBytes> = Vec::new();
+        registry.for_each_account(|account| {
+            accounts.push(AccountBytes {
                 name: account.name().to_owned(),
                 live_bytes: account.live_bytes(),
-            })
-            .collect();
+            });
+        });
         drop(registry);
         accounts.sort_by_key(|account| std::cmp::Reverse(account.live_bytes));
         accounts.truncate(TOP_ACCOUNTS);
@@ -312,41 +274,45 @@ impl Jobs {
     /// counted once, so disjoint accounts sum exactly (see
     /// `MemoryBreaker::watch_account`).
     pub(crate) fn attributed_bytes(&self) -> u64 {
-        lock(&self.registry)
-            .accounts()
-            .map(Account::live_bytes)
-            .sum()
+        let mut sum = 0u64;
+        lock(&self.registry).for_each_account(|account| sum += account.live_bytes());
+        sum
     }
 
-    /// Adds an admitted request that has not started.
+    /// Adds an admitted request that has not started, holding `reserved`
+    /// bytes and charged to `account`; `counter` is the layer's count of
+    /// waiting requests, raised here and lowered once when it stops waiting.
+    /// One allocation (the shared request) and one uncontended lock; the
+    /// request's token is made only if someone asks for it.
     #[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
     pub(crate) fn add_waiting(
-        &self,
+        self: &Arc<Self>,
         account: Option<Account>,
         reserved: u64,
-        token: CancelToken,
-        started: Arc<StartFlag>,
-    ) -> u64 {
-        let id = self.next_id.fetch_add(1, Relaxed);
-        lock(&self.registry).waiting.push(Waiting {
-            id,
+        counter: Arc<AtomicU64>,
+    ) -> Arc<WaitingRequest> {
+        counter.fetch_add(1, Relaxed);
+        self.waiting.fetch_add(1, Relaxed);
+        let request = Arc::new(WaitingRequest {
+            jobs: self.clone(),
+            state: AtomicU8::new(WAITING),
+            counter,
             account,
             reserved,
-            token,
-            started,
+            token: OnceLock::new(),
+            waker: Mutex::new(None),
         });
-        self.waiting.fetch_add(1, Relaxed);
-        id
-    }
-
-    /// The request `id` started or ended: no longer waiting.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
-    pub(crate) fn remove_waiting(&self, id: u64) {
         let mut registry = lock(&self.registry);
-        if let Some(index) = registry.waiting.iter().position(|waiting| waiting.id == id) {
-            registry.waiting.swap_remove(index);
-            self.waiting.fetch_sub(1, Relaxed);
+        // Entries of requests that stopped waiting go once they are at least
+        // half of the list: each prune is paid for by as many additions.
+        let waiting = self.waiting.load(Relaxed);
+        if registry.waiting.len() >= 2 * waiting + PRUNE_SLACK {
+            registry
+                .waiting
+                .retain(|entry| entry.upgrade().is_some_and(|request| request.is_waiting()));
         }
+        registry.waiting.push(Arc::downgrade(&request));
+        request
     }
 
     /// A job registered with `token`: the waiting request holding the same
@@ -355,15 +321,16 @@ impl Jobs {
         if self.waiting.load(Relaxed) == 0 {
             return;
         }
-        let mut registry = lock(&self.registry);
-        if let Some(index) = registry
-            .waiting
-            .iter()
-            .position(|waiting| waiting.token.is(token))
-        {
-            let waiting = registry.waiting.swap_remove(index);
-            waiting.started.start();
-            self.waiting.fetch_sub(1, Relaxed);
+        let registry = lock(&self.registry);
+        let request = registry.waiting_requests().find(|request| {
+            request
+                .token
+                .get()
+                .is_some_and(|request_token| request_token.is(token))
+        });
+        drop(registry);
+        if let Some(request) = request {
+            request.start();
         }
     }
 
@@ -379,9 +346,8 @@ impl Jobs {
             return 0;
         }
         lock(&self.registry)
-            .waiting
-            .iter()
-            .map(Waiting::bytes)
+            .waiting_requests()
+            .map(|request| request.bytes())
             .sum()
     }
 
@@ -443,32 +409,38 @@ impl Jobs {
             return None;
         }
         let needed = seen.total - seen.cancel_line + 1;
-        if !registry.waiting.is_empty() && seen.enforce {
+        if self.waiting() > 0 && seen.enforce {
             // Queued work first: waiting requests, largest first, until
             // what they hold brings the reading under the line.
-            let mut waiting = std::mem::take(&mut registry.waiting);
-            waiting.sort_by_key(|waiting| std::cmp::Reverse(waiting.bytes()));
+            let mut waiting: Vec<(u64, Arc<WaitingRequest>)> = registry
+                .waiting_requests()
+                .map(|request| (request.bytes(), request))
+                .collect();
+            waiting.sort_by_key(|(bytes, _)| std::cmp::Reverse(*bytes));
             let (mut freed, mut shed) = (0u64, Vec::new());
-            let mut kept = Vec::new();
-            for request in waiting {
-                if freed < needed && !request.started.is_started() && request.token.mark_cancelled()
-                {
-                    freed = freed.saturating_add(request.bytes());
-                    shed.push(request.token);
-                } else {
-                    kept.push(request);
+            let mut kept = Vec::with_capacity(waiting.len());
+            for (bytes, request) in waiting {
+                if freed < needed && request.is_waiting() && request.token().mark_cancelled() {
+                    if request.shed() {
+                        freed = freed.saturating_add(bytes);
+                    }
+                    // Started a moment ago, its token is cancelled all the
+                    // same: its callbacks run.
+                    shed.push(request);
+                } else if request.is_waiting() {
+                    kept.push(Arc::downgrade(&request));
                 }
             }
-            self.waiting.store(kept.len(), Relaxed);
             registry.waiting = kept;
-            if !shed.is_empty() {
+            let requests = shed.iter().filter(|request| request.was_shed()).count();
+            if requests > 0 {
                 registry.shed_until = Some(seen.now.saturating_add(seen.grace));
                 registry.episode_cancels += 1;
                 self.episode.store(true, Relaxed);
                 return Some(Step::ShedWaiting {
-                    requests: shed.len(),
+                    requests,
                     bytes: freed,
-                    tokens: shed,
+                    shed,
                 });
             }
         }
@@ -598,33 +570,133 @@ impl fmt::Debug for WatchedAccount {
     }
 }
 
+/// Entries of requests no longer waiting the registry tolerates beyond
+/// twice the waiting ones before it prunes them.
+const PRUNE_SLACK: usize = 8;
+
+/// Waiting: admitted, not started.
+const WAITING: u8 = 0;
+/// Started by its handler, or ended (its last handle dropped).
+const STARTED: u8 = 1;
+/// Cancelled by the breaker while it waited.
+const SHED: u8 = 2;
+
 /// An admitted request registered as waiting, from
-/// `MemoryBreaker::admit_waiting`. [`start`](Self::start) it, or drop it
-/// (the request ended), and it is no longer waiting.
+/// `MemoryBreaker::admit_waiting` (the http layer's `RequestAdmission`
+/// shares it): the first thing cancelled past the cancel line. It stops
+/// waiting when it [starts](Self::start), is shed, or its last handle is
+/// dropped (the request ended), whichever is first; each lowers the
+/// breaker's and the layer's counts of waiting requests once.
 #[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
-#[derive(Debug)]
-pub(crate) struct WaitingTicket {
-    pub(crate) jobs: Arc<Jobs>,
-    pub(crate) id: u64,
-    pub(crate) started: Arc<StartFlag>,
+pub(crate) struct WaitingRequest {
+    jobs: Arc<Jobs>,
+    /// `WAITING`, then `STARTED` or `SHED` (set once, by a compare-and-swap).
+    state: AtomicU8,
+    /// The layer's count of waiting requests.
+    counter: Arc<AtomicU64>,
+    account: Option<Account>,
+    reserved: u64,
+    /// Made when the handler or the breaker first asks for it.
+    token: OnceLock<CancelToken>,
+    /// The response future's waker while the request waits, woken by a shed.
+    waker: Mutex<Option<Waker>>,
 }
 
 #[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
-impl WaitingTicket {
+impl WaitingRequest {
+    /// The request's token (made on first use): cancelled when the breaker
+    /// sheds the request while it waits.
+    pub(crate) fn token(&self) -> &CancelToken {
+        self.token.get_or_init(CancelToken::new)
+    }
+
+    /// Marks it started (or ended); a request shed first stays shed.
     pub(crate) fn start(&self) {
-        if self.started.start() {
-            self.jobs.remove_waiting(self.id);
+        self.leave(STARTED);
+    }
+
+    /// Whether its handler started it (or it ended).
+    pub(crate) fn is_started(&self) -> bool {
+        self.state.load(Acquire) == STARTED
+    }
+
+    fn is_waiting(&self) -> bool {
+        self.state.load(Acquire) == WAITING
+    }
+
+    /// Whether the breaker shed it (the last step of a shed, under the
+    /// registry's lock, after its token was cancelled).
+    fn was_shed(&self) -> bool {
+        self.state.load(Acquire) == SHED
+    }
+
+    /// Shed while waiting: the breaker shed it, or its token was cancelled
+    /// before it started.
+    pub(crate) fn is_shed(&self) -> bool {
+        match self.state.load(Acquire) {
+            SHED => true,
+            WAITING => self.token.get().is_some_and(CancelToken::is_cancelled),
+            _ => false,
         }
     }
 
-    pub(crate) fn is_started(&self) -> bool {
-        self.started.is_started()
+    /// The breaker sheds it: true if it was still waiting.
+    fn shed(&self) -> bool {
+        self.leave(SHED)
+    }
+
+    /// Leaves `WAITING` for `to`; the first to leave lowers the counts.
+    fn leave(&self, to: u8) -> bool {
+        let left = self
+            .state
+            .compare_exchange(WAITING, to, AcqRel, Acquire)
+            .is_ok();
+        if left {
+            self.jobs.waiting.fetch_sub(1, Relaxed);
+            self.counter.fetch_sub(1, Relaxed);
+        }
+        left
+    }
+
+    /// What shedding it frees: its reservation and what its account holds
+    /// (a buffered request body, say).
+    fn bytes(&self) -> u64 {
+        self.reserved
+            .saturating_add(self.account.as_ref().map_or(0, Account::live_bytes))
+    }
+
+    /// Remembers the waker to wake when the request is shed.
+    pub(crate) fn wake_on_shed(&self, waker: &Waker) {
+        let mut slot = lock(&self.waker);
+        if !slot.as_ref().is_some_and(|old| old.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// After a shed, with the registry's lock let go: wakes the response
+    /// future and runs the token's callbacks; the first callback's panic
+    /// message.
+    pub(crate) fn run_cancel(&self) -> Option<String> {
+        if let Some(waker) = lock(&self.waker).take() {
+            waker.wake();
+        }
+        self.token.get().and_then(CancelToken::run_callbacks)
     }
 }
 
-#[cfg_attr(not(feature = "http"), allow(dead_code))] // only the http layer admits requests
-impl Drop for WaitingTicket {
+impl Drop for WaitingRequest {
     fn drop(&mut self) {
-        self.start();
+        // Its last handle is gone: the request ended.
+        self.leave(STARTED);
+    }
+}
+
+impl fmt::Debug for WaitingRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitingRequest")
+            .field("started", &self.is_started())
+            .field("shed", &self.is_shed())
+            .field("reserved", &self.reserved)
+            .finish_non_exhaustive()
     }
 }

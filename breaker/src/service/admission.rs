@@ -15,41 +15,23 @@
 use std::sync::Arc;
 use std::task::Waker;
 
-use crate::jobs::WaitingTicket;
-use crate::primitive::Mutex;
-use crate::sync::lock;
+use crate::jobs::WaitingRequest;
 use crate::CancelToken;
 
 /// An admitted request's handle, in its `http::Request` extensions (axum:
-/// `Extension<RequestAdmission>`). Cheap to clone.
+/// `Extension<RequestAdmission>`). Cheap to clone (an `Arc`); the request
+/// stops waiting when the last clone is dropped, if it has not started.
+///
+/// One allocation per request, shared with the breaker's registry of
+/// waiting requests; its [token](Self::token) is made the first time it is
+/// asked for (by the handler, or by the breaker when it sheds the request).
 #[derive(Clone, Debug)]
 pub struct RequestAdmission {
-    shared: Arc<Shared>,
-}
-
-#[derive(Debug)]
-struct Shared {
-    ticket: WaitingTicket,
-    token: CancelToken,
-    /// The response future's waker while the request waits, woken by a cancel.
-    waker: Mutex<Option<Waker>>,
+    shared: Arc<WaitingRequest>,
 }
 
 impl RequestAdmission {
-    pub(crate) fn new(ticket: WaitingTicket, token: CancelToken) -> Self {
-        let shared = Arc::new(Shared {
-            ticket,
-            token: token.clone(),
-            waker: Mutex::new(None),
-        });
-        let weak = Arc::downgrade(&shared);
-        token.on_cancel(move || {
-            if let Some(shared) = weak.upgrade() {
-                if let Some(waker) = lock(&shared.waker).take() {
-                    waker.wake();
-                }
-            }
-        });
+    pub(crate) fn new(shared: Arc<WaitingRequest>) -> Self {
         Self { shared }
     }
 
@@ -57,12 +39,12 @@ impl RequestAdmission {
     /// shed it as waiting (a job it registers may still be cancelled past
     /// the cancel line, as any job).
     pub fn start(&self) {
-        self.shared.ticket.start();
+        self.shared.start();
     }
 
     /// Whether it started.
     pub fn is_started(&self) -> bool {
-        self.shared.ticket.is_started()
+        self.shared.is_started()
     }
 
     /// The request's token: cancelled when the breaker sheds it while it
@@ -70,19 +52,17 @@ impl RequestAdmission {
     /// ([`MemoryBreaker::register_job`](crate::MemoryBreaker::register_job))
     /// and the request starts.
     pub fn token(&self) -> &CancelToken {
-        &self.shared.token
+        self.shared.token()
     }
 
-    /// Shed while waiting: the token is cancelled and it never started.
+    /// Shed while waiting: the breaker shed it, or its token was cancelled
+    /// before it started.
     pub(crate) fn shed(&self) -> bool {
-        !self.is_started() && self.shared.token.is_cancelled()
+        self.shared.is_shed()
     }
 
     /// Remembers the waker to wake when the request is shed.
     pub(crate) fn wake_on_shed(&self, waker: &Waker) {
-        let mut slot = lock(&self.shared.waker);
-        if !slot.as_ref().is_some_and(|old| old.will_wake(waker)) {
-            *slot = Some(waker.clone());
-        }
+        self.shared.wake_on_shed(waker);
     }
 }

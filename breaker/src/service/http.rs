@@ -16,8 +16,6 @@ use super::error::{RefusalKind, Refused};
 use super::future::Admitted;
 use super::layer::{Bypass, Estimate, Http, MemoryShed};
 use super::stats::ShedStats;
-use crate::jobs::StartFlag;
-use crate::CancelToken;
 
 impl<S, E, B, ReqBody, ResBody> Service<Request<ReqBody>> for MemoryShed<S, E, B, Http>
 where
@@ -40,19 +38,16 @@ where
             Ok(admission) => {
                 // Admitted (not bypassed): waiting until its handler starts.
                 let waiting = admission.hold.in_flight().then(|| {
-                    let token = CancelToken::new();
                     let reserved = admission
                         .hold
                         .reservation
                         .as_ref()
                         .map_or(0, |reservation| reservation.bytes());
-                    let ticket = self.policy.breaker.admit_waiting(
+                    let handle = RequestAdmission::new(self.policy.breaker.admit_waiting(
                         admission.account.clone(),
                         reserved,
-                        token.clone(),
-                        StartFlag::new(self.policy.stats.waiting_counter()),
-                    );
-                    let handle = RequestAdmission::new(ticket, token);
+                        self.policy.stats.waiting_counter(),
+                    ));
                     request.extensions_mut().insert(handle.clone());
                     Waiting {
                         admission: handle,
