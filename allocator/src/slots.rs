@@ -178,7 +178,7 @@ impl<const N: usize> Registry<N> {
     /// from inheriting it held are in place (see `fork.rs`).
     fn lock(&self) -> MutexGuard<'_, ()> {
         #[cfg(all(unix, not(loom)))]
-        fork::install_handlers();
+        fork::install_handlers(|| REGISTRY.lock_now());
         self.lock_now()
     }
 

@@ -20,9 +20,11 @@ use std::sync::atomic::{
     AtomicU32,
     Ordering::{Acquire, Release},
 };
-use std::sync::MutexGuard;
+use std::sync::{MutexGuard, OnceLock};
 
-use super::REGISTRY;
+/// Takes the readers' lock: given by the registry's first
+/// [`install_handlers`], so this file needs nothing of the registry's.
+static LOCK_READERS: OnceLock<fn() -> MutexGuard<'static, ()>> = OnceLock::new();
 
 /// Nobody has begun installing the handlers.
 const NOT_INSTALLED: u32 = 0;
@@ -32,18 +34,22 @@ const INSTALLED: u32 = u32::MAX;
 /// installing them (never 0 or `u32::MAX`).
 static STATE: AtomicU32 = AtomicU32::new(NOT_INSTALLED);
 
-/// Installs the fork handlers unless they are already in place; returns once
-/// they are. Called before every acquisition of the readers' lock except the
-/// handlers' own; after the first, one load.
+/// Installs the fork handlers, which take the readers' lock with
+/// `lock_readers`, unless they are already in place; returns once they are.
+/// Called before every acquisition of the readers' lock except the handlers'
+/// own; after the first, one load.
 #[inline]
-pub(super) fn install_handlers() {
+pub(super) fn install_handlers(lock_readers: fn() -> MutexGuard<'static, ()>) {
     if STATE.load(Acquire) != INSTALLED {
-        install_slow();
+        install_slow(lock_readers);
     }
 }
 
 #[cold]
-fn install_slow() {
+fn install_slow(lock_readers: fn() -> MutexGuard<'static, ()>) {
+    // Before the handlers exist: the prepare handler finds it set. Every
+    // caller passes the same function, so a second `set` changes nothing.
+    let _ = LOCK_READERS.set(lock_readers);
     let me = std::process::id();
     loop {
         let state = STATE.load(Acquire);
@@ -106,8 +112,8 @@ static HELD: HeldAcrossFork = HeldAcrossFork(UnsafeCell::new(None));
 /// Before `fork`: takes the readers' lock.
 extern "C" fn prepare() {
     let depth = NESTING.try_with(|n| n.replace(n.get() + 1)).unwrap_or(0);
-    if depth == 0 {
-        let guard = REGISTRY.lock_now();
+    if let (0, Some(lock_readers)) = (depth, LOCK_READERS.get()) {
+        let guard = lock_readers();
         // SAFETY: see `HeldAcrossFork`; this thread now holds the lock.
         unsafe { *HELD.0.get() = Some(guard) };
     }
