@@ -2,8 +2,8 @@
 //! recorder is installed (here a small one that remembers values).
 #![cfg(feature = "metrics")]
 
-use heapguard_reading::ManualSource;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
+use heapguard_reading::ManualSource;
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, Key, KeyName, Metadata, Recorder, SharedString,
     Unit,

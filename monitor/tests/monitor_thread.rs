@@ -4,12 +4,12 @@
 use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 #[cfg(feature = "breaker")]
 use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
-use heapguard_reading::{ManualSource, MemorySource, SourceError};
 use heapguard_monitor::detect::GrowthRule;
 use heapguard_monitor::{
     LeakEvidence, MemoryEvent, MemoryMonitor, MonitorConfig, MonitorError, RecoveredFrom,
     SUBSCRIBER_QUEUE,
 };
+use heapguard_reading::{ManualSource, MemorySource, SourceError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,8 +1,8 @@
 //! Dropping the handle leaves no sampler thread behind (its own test binary:
 //! it counts this process's threads by name).
 
-use heapguard_reading::ManualSource;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
+use heapguard_reading::ManualSource;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,8 @@
 //! Events are `tracing` warnings and `track` logs structured fields, as the
 //! Node service's `logMemoryUsage` did.
 
-use heapguard_reading::ManualSource;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
+use heapguard_reading::ManualSource;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! only, so other tests' allocations do not disturb it).
 
 use heapguard_alloc::CountingAlloc;
-use heapguard_reading::{CountingAllocSource, ManualSource};
 use heapguard_monitor::{track, MemoryMonitor, MonitorConfig, Sampler};
+use heapguard_reading::{CountingAllocSource, ManualSource};
 use std::alloc::System;
 use std::hint::black_box;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! the current series' labels (and, only when a series lists its `values`
 //! before its `metric`, that series' samples until its labels come).
 
-use super::{ReplayError, SeriesLabels};
+use super::input::{ReplayError, SeriesLabels};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 

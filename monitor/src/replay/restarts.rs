@@ -5,7 +5,7 @@
 //! behind the memory series, declared to its detector as the CSV's
 //! `restart` column declares one.
 
-use super::SeriesLabels;
+use super::input::SeriesLabels;
 use std::collections::BTreeMap;
 
 /// The name of the series whose changes are restarts.
