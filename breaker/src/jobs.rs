@@ -700,3 +700,130 @@ impl fmt::Debug for WaitingRequest {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod waiting_tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool as StdAtomicBool;
+    use std::task::Wake;
+
+    fn registry() -> (Arc<Jobs>, Arc<AtomicU64>) {
+        (Arc::new(Jobs::default()), Arc::new(AtomicU64::new(0)))
+    }
+
+    /// The breaker's count and the layer's.
+    fn counts(jobs: &Jobs, counter: &AtomicU64) -> (usize, u64) {
+        (jobs.waiting(), counter.load(Relaxed))
+    }
+
+    #[test]
+    fn a_request_stops_waiting_once_when_it_starts_or_its_last_handle_goes() {
+        let (jobs, counter) = registry();
+        let first = jobs.add_waiting(None, 10, counter.clone());
+        let second = jobs.add_waiting(None, 20, counter.clone());
+        assert_eq!(counts(&jobs, &counter), (2, 2));
+        assert_eq!(jobs.waiting_bytes(), 30);
+        first.start();
+        first.start();
+        assert!(first.is_started() && !first.is_shed());
+        assert_eq!(counts(&jobs, &counter), (1, 1));
+        assert_eq!(jobs.waiting_bytes(), 20);
+        drop(first);
+        assert_eq!(
+            counts(&jobs, &counter),
+            (1, 1),
+            "started before: not counted again"
+        );
+        let handle = second.clone();
+        drop(second);
+        assert_eq!(counts(&jobs, &counter), (1, 1), "a handle is left");
+        drop(handle);
+        assert_eq!(counts(&jobs, &counter), (0, 0));
+        assert_eq!(jobs.waiting_bytes(), 0);
+    }
+
+    #[test]
+    fn entries_of_requests_no_longer_waiting_are_pruned() {
+        let (jobs, counter) = registry();
+        let held = jobs.add_waiting(None, 1, counter.clone());
+        for _ in 0..1000 {
+            drop(jobs.add_waiting(None, 1, counter.clone()));
+        }
+        let entries = lock(&jobs.registry).waiting.len();
+        // Pruned once they reach twice the waiting ones (the held one and
+        // the one being added) plus the slack.
+        assert!(
+            entries <= 2 * 2 + PRUNE_SLACK,
+            "{entries} entries for 1 waiting"
+        );
+        assert_eq!(counts(&jobs, &counter), (1, 1));
+        assert!(!held.is_started());
+    }
+
+    struct Woken(StdAtomicBool);
+
+    impl Wake for Woken {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_shed_cancels_a_token_made_then_and_wakes_the_response_after_the_lock() {
+        let (jobs, counter) = registry();
+        let large = jobs.add_waiting(None, 100, counter.clone());
+        let small = jobs.add_waiting(None, 10, counter.clone());
+        let woken = Arc::new(Woken(StdAtomicBool::new(false)));
+        large.wake_on_shed(&Waker::from(woken.clone()));
+        let seen = Seen {
+            now: Duration::ZERO,
+            grace: Duration::from_secs(1),
+            total: 1050,
+            cancel_line: 1000,
+            at_cancel_level: true,
+            enforce: true,
+        };
+        // 51 bytes must go: the largest request alone frees them.
+        let Some(Step::ShedWaiting {
+            requests,
+            bytes,
+            shed,
+        }) = jobs.step(seen)
+        else {
+            panic!("the waiting requests are shed first");
+        };
+        assert_eq!((requests, bytes, shed.len()), (1, 100, 1));
+        assert!(large.is_shed() && !large.is_started() && large.token().is_cancelled());
+        assert!(!small.is_shed());
+        assert!(
+            small.token.get().is_none(),
+            "no token made for a request not shed"
+        );
+        assert_eq!(counts(&jobs, &counter), (1, 1));
+        assert!(!woken.0.load(Relaxed), "woken only once the lock is let go");
+        for request in shed {
+            assert_eq!(request.run_cancel(), None);
+        }
+        assert!(woken.0.load(Relaxed));
+        large.start();
+        assert!(large.is_shed(), "a shed request stays shed");
+        drop(large);
+        assert_eq!(counts(&jobs, &counter), (1, 1));
+    }
+
+    #[test]
+    fn a_job_registered_with_the_token_starts_the_request() {
+        let (jobs, counter) = registry();
+        let request = jobs.add_waiting(None, 1, counter.clone());
+        jobs.start_by_token(&CancelToken::new());
+        assert_eq!(
+            counts(&jobs, &counter),
+            (1, 1),
+            "another token starts nothing"
+        );
+        let token = request.token().clone();
+        jobs.start_by_token(&token);
+        assert!(request.is_started());
+        assert_eq!(counts(&jobs, &counter), (0, 0));
+    }
+}
