@@ -192,6 +192,9 @@ fn is_machinery(frame: &Frame) -> bool {
             || file.contains("/library/core/")
             || file.contains("/library/std/")
             || file.contains("/hashbrown-")
+            // The unwinder's Rust side (the wrapper's sampler walks with
+            // it): its inlined frames carry bare names (`trace`).
+            || file.contains("/backtrace-0.")
             || (file.contains("jemalloc") && !name.contains("::"))
         {
             return true;
@@ -323,6 +326,16 @@ mod tests {
             line: Some(3),
         };
         assert!(!is_machinery(&bare));
+        // The unwinder's inlined frames, in the wrapper's sampled stacks.
+        let unwinder = Frame {
+            function: "trace".into(),
+            file: Some(
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/backtrace-0.3.77/src/backtrace/mod.rs"
+                    .into(),
+            ),
+            line: Some(53),
+        };
+        assert!(is_machinery(&unwinder));
         let ours = Frame {
             function: "realloc<tikv_jemallocator::Jemalloc>".into(),
             file: Some(format!(
