@@ -149,27 +149,12 @@ where
     type Output = Result<Response<ShedBody<B>>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.as_mut().project().state;
-        if let StateProjection::Admitted {
-            waiting: Some(waiting),
-            ..
-        } = state.as_mut().project()
-        {
-            if waiting.admission.shed() {
-                // Shed while it waited: answer 503 now and drop the handler's
-                // future (and with it the request's hold).
-                waiting.stats.count_shed();
-                let response = overloaded_response(waiting.retry_after);
-                state.set(State::Refused { response: None });
-                return Poll::Ready(Ok(response));
-            }
-            if !waiting.admission.is_started() {
-                waiting.admission.wake_on_shed(cx.waker());
-            }
+        if let Some(response) = self.as_mut().respond_if_shed(None) {
+            return Poll::Ready(Ok(response));
         }
-        match state.project() {
+        let polled = match self.as_mut().project().state.project() {
             StateProjection::Refused { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
+                Some(response) => return Poll::Ready(Ok(response)),
                 None => panic!("HttpResponseFuture polled after it completed"),
             },
             StateProjection::Admitted { future, .. } => {
@@ -179,7 +164,48 @@ where
                     output.map(|response| response.map(|body| ShedBody::new(body, hold, account)))
                 })
             }
+        };
+        if polled.is_pending() {
+            // Still waiting after its handler ran (a handler that starts its
+            // request at once never gets here): a shed must wake it. The waker
+            // is stored first, then the shed checked again, so a shed between
+            // the two is answered now rather than missed.
+            if let Some(response) = self.respond_if_shed(Some(cx.waker())) {
+                return Poll::Ready(Ok(response));
+            }
         }
+        polled
+    }
+}
+
+impl<F, B: Default> HttpResponseFuture<F, B> {
+    /// Shed while it waited: counts it, drops the handler's future (and with
+    /// it the request's hold) and returns the 503 to answer. Otherwise, if it
+    /// still waits, remembers `waker` (when given) for a shed to wake.
+    fn respond_if_shed(
+        self: Pin<&mut Self>,
+        waker: Option<&std::task::Waker>,
+    ) -> Option<Response<ShedBody<B>>> {
+        let mut state = self.project().state;
+        let StateProjection::Admitted {
+            waiting: Some(waiting),
+            ..
+        } = state.as_mut().project()
+        else {
+            return None;
+        };
+        if let Some(waker) = waker {
+            if !waiting.admission.is_started() {
+                waiting.admission.wake_on_shed(waker);
+            }
+        }
+        if !waiting.admission.shed() {
+            return None;
+        }
+        waiting.stats.count_shed();
+        let response = overloaded_response(waiting.retry_after);
+        state.set(State::Refused { response: None });
+        Some(response)
     }
 }
 
