@@ -22,7 +22,7 @@ fn a_job_fanned_out_over_four_threads_is_charged_exactly() {
         let workers: Vec<_> = (0..4usize)
             .map(|i| {
                 s.spawn(job.bind(move || {
-                    let scratch = vec![1u8; 100_000 + i]; // above the flush threshold
+                    let scratch = std::hint::black_box(vec![1u8; 100_000 + i]); // above the flush threshold
                     drop(scratch);
                     let mut kept = Vec::new();
                     for k in 0..50 {
@@ -164,7 +164,7 @@ fn a_panicking_job_still_restores_the_previous_account() {
     assert!(result.is_err());
     drop(result);
     let before = outer.usage().allocated_bytes;
-    let after_panic = vec![0u8; 77];
+    let after_panic = std::hint::black_box(vec![0u8; 77]);
     assert_eq!(outer.usage().allocated_bytes, before + 77);
     // The 5000 bytes were freed while unwinding, before the guard ended: the
     // free is charged to `failing`. What stays live there is the panic's
@@ -182,7 +182,7 @@ fn cross_account_frees_are_charged_where_they_happen_and_reported() {
     let consumer = Account::new("consumer");
     let block = {
         let _p = producer.enter();
-        vec![0u8; 200_000]
+        std::hint::black_box(vec![0u8; 200_000])
     };
     {
         let _c = consumer.enter();
@@ -284,9 +284,9 @@ fn threads_past_the_slot_registry_are_charged_call_by_call_exactly() {
     let gate = Gate::default();
     let work = || {
         let _inside = job.enter();
-        let block = vec![0u8; 100];
+        let block = std::hint::black_box(vec![0u8; 100]);
         drop(block);
-        vec![0u8; 10]
+        std::hint::black_box(vec![0u8; 10])
     };
     thread::scope(|s| {
         let _guard = gate.send_home_on_exit();
@@ -447,7 +447,7 @@ fn a_guard_kept_past_a_scoped_poll_restores_that_account_alive() {
     let restored = Account::current().expect("the task's account, restored");
     assert_eq!(restored.name(), "task");
     let before = restored.usage().allocated_bytes;
-    let block = vec![0u8; 1234];
+    let block = std::hint::black_box(vec![0u8; 1234]);
     assert_eq!(restored.usage().allocated_bytes, before + 1234);
     drop(block);
 }

@@ -26,7 +26,7 @@ fn peak_follows_the_high_water_and_reset_restarts_it() {
     let bound = live_bytes_error_bound();
     assert!(bound >= FLUSH_THRESHOLD, "this thread holds a slot");
 
-    let big = vec![1u8; BIG as usize];
+    let big = std::hint::black_box(vec![1u8; BIG as usize]);
     let during = stats();
     drop(big);
     let after = stats();
