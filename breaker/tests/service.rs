@@ -369,3 +369,69 @@ fn each_request_runs_in_its_own_account_under_the_parent() {
     assert_eq!(name, None);
     assert_eq!(requests.usage().allocations, 3);
 }
+
+/// A handler that starts its request at once and answers an empty 200.
+#[derive(Clone)]
+struct StartsAtOnce;
+
+impl Service<Request<()>> for StartsAtOnce {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<()>) -> Self::Future {
+        if let Some(admission) = request
+            .extensions()
+            .get::<heapguard_breaker::service::RequestAdmission>()
+        {
+            admission.start();
+        }
+        std::future::ready(Ok(Response::new(String::new())))
+    }
+}
+
+#[test]
+fn an_admitted_request_costs_the_layer_one_allocation_besides_its_extension() {
+    let memory = ManualSource::new(0);
+    let breaker = breaker(&memory);
+    let mut service = http_layer(breaker.clone()).layer(StartsAtOnce);
+    let mut serve = |request: Request<()>| {
+        let response = ready(service.call(request)).expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+    };
+    // The registry's list of waiting requests reaches its size.
+    for _ in 0..20 {
+        serve(request("/work", 100));
+    }
+    const REQUESTS: u64 = 100;
+    // What making and dropping the requests costs by itself.
+    let ((), plain) = heapguard_alloc::measure(|| {
+        for _ in 0..REQUESTS {
+            drop(std::hint::black_box(request("/work", 100)));
+        }
+    });
+    let ((), layered) = heapguard_alloc::measure(|| {
+        for _ in 0..REQUESTS {
+            serve(request("/work", 100));
+        }
+    });
+    // Per request: the waiting request (the layer's one allocation), and
+    // the admission in the request's extensions (the value's box, and the
+    // map and its table, these requests having no extensions before).
+    assert_eq!(layered.allocations - plain.allocations, 4 * REQUESTS);
+    assert_eq!(layered.reallocations, plain.reallocations);
+    // The extensions are freed with the request; a waiting request's block
+    // goes when the registry prunes its entry (at most 10 entries kept
+    // with one request waiting at a time).
+    let freed = layered.deallocations - plain.deallocations;
+    assert!(
+        (4 * REQUESTS - 10..=4 * REQUESTS + 10).contains(&freed),
+        "{freed} more deallocations"
+    );
+    assert_eq!(breaker.reserved(), 0);
+    assert_eq!(breaker.requests_waiting(), 0);
+}
