@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::time::SystemTime;
 
+use super::error::ProfileError;
 use super::site::{SiteBytes, Symbolizer};
-use super::ProfileError;
 
 /// The live sampled allocations of one backtrace.
 #[derive(Clone, Debug, PartialEq)]

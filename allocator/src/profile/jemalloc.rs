@@ -6,7 +6,8 @@ use std::ffi::CString;
 use std::io::BufReader;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-use super::{HeapProfile, ProfileError};
+use super::error::ProfileError;
+use super::heap::HeapProfile;
 
 /// Exports `_rjem_malloc_conf` from the binary so that jemalloc starts with
 /// its heap profiler enabled but inactive (`prof:true,prof_active:false`),
@@ -205,6 +206,6 @@ pub(super) fn take() -> Result<HeapProfile, ProfileError> {
         .map_err(ctl_error("prof.dump"))?;
     let reader = BufReader::new(file.reopen()?);
     let mut profile = HeapProfile::parse(reader)?;
-    profile.coverage = super::coverage_now(profile.total_bytes());
+    profile.coverage = super::coverage::coverage_now(profile.total_bytes());
     Ok(profile)
 }

@@ -69,6 +69,8 @@
 //! ([`ProfileError::Inactive`]), or a global allocator that is not jemalloc
 //! ([`ProfileError::NotJemalloc`]).
 
+mod coverage;
+mod error;
 mod heap;
 #[cfg(feature = "profiling")]
 mod jemalloc;
@@ -77,9 +79,7 @@ mod proto;
 pub mod sampling;
 mod site;
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
+pub use error::ProfileError;
 pub use heap::{Coverage, HeapDiff, HeapProfile, StackDelta, StackSample};
 #[cfg(feature = "profiling")]
 #[doc(hidden)]
@@ -106,88 +106,6 @@ pub fn is_enabled() -> bool {
     false
 }
 
-/// Why there is no profile.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ProfileError {
-    /// jemalloc was built without `--enable-prof` (`config.prof` is false).
-    NotCompiledIn,
-    /// jemalloc started without `prof:true`: the binary does not export
-    /// `_rjem_malloc_conf` with it (see `enable_heap_profiling!`, feature
-    /// `profiling`) and `_RJEM_MALLOC_CONF` does not set it.
-    NotEnabled,
-    /// Profiling is enabled but `prof.active` is off: call [`activate`].
-    Inactive,
-    /// The global allocator is not jemalloc (a `CountingAlloc<System>`, for
-    /// one): jemalloc sees none of the program's allocations.
-    NotJemalloc,
-    /// A mallctl call failed.
-    Ctl {
-        /// The mallctl name.
-        what: &'static str,
-        /// jemalloc's error.
-        detail: String,
-    },
-    /// Reading or writing a profile file failed.
-    Io(std::io::Error),
-    /// jemalloc's dump was not in the heap profile format this module reads.
-    Parse(String),
-    /// No heap profiler is sampling: neither jemalloc's (built in and
-    /// active) nor the wrapper's ([`sampling::start`], or [`activate`] in a
-    /// build without `profiling`) has been started.
-    NotSampling,
-    /// A sampling interval outside `1..=2^40` bytes.
-    InvalidInterval(u64),
-}
-
-impl core::fmt::Display for ProfileError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ProfileError::NotCompiledIn => {
-                f.write_str("jemalloc was built without its heap profiler (--enable-prof)")
-            }
-            ProfileError::NotEnabled => f.write_str(
-                "jemalloc's heap profiler is off: the binary must export _rjem_malloc_conf \
-                 with prof:true (heapguard_alloc::enable_heap_profiling!) or run with \
-                 _RJEM_MALLOC_CONF=prof:true",
-            ),
-            ProfileError::Inactive => {
-                f.write_str("jemalloc's heap profiler is inactive (prof.active is false)")
-            }
-            ProfileError::NotJemalloc => {
-                f.write_str("the global allocator is not jemalloc: jemalloc sees no allocations")
-            }
-            ProfileError::Ctl { what, detail } => {
-                write!(f, "jemalloc mallctl `{what}` failed: {detail}")
-            }
-            ProfileError::Io(error) => write!(f, "heap profile file: {error}"),
-            ProfileError::Parse(detail) => write!(f, "heap profile format: {detail}"),
-            ProfileError::NotSampling => f.write_str(
-                "no heap profiler is sampling: start one with \
-                 heapguard_alloc::profile::activate or profile::sampling::start",
-            ),
-            ProfileError::InvalidInterval(interval) => {
-                write!(f, "sampling interval {interval} bytes is outside 1..=2^40")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ProfileError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ProfileError::Io(error) => Some(error),
-            _ => None,
-        }
-    }
-}
-
-impl From<std::io::Error> for ProfileError {
-    fn from(error: std::io::Error) -> Self {
-        ProfileError::Io(error)
-    }
-}
-
 /// Switches sampling on. With `profiling`, jemalloc's profiler
 /// (`prof.active`; its errors as before when jemalloc cannot profile: use
 /// [`sampling::start`] for the wrapper's sampler in such a build); without
@@ -200,56 +118,12 @@ pub fn activate() -> Result<(), ProfileError> {
         let was_active = jemalloc::is_active();
         jemalloc::set_active(true)?;
         if !was_active {
-            note_activation();
+            coverage::note_activation();
         }
         Ok(())
     }
     #[cfg(not(feature = "profiling"))]
     sampling::start(sampling::DEFAULT_INTERVAL)
-}
-
-/// Records when sampling was switched on and the live bytes then.
-pub(crate) fn note_activation() {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-    let live = if crate::is_active() {
-        crate::stats().live_bytes
-    } else {
-        0
-    };
-    ACTIVATION.live_bytes.store(live, Relaxed);
-    ACTIVATION.since_unix_ns.store(since, Relaxed);
-}
-
-/// When sampling was last switched on by [`activate`], and the live bytes
-/// then (`since_unix_ns` 0: never, so on since start-up if at all).
-struct Activation {
-    since_unix_ns: AtomicU64,
-    live_bytes: AtomicU64,
-}
-
-static ACTIVATION: Activation = Activation {
-    since_unix_ns: AtomicU64::new(0),
-    live_bytes: AtomicU64::new(0),
-};
-
-/// The coverage of a profile of `covered_bytes` taken now.
-pub(crate) fn coverage_now(covered_bytes: f64) -> Option<Coverage> {
-    if !crate::is_active() {
-        return None;
-    }
-    let since = ACTIVATION.since_unix_ns.load(Relaxed);
-    Some(Coverage {
-        active_since: (since != 0).then(|| UNIX_EPOCH + Duration::from_nanos(since)),
-        live_bytes_at_activation: if since != 0 {
-            ACTIVATION.live_bytes.load(Relaxed)
-        } else {
-            0
-        },
-        live_bytes: crate::stats().live_bytes,
-        covered_bytes,
-    })
 }
 
 /// Switches sampling off: the wrapper's sampler, and with `profiling`

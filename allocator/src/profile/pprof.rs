@@ -11,10 +11,10 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use prost::Message;
 
+use super::error::ProfileError;
 use super::heap::HeapProfile;
 use super::proto;
 use super::site::Symbolizer;
-use super::ProfileError;
 
 impl HeapProfile {
     /// The profile in pprof's format: a gzip-compressed `perftools.profiles`

@@ -41,8 +41,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::SystemTime;
 
+use super::error::ProfileError;
 use super::heap::{HeapProfile, StackSample};
-use super::ProfileError;
 use crate::sampler::{self, region};
 
 /// The default mean interval between samples: 512 KiB, jemalloc's and
@@ -82,7 +82,7 @@ pub fn start(interval: u64) -> Result<(), ProfileError> {
     sampler::start(interval)?;
     STARTED.store(true, Relaxed);
     if !was_running {
-        super::note_activation();
+        super::coverage::note_activation();
     }
     Ok(())
 }
@@ -183,7 +183,7 @@ pub fn take() -> Result<HeapProfile, ProfileError> {
         taken_at: SystemTime::now(),
         coverage: None,
     };
-    profile.coverage = super::coverage_now(profile.total_bytes());
+    profile.coverage = super::coverage::coverage_now(profile.total_bytes());
     Ok(profile)
 }
 
