@@ -108,6 +108,26 @@
 //! services it built, and reads the requests in flight and the bytes they
 //! hold reserved.
 //!
+//! # What it costs per request
+//! With [`MemoryShedLayer::http`], an admitted request costs the layer one
+//! allocation (its place among the waiting requests, which its
+//! [`RequestAdmission`] shares), the admission's box in the request's
+//! extensions, one uncontended lock (registering it) and a few atomic
+//! operations; starting it and ending it take no lock, and its token is made
+//! only if someone asks for it. Without `http` there is no admission, and an
+//! admitted request allocates nothing in the layer (a
+//! [request account](MemoryShedLayer::request_accounts) is the allocator's:
+//! one per request).
+//!
+//! axum's `Router::layer` wraps every route in a second boxed route: per
+//! request a second clone of the boxed route service, a second boxed
+//! future, and the response body boxed into axum's `Body` (four more
+//! allocations, and the futures copied once more). Put around the whole
+//! router instead (`tower_layer::Layer::layer(&layer, router)`, served with
+//! hyper-util's `TowerToHyperService`), the layer costs only its own; it then
+//! sees each request before routing (its bypass and estimator read the full
+//! path).
+//!
 //! # Do not put tower's `LoadShed` above a `Buffer`
 //! tower's `Buffer` reports not-ready when its worker's channel is full,
 //! and also when tokio's cooperative budget runs out in the task polling
