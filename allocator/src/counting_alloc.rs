@@ -132,6 +132,9 @@ unsafe fn alloc_with<A: GlobalAlloc>(
     layout: Layout,
     zeroed: bool,
 ) -> *mut u8 {
+    // Without `sampling` there are no slots to move a sampled block into.
+    #[cfg(not(feature = "sampling"))]
+    let _ = slots;
     #[cfg(feature = "limit")]
     if crate::limit::is_set() {
         // SAFETY: the caller upholds `alloc`'s contract for `layout`.
@@ -202,6 +205,8 @@ unsafe fn realloc_with<A: GlobalAlloc>(
     layout: Layout,
     new_size: usize,
 ) -> *mut u8 {
+    #[cfg(not(feature = "sampling"))]
+    let _ = slots;
     #[cfg(feature = "limit")]
     if crate::limit::is_set() {
         #[cfg(feature = "sampling")]

@@ -16,11 +16,22 @@
 //! C allocator, never through the Rust one).
 
 use core::cell::{Cell, UnsafeCell};
+use core::ffi::c_int;
 use std::sync::atomic::{
     AtomicU32,
     Ordering::{Acquire, Release},
 };
 use std::sync::{MutexGuard, OnceLock};
+
+extern "C" {
+    /// POSIX `pthread_atfork`, from the C library that `std` links on every
+    /// Unix (declared here so a default build needs no `libc` crate).
+    fn pthread_atfork(
+        prepare: Option<unsafe extern "C" fn()>,
+        parent: Option<unsafe extern "C" fn()>,
+        child: Option<unsafe extern "C" fn()>,
+    ) -> c_int;
+}
 
 /// Takes the readers' lock: given by the registry's first
 /// [`install_handlers`], so this file needs nothing of the registry's.
@@ -72,7 +83,7 @@ fn install_slow(lock_readers: fn() -> MutexGuard<'static, ()>) {
         if STATE.compare_exchange(state, me, Acquire, Acquire).is_ok() {
             // SAFETY: three functions that take no arguments, never unwind
             // and live as long as the process.
-            let failed = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+            let failed = unsafe { pthread_atfork(Some(prepare), Some(parent), Some(child)) };
             // It fails only for lack of memory; the next reader tries again
             // (forks meanwhile are as unprotected as before).
             STATE.store(
