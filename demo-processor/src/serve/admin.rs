@@ -14,6 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use heapguard_monitor::observer::Observer;
 
 use super::app::{router, App};
 
@@ -60,30 +61,14 @@ async fn admin_routes_only(request: Request<Body>, next: Next) -> Response {
     }
 }
 
-/// `GET /debug/pprof/heap`: reserves [`PROFILE_RESERVATION_BYTES`] (503 with
-/// `Retry-After` when that does not fit), then takes the profile on the
-/// blocking pool: addresses and mappings, no symbols (pprof symbolises
-/// them from the binary).
+/// `GET /debug/pprof/heap`: takes the profile on the blocking pool, inside
+/// an observer's reservation of [`PROFILE_RESERVATION_BYTES`] and its
+/// account (503 with `Retry-After` when that does not fit): addresses and
+/// mappings, no symbols (pprof symbolises them from the binary).
 async fn heap_profile(app: App) -> Response {
-    let reservation = match app.breaker().try_reserve(PROFILE_RESERVATION_BYTES) {
-        Ok(reservation) => reservation,
-        Err(tripped) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "10")],
-                format!("no room for a heap profile: {tripped}\n"),
-            )
-                .into_response()
-        }
-    };
-    let taken = tokio::task::spawn_blocking(move || {
-        let encoded = take_pprof();
-        drop(reservation);
-        encoded
-    })
-    .await;
-    match taken {
-        Ok(Ok(pprof)) => (
+    let observer = Observer::new(app.shared_breaker()).with_reservation(PROFILE_RESERVATION_BYTES);
+    match tokio::task::spawn_blocking(move || observer.run(take_pprof)).await {
+        Ok(Ok(Ok(pprof))) => (
             [
                 (header::CONTENT_TYPE, "application/octet-stream"),
                 (
@@ -94,7 +79,13 @@ async fn heap_profile(app: App) -> Response {
             pprof,
         )
             .into_response(),
-        Ok(Err((status, message))) => (status, format!("{message}\n")).into_response(),
+        Ok(Ok(Err((status, message)))) => (status, format!("{message}\n")).into_response(),
+        Ok(Err(refused)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "10")],
+            format!("no room for a heap profile: {refused}\n"),
+        )
+            .into_response(),
         Err(error) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("taking the profile failed: {error}\n"),

@@ -71,6 +71,11 @@ impl App {
         &self.inner.breaker
     }
 
+    /// The breaker, shared (for an observer that reserves in it).
+    pub(crate) fn shared_breaker(&self) -> Arc<MemoryBreaker> {
+        Arc::clone(&self.inner.breaker)
+    }
+
     /// The mode jobs run in.
     pub fn mode(&self) -> Mode {
         self.inner.mode
