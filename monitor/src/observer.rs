@@ -143,9 +143,10 @@ impl Observer {
 ///
 /// Measured on the build VM (2-vCPU AMD EPYC), symbolising a 30 MiB heap's
 /// profile: 0.48 times the file for this crate's debug test binary (20.7 MB
-/// peak, 43.3 MB file) and 0.59 times in release (14.5 MB, 24.7 MB); issue 22
-/// reported 43.6 MiB for the demo's release binary (41.9 MB). The test
-/// `observer_reservation` asserts the peak stays within this estimate.
+/// peak, 43.3 MB file) and 0.59 times in release (14.5 MB, 24.7 MB). The
+/// margin above that is for naming every frame of a pprof, which issue 22's
+/// report measured at +43.6 MiB of heap (its binary's size not stated). The
+/// test `observer_reservation` asserts the peak stays within this estimate.
 pub fn symbolization_estimate() -> u64 {
     const FLOOR: u64 = 8 << 20;
     const UNKNOWN: u64 = 64 << 20;
