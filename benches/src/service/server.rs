@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::{CommandFactory, FromArgMatches, Parser};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -38,12 +39,22 @@ pub enum ServerArgsError {
     /// `--parts` given to a server without the counting allocator.
     #[error("{0} runs no heapguard parts (use service_stack for --parts)")]
     NoParts(String),
-    /// `--workers` not a whole number from 1 to 64.
-    #[error("--workers: expected a whole number from 1 to 64, got {0:?}")]
-    Workers(String),
-    /// An option that does not exist or lacks its value.
-    #[error("unexpected argument {0:?} (usage: [--parts LIST] [--workers N])")]
-    Unexpected(String),
+    /// An option that does not exist, lacks its value or is out of range
+    /// (clap's message).
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The options every server takes.
+#[derive(Debug, Parser)]
+#[command(no_binary_name = true, disable_help_flag = true)]
+struct ServerCli {
+    /// The stack's parts, `+`-separated (only `service_stack` takes any).
+    #[arg(long)]
+    parts: Option<String>,
+    /// Tokio worker threads; 1 runs the current-thread runtime.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    workers: u16,
 }
 
 /// Parses `[--parts LIST] [--workers N]`; `parts` is what a server runs
@@ -64,28 +75,22 @@ pub fn parse_args(
     parts: Option<Parts>,
     args: &[String],
 ) -> Result<ServerArgs, ServerArgsError> {
+    let usage = |e: clap::Error| ServerArgsError::Usage(e.to_string());
+    let matches = ServerCli::command()
+        .bin_name(name.to_owned())
+        .try_get_matches_from(args)
+        .map_err(usage)?;
+    let cli = ServerCli::from_arg_matches(&matches).map_err(usage)?;
     let mut parsed = ServerArgs {
         parts: parts.unwrap_or_default(),
-        workers: 2,
+        workers: usize::from(cli.workers),
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--parts", Some(list)) => {
-                let asked = Parts::parse(list)?;
-                if parts.is_none() && asked != Parts::default() {
-                    return Err(ServerArgsError::NoParts(name.to_owned()));
-                }
-                parsed.parts = asked;
-            }
-            ("--workers", Some(text)) => {
-                parsed.workers = match text.parse::<usize>() {
-                    Ok(workers @ 1..=64) => workers,
-                    _ => return Err(ServerArgsError::Workers(text.clone())),
-                };
-            }
-            _ => return Err(ServerArgsError::Unexpected(arg.clone())),
+    if let Some(list) = cli.parts {
+        let asked = Parts::parse(&list)?;
+        if parts.is_none() && asked != Parts::default() {
+            return Err(ServerArgsError::NoParts(name.to_owned()));
         }
+        parsed.parts = asked;
     }
     Ok(parsed)
 }
