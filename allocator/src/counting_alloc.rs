@@ -40,33 +40,12 @@ use crate::thread::{count, record_rest};
 /// fail, is counted just before it is handed to `A`.
 pub struct CountingAlloc<A> {
     inner: A,
-    /// Where this value's sampled blocks live (feature `sampling`).
-    slots: Slots,
-}
-
-/// With `sampling`: this allocator value's copy of the sampled blocks'
-/// address range, read by `dealloc` and `realloc` (one PC-relative load).
-#[cfg(feature = "sampling")]
-type Slots = sampler::RegionRef;
-
-/// Without `sampling`: nothing.
-#[cfg(not(feature = "sampling"))]
-struct Slots;
-
-#[cfg(not(feature = "sampling"))]
-impl Slots {
-    const fn new() -> Self {
-        Slots
-    }
 }
 
 impl<A: GlobalAlloc> CountingAlloc<A> {
     /// Wraps `inner`. `const`, so it can initialise a `static`.
     pub const fn new(inner: A) -> Self {
-        Self {
-            inner,
-            slots: Slots::new(),
-        }
+        Self { inner }
     }
 
     /// The wrapped allocator.
@@ -85,19 +64,19 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `alloc`'s contract for `layout`.
-        unsafe { alloc_with(&self.inner, &self.slots, layout, false) }
+        unsafe { alloc_with(&self.inner, layout, false) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `alloc_zeroed`'s contract for `layout`.
-        unsafe { alloc_with(&self.inner, &self.slots, layout, true) }
+        unsafe { alloc_with(&self.inner, layout, true) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         #[cfg(feature = "sampling")]
-        if self.slots.holds(ptr) {
+        if sampler::may_hold(ptr) {
             // SAFETY: the caller upholds `dealloc`'s contract; `ptr` is a
             // slot block, which `SlotsFirst` frees into its slot.
             return unsafe { dealloc_slot(&self.inner, ptr, layout) };
@@ -110,14 +89,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         #[cfg(feature = "sampling")]
-        if self.slots.holds(ptr) {
+        if sampler::may_hold(ptr) {
             // SAFETY: the caller upholds `realloc`'s contract; `ptr` is a
             // slot block, which `SlotsFirst` moves out to `A`.
-            return unsafe { realloc_slot(&self.inner, &self.slots, ptr, layout, new_size) };
+            return unsafe { realloc_slot(&self.inner, ptr, layout, new_size) };
         }
         // SAFETY: the caller upholds `realloc`'s contract, and `ptr` is not
         // a slot block: it came from `A`.
-        unsafe { realloc_with(&self.inner, &self.slots, ptr, layout, new_size) }
+        unsafe { realloc_with(&self.inner, ptr, layout, new_size) }
     }
 }
 
@@ -126,15 +105,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 /// # Safety
 /// As `GlobalAlloc::alloc` for `inner`.
 #[inline(always)]
-unsafe fn alloc_with<A: GlobalAlloc>(
-    inner: &A,
-    slots: &Slots,
-    layout: Layout,
-    zeroed: bool,
-) -> *mut u8 {
-    // Without `sampling` there are no slots to move a sampled block into.
-    #[cfg(not(feature = "sampling"))]
-    let _ = slots;
+unsafe fn alloc_with<A: GlobalAlloc>(inner: &A, layout: Layout, zeroed: bool) -> *mut u8 {
     #[cfg(feature = "limit")]
     if crate::limit::is_set() {
         // SAFETY: the caller upholds `alloc`'s contract for `layout`.
@@ -161,7 +132,7 @@ unsafe fn alloc_with<A: GlobalAlloc>(
             Call::Alloc
         };
         // SAFETY: `ptr` is `inner`'s block with `layout`, just counted.
-        return unsafe { alloc_after_slow_path(inner, slots, ptr, layout.size(), call) };
+        return unsafe { alloc_after_slow_path(inner, ptr, layout.size(), call) };
     }
     ptr
 }
@@ -200,13 +171,10 @@ unsafe fn dealloc_with<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) 
 #[inline(always)]
 unsafe fn realloc_with<A: GlobalAlloc>(
     inner: &A,
-    slots: &Slots,
     ptr: *mut u8,
     layout: Layout,
     new_size: usize,
 ) -> *mut u8 {
-    #[cfg(not(feature = "sampling"))]
-    let _ = slots;
     #[cfg(feature = "limit")]
     if crate::limit::is_set() {
         #[cfg(feature = "sampling")]
@@ -218,13 +186,57 @@ unsafe fn realloc_with<A: GlobalAlloc>(
     }
     #[cfg(feature = "sampling")]
     if layout.size() > sampler::SLOT_SIZE {
-        // The old block is `inner`'s to move or free: forget a sample of it
-        // first (a free of this size always takes the slow path anyway).
-        sampler::region::forget_large(ptr);
+        // SAFETY: the caller upholds `realloc`'s contract.
+        return unsafe { realloc_large(inner, ptr, layout, new_size) };
     }
     // SAFETY: the caller upholds `realloc`'s contract: `ptr` came from
     // `inner` with `layout`, and `new_size` is valid.
     let new_ptr = unsafe { inner.realloc(ptr, layout, new_size) };
+    // SAFETY: `new_ptr` is what `inner.realloc` returned for these
+    // arguments.
+    unsafe { count_realloc(inner, new_ptr, layout, new_size) }
+}
+
+/// `realloc` of a block of more than a slot's size, which may be a large
+/// sampled block: out of line, so that the common path keeps nothing
+/// across a call of its own.
+///
+/// # Safety
+/// As `GlobalAlloc::realloc` for `inner`.
+#[cfg(feature = "sampling")]
+#[cold]
+#[inline(never)]
+unsafe fn realloc_large<A: GlobalAlloc>(
+    inner: &A,
+    ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> *mut u8 {
+    // The old block is `inner`'s to move or free: forget a sample of it
+    // first (a free of this size always takes the slow path anyway).
+    sampler::region::forget_large(ptr);
+    // SAFETY: the caller upholds `realloc`'s contract.
+    let new_ptr = unsafe { inner.realloc(ptr, layout, new_size) };
+    // SAFETY: `new_ptr` is what `inner.realloc` returned for these
+    // arguments.
+    unsafe { count_realloc(inner, new_ptr, layout, new_size) }
+}
+
+/// Counts what `inner.realloc(_, layout, new_size)` returned, `new_ptr`,
+/// and returns the block to hand out.
+///
+/// # Safety
+/// `new_ptr` is null or `inner`'s block of `new_size` bytes with `layout`'s
+/// alignment, just reallocated from a block with `layout`.
+#[inline(always)]
+unsafe fn count_realloc<A: GlobalAlloc>(
+    inner: &A,
+    new_ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> *mut u8 {
+    #[cfg(not(feature = "sampling"))]
+    let _ = inner;
     // A failed realloc leaves the old block allocated, and counted.
     if new_ptr.is_null() {
         return new_ptr;
@@ -237,12 +249,12 @@ unsafe fn realloc_with<A: GlobalAlloc>(
     record(event);
     #[cfg(feature = "sampling")]
     if count(event) {
-        // SAFETY: `realloc`'s contract makes `new_size` with `layout`'s
-        // alignment a valid layout.
-        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        // SAFETY: `new_ptr` is `inner`'s block with `new_layout`, just
-        // counted, holding the bytes the caller expects.
-        return unsafe { realloc_after_slow_path(inner, slots, event, new_ptr, new_layout) };
+        // SAFETY: `new_ptr` is `inner`'s block of `new_size` bytes with
+        // `layout`'s alignment, just counted, holding the bytes the caller
+        // expects.
+        return unsafe {
+            realloc_after_slow_path(inner, new_ptr, layout.size(), new_size, layout.align())
+        };
     }
     new_ptr
 }
@@ -279,43 +291,38 @@ unsafe fn dealloc_after_slow_path<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layou
 #[inline(never)]
 unsafe fn alloc_after_slow_path<A: GlobalAlloc>(
     inner: &A,
-    slots: &Slots,
     ptr: *mut u8,
     size: usize,
     call: Call,
 ) -> *mut u8 {
     // SAFETY: as the caller says.
-    unsafe { record_rest_then_sample(Event::Alloc(size as u64), slots, inner, ptr, size, call) }
+    unsafe { record_rest_then_sample(Event::Alloc(size as u64), inner, ptr, size, call) }
 }
 
-/// `realloc`'s slow path with sampling.
+/// `realloc`'s slow path with sampling. It takes the sizes and the
+/// alignment as scalars, in registers: a `Layout` or an [`Event`] argument
+/// would be passed by pointer, and the fast path would store it to the
+/// stack on every call in case the slow path runs.
 ///
 /// # Safety
-/// `new_ptr` is `inner`'s block with `new_layout`, just reallocated and
-/// counted as `event`.
+/// `new_ptr` is `inner`'s block of `new_size` bytes aligned to `align`,
+/// just reallocated from `old_size` bytes and counted.
 #[cfg(feature = "sampling")]
 #[cold]
 #[inline(never)]
 unsafe fn realloc_after_slow_path<A: GlobalAlloc>(
     inner: &A,
-    slots: &Slots,
-    event: Event,
     new_ptr: *mut u8,
-    new_layout: Layout,
+    old_size: usize,
+    new_size: usize,
+    align: usize,
 ) -> *mut u8 {
+    let event = Event::Realloc {
+        old: old_size as u64,
+        new: new_size as u64,
+    };
     // SAFETY: as the caller says.
-    unsafe {
-        record_rest_then_sample(
-            event,
-            slots,
-            inner,
-            new_ptr,
-            new_layout.size(),
-            Call::Realloc {
-                align: new_layout.align(),
-            },
-        )
-    }
+    unsafe { record_rest_then_sample(event, inner, new_ptr, new_size, Call::Realloc { align }) }
 }
 
 /// `dealloc` of a slot block.
@@ -339,13 +346,12 @@ unsafe fn dealloc_slot<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) 
 #[inline(never)]
 unsafe fn realloc_slot<A: GlobalAlloc>(
     inner: &A,
-    slots: &Slots,
     ptr: *mut u8,
     layout: Layout,
     new_size: usize,
 ) -> *mut u8 {
     // SAFETY: `SlotsFirst` moves slot blocks out to `inner`.
-    unsafe { realloc_with(&SlotsFirst(inner), slots, ptr, layout, new_size) }
+    unsafe { realloc_with(&SlotsFirst(inner), ptr, layout, new_size) }
 }
 
 /// `A` for blocks of `A`, the sampler's slots for slot blocks: a free goes

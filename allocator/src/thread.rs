@@ -331,7 +331,6 @@ pub(crate) fn record_rest(event: Event) {
 #[inline(always)]
 pub(crate) unsafe fn record_rest_then_sample<A: core::alloc::GlobalAlloc>(
     event: Event,
-    region: &crate::sampler::RegionRef,
     inner: &A,
     ptr: *mut u8,
     size: usize,
@@ -343,9 +342,7 @@ pub(crate) unsafe fn record_rest_then_sample<A: core::alloc::GlobalAlloc>(
         let (kind, first, second) = event.into_parts();
         if record_slow(thread, kind, first, second, true) {
             // SAFETY: as the caller says.
-            return unsafe {
-                crate::sampler::sample(&thread.sample, region, inner, ptr, size, call)
-            };
+            return unsafe { crate::sampler::sample(&thread.sample, inner, ptr, size, call) };
         }
     }
     ptr

@@ -73,7 +73,11 @@ static STARTED: AtomicBool = AtomicBool::new(false);
 /// # Errors
 /// [`ProfileError::InvalidInterval`] for an interval outside `1..=2^40`;
 /// [`ProfileError::Io`] when the address range cannot be reserved (or on a
-/// target without `mmap`).
+/// target without `mmap`): with kind `AddrInUse` when another mapping
+/// already lies in it. The range is fixed, 256 MiB to 768 MiB on Linux, so
+/// that `dealloc` recognises a sampled block by comparing its address with
+/// constants; a position-independent executable (Rust's default) has
+/// nothing mapped there.
 pub fn start(interval: u64) -> Result<(), ProfileError> {
     if interval == 0 || interval > sampler::MAX_INTERVAL {
         return Err(ProfileError::InvalidInterval(interval));

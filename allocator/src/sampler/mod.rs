@@ -34,7 +34,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-pub(crate) use region::{in_region, RegionRef, SLOT_SIZE};
+pub(crate) use region::{in_region, may_hold, SLOT_SIZE};
 
 /// The mean bytes between samples now; 0: sampling is off.
 static INTERVAL: AtomicU64 = AtomicU64::new(0);
@@ -211,7 +211,6 @@ pub(crate) enum Call {
 #[inline(never)]
 pub(crate) unsafe fn sample<A: GlobalAlloc>(
     cells: &SampleCells,
-    region: &RegionRef,
     inner: &A,
     ptr: *mut u8,
     size: usize,
@@ -235,9 +234,6 @@ pub(crate) unsafe fn sample<A: GlobalAlloc>(
         };
         match region::claim_slot(size, align, interval, kept) {
             Some(slot) => {
-                // The allocator value must know its slot blocks before it
-                // hands one out.
-                region.adopt();
                 let into = slot.ptr();
                 match call {
                     Call::Alloc => {}

@@ -1,10 +1,10 @@
 //! Where sampled blocks live and what is recorded of them.
 //!
 //! - **Slots**: [`SLOTS`] slots of [`SLOT_SIZE`] bytes in one region of
-//!   address space reserved by [`reserve`] (`mmap`, `MAP_NORESERVE`: a page
-//!   takes memory only once a block written there touches it), each slot
-//!   aligned to its size. A block is freed into its slot by
-//!   `dealloc`'s one range check, [`in_region`].
+//!   address space reserved by [`reserve`] at a fixed address (`mmap`,
+//!   `MAP_NORESERVE`: a page takes memory only once a block written there
+//!   touches it), each slot aligned to its size. `dealloc` sends a block
+//!   to its slot after one range check against constants, [`may_hold`].
 //! - **Large blocks** (more than [`SLOT_SIZE`] bytes) stay where the inner
 //!   allocator put them; [`LARGE_ENTRIES`] entries record their addresses,
 //!   looked up only by frees of more than [`SLOT_SIZE`] bytes while one is
@@ -40,65 +40,84 @@ pub(crate) const LARGE_ENTRIES: usize = 1024;
 /// Return addresses kept per sample, innermost first.
 pub(crate) const MAX_FRAMES: usize = 48;
 
-/// The region's size, a power of two; the region is aligned to it.
+/// The region's size, a power of two.
 const REGION_LEN: usize = SLOT_SIZE * SLOTS;
 
-/// A region start no user pointer shares its high bits with: the top
-/// `REGION_LEN` of the address space, which is the kernel's.
+/// Where the region is mapped: a fixed address, so that `dealloc` tells a
+/// slot block from any other by comparing the pointer with constants, with
+/// no load. On Linux it lies below 2 GiB, 256 MiB to 768 MiB, so that
+/// `ptr - REGION_START` is one `lea` with a 32-bit displacement on x86-64:
+/// 3 instructions for the whole test (`lea`, `cmp`, `jb`). The start is
+/// deliberately not aligned to the region's size: LLVM would turn the test
+/// into a mask and a compare, 4 instructions with the copy of the pointer.
+/// Nothing else is mapped there in a position-independent executable
+/// (Rust's default, loaded near `0x5555_5555_0000`, its `brk` heap after it,
+/// `mmap` from the top down); a non-PIE executable's `brk` heap, which
+/// starts just above the executable at 4 MiB, stops growing at the region
+/// once it is mapped (glibc then maps its arena elsewhere). Elsewhere,
+/// 64 GiB and 256 MiB: above macOS's 4 GiB `__PAGEZERO` and below where its
+/// allocators map (the test is then 4 instructions, with a 64-bit
+/// constant).
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    not(target_pointer_width = "64")
+))]
+const REGION_START: usize = 0x1000_0000;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    not(target_pointer_width = "64")
+)))]
+const REGION_START: usize = 0x10_1000_0000;
+
+/// The largest alignment a slot can have: the start's own.
+const MAX_SLOT_ALIGN: usize = 1 << REGION_START.trailing_zeros();
+
+const _: () = assert!(MAX_SLOT_ALIGN >= SLOT_SIZE);
+
+/// A region start no user pointer lies after: the top `REGION_LEN` of the
+/// address space, which is the kernel's.
 const NOWHERE: usize = usize::MAX & !(REGION_LEN - 1);
 
-/// The region's first byte, aligned to `REGION_LEN`; [`NOWHERE`] until
-/// [`reserve`] maps it.
+/// The region's first byte once [`reserve`] mapped it at [`REGION_START`];
+/// [`NOWHERE`] until then, or for good if that address range was taken.
 static BASE: AtomicUsize = AtomicUsize::new(NOWHERE);
 
-/// Whether `ptr` lies in the region starting at `base`: the bits above
-/// `REGION_LEN` are the same (a load, an exclusive or, a shift or
-/// comparison, a branch).
+/// Whether `ptr` lies in the address range the region is mapped at when
+/// it is: `dealloc`'s and `realloc`'s first test, constants only. True
+/// also for a block of the inner allocator in that range if the region
+/// could not be mapped there; [`in_region`] then tells the two apart, off
+/// the fast path.
 #[inline(always)]
-fn within(ptr: *mut u8, base: usize) -> bool {
-    ((ptr as usize) ^ base) < REGION_LEN
+pub(crate) fn may_hold(ptr: *mut u8) -> bool {
+    (ptr as usize).wrapping_sub(REGION_START) < REGION_LEN
 }
 
 /// Whether `ptr` is a block served from a slot.
 #[inline(always)]
 pub(crate) fn in_region(ptr: *mut u8) -> bool {
-    within(ptr, BASE.load(Relaxed))
-}
-
-/// One `CountingAlloc`'s copy of the region's start, kept in the allocator
-/// value itself: a `static` of the binary, so `dealloc` reads it with one
-/// PC-relative load (the global [`BASE`] of this crate would take a load
-/// through the GOT more). A value's copy is set before it hands out its
-/// first slot block, so a block it must take back is always recognised;
-/// until then no block of it is in a slot.
-pub(crate) struct RegionRef(AtomicUsize);
-
-impl RegionRef {
-    pub(crate) const fn new() -> Self {
-        Self(AtomicUsize::new(NOWHERE))
-    }
-
-    /// Whether `ptr` is a slot block handed out by this allocator value.
-    #[inline(always)]
-    pub(crate) fn holds(&self, ptr: *mut u8) -> bool {
-        within(ptr, self.0.load(Relaxed))
-    }
-
-    /// Takes the region's start before a slot block is handed out.
-    pub(crate) fn adopt(&self) {
-        let base = BASE.load(Relaxed);
-        if self.0.load(Relaxed) != base {
-            self.0.store(base, Relaxed);
-        }
-    }
+    (ptr as usize).wrapping_sub(BASE.load(Relaxed)) < REGION_LEN
 }
 
 /// Maps the region, once per process. Off the allocator path.
+///
+/// # Errors
+/// The `mmap` error, or `AddrInUse` when something else is mapped at
+/// [`REGION_START`] (the region is never mapped anywhere else: `dealloc`
+/// recognises its blocks by that address).
 pub(crate) fn reserve() -> std::io::Result<()> {
     static RESERVED: std::sync::OnceLock<Result<usize, std::io::ErrorKind>> =
         std::sync::OnceLock::new();
     match RESERVED.get_or_init(|| map_region().map_err(|error| error.kind())) {
         Ok(_) => Ok(()),
+        Err(std::io::ErrorKind::AddrInUse) => Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!(
+                "the sampled blocks' address range {REGION_START:#x}..{:#x} is taken by another mapping",
+                REGION_START + REGION_LEN
+            ),
+        )),
         Err(kind) => Err(std::io::Error::new(
             *kind,
             "reserving the sampled blocks' address range (mmap) failed",
@@ -108,15 +127,14 @@ pub(crate) fn reserve() -> std::io::Result<()> {
 
 #[cfg(unix)]
 fn map_region() -> std::io::Result<usize> {
-    // Twice the size, to align the start to REGION_LEN; the rest is given
-    // back.
-    let len = 2 * REGION_LEN;
-    // SAFETY: an anonymous private mapping at an address of the kernel's
-    // choosing touches no existing memory; the result is checked.
+    // A hint, not MAP_FIXED: the kernel maps there only if the range is
+    // free, and never replaces an existing mapping.
+    // SAFETY: an anonymous private mapping, at the hint only where nothing
+    // is mapped, touches no existing memory; the result is checked.
     let mapped = unsafe {
         libc::mmap(
-            core::ptr::null_mut(),
-            len,
+            REGION_START as *mut libc::c_void,
+            REGION_LEN,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
@@ -126,21 +144,13 @@ fn map_region() -> std::io::Result<usize> {
     if mapped == libc::MAP_FAILED {
         return Err(std::io::Error::last_os_error());
     }
-    let start = mapped as usize;
-    let base = start.next_multiple_of(REGION_LEN);
-    let (head, tail) = (base - start, start + len - (base + REGION_LEN));
-    // SAFETY: both ranges lie in the mapping just made, outside the region,
-    // and nothing refers to them.
-    unsafe {
-        if head > 0 {
-            libc::munmap(mapped, head);
-        }
-        if tail > 0 {
-            libc::munmap((base + REGION_LEN) as *mut libc::c_void, tail);
-        }
+    if mapped as usize != REGION_START {
+        // SAFETY: the mapping just made, which nothing refers to.
+        unsafe { libc::munmap(mapped, REGION_LEN) };
+        return Err(std::io::ErrorKind::AddrInUse.into());
     }
-    BASE.store(base, Release);
-    Ok(base)
+    BASE.store(REGION_START, Release);
+    Ok(REGION_START)
 }
 
 #[cfg(not(unix))]
@@ -311,14 +321,15 @@ impl Claimed {
 }
 
 /// Claims a slot aligned to at least `align` (a power of two up to
-/// `REGION_LEN`) for a sampled block of `size` bytes standing for the inner
+/// [`MAX_SLOT_ALIGN`]) for a sampled block of `size` bytes standing for the inner
 /// block `kept` (0: none), and records this thread's stack in it; `None`
 /// when no such slot is free or the region is not reserved.
 pub(crate) fn claim_slot(size: usize, align: usize, interval: u64, kept: usize) -> Option<Claimed> {
-    if BASE.load(Acquire) == NOWHERE || align > REGION_LEN {
+    if BASE.load(Acquire) == NOWHERE || align > MAX_SLOT_ALIGN {
         return None;
     }
-    // Slot `i` lies at `i * SLOT_SIZE` from a REGION_LEN-aligned start.
+    // Slot `i` lies at `i * SLOT_SIZE` from a start aligned to
+    // MAX_SLOT_ALIGN.
     let stride = (align / SLOT_SIZE).max(1);
     let index = SLOT_POOL.claim(HINT.fetch_add(1, Relaxed) % (SLOTS / 64), stride)?;
     let claimed = Claimed { index };
