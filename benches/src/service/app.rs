@@ -12,16 +12,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use heapguard_alloc::Account;
-use heapguard_breaker::service::{MemoryShedLayer, RequestAdmission};
+use heapguard_breaker::service::{Bypass, Estimate, Http, MemoryShedLayer, RequestAdmission};
 use heapguard_breaker::{BreakerConfig, Budget, ConfigError, MemoryBreaker};
 use heapguard_monitor::{MemoryMonitor, MonitorConfig, MonitorError};
+use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -186,27 +186,41 @@ impl Stack {
         self.parts.accounts.then_some(&self.requests)
     }
 
-    /// The service's routes, behind the layer when it is on.
-    pub fn router(&self, shutdown: Arc<Notify>) -> Router {
-        let router = Router::new()
+    /// The service's routes, without the layer: [`Stack::shed_layer`]
+    /// goes around the whole router, not on its routes.
+    pub fn routes(&self, shutdown: Arc<Notify>) -> Router {
+        Router::new()
             .route("/work", get(work))
             .route("/cpu", get(cpu))
-            .route("/shutdown", post(stop));
-        let router = match (&self.breaker, self.parts.layer) {
-            (Some(breaker), true) => {
-                let layer = MemoryShedLayer::new(Arc::clone(breaker))
-                    .estimate(|_: &Request<Body>| ESTIMATE_BYTES)
-                    .bypass(|request: &Request<Body>| request.uri().path() != "/work");
-                let layer = if self.parts.accounts {
-                    layer.request_accounts(self.requests.clone())
-                } else {
-                    layer
-                };
-                router.layer(layer.http())
-            }
-            _ => router,
+            .route("/shutdown", post(stop))
+            .with_state(shutdown)
+    }
+
+    /// The breaker's layer when it is on: reserving [`ESTIMATE_BYTES`] per
+    /// `/work` request (the other routes bypass it), with request accounts
+    /// when they are on. The server puts it around the whole router
+    /// (`Layer::layer(&layer, router)`), as the breaker's docs advise:
+    /// axum's `Router::layer` would wrap each route in a second boxed route,
+    /// which costs four more allocations per request.
+    pub fn shed_layer(
+        &self,
+    ) -> Option<
+        MemoryShedLayer<
+            impl Estimate<Request<Incoming>> + Clone,
+            impl Bypass<Request<Incoming>> + Clone,
+            Http,
+        >,
+    > {
+        let breaker = self.breaker.as_ref().filter(|_| self.parts.layer)?;
+        let layer = MemoryShedLayer::new(Arc::clone(breaker))
+            .estimate(|_: &Request<Incoming>| ESTIMATE_BYTES)
+            .bypass(|request: &Request<Incoming>| request.uri().path() != "/work");
+        let layer = if self.parts.accounts {
+            layer.request_accounts(self.requests.clone())
+        } else {
+            layer
         };
-        router.with_state(shutdown)
+        Some(layer.http())
     }
 }
 

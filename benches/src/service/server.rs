@@ -4,20 +4,27 @@
 //! Usage: `service_<allocator> [--parts LIST] [--workers N]`. The server
 //! binds `127.0.0.1:0`, prints `port <N>` on a line of its own on stdout,
 //! and serves HTTP/1.1 (keep-alive, hyper's connections, each connection's
-//! task in a child of the requests' account when the layer is on) on a
+//! task in a child of the requests' account when accounts are on, the
+//! breaker's layer around the whole router when it is on) on a
 //! tokio runtime of `N` worker threads (default 2; 1 runs the current-thread
 //! runtime) until `POST /shutdown`.
 
+use std::convert::Infallible;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{Request, Response};
 use clap::{CommandFactory, FromArgMatches, Parser};
+use heapguard_alloc::Account;
+use hyper::body::{Body, Incoming};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tower_layer::Layer;
+use tower_service::Service;
 
 use super::app::{Parts, PartsError, Stack};
 
@@ -148,7 +155,35 @@ async fn serve(parts: Parts) -> Result<(), Box<dyn std::error::Error>> {
         stdout.flush()?;
     }
     let shutdown = Arc::new(Notify::new());
-    let router = stack.router(Arc::clone(&shutdown));
+    let routes = stack.routes(Arc::clone(&shutdown));
+    let accounts = stack.connections_account();
+    // The layer goes around the whole router, not on its routes.
+    match stack.shed_layer() {
+        Some(layer) => accept(listener, layer.layer(routes), &shutdown, accounts).await?,
+        None => accept(listener, routes, &shutdown, accounts).await?,
+    }
+    Ok(())
+}
+
+/// Serves `service` on each connection `listener` accepts until `shutdown`
+/// is notified; with `accounts`, each connection's task runs in a child of
+/// it.
+async fn accept<S, B>(
+    listener: TcpListener,
+    service: S,
+    shutdown: &Notify,
+    accounts: Option<&Account>,
+) -> std::io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let http = hyper::server::conn::http1::Builder::new();
     loop {
         let stream = tokio::select! {
@@ -161,13 +196,13 @@ async fn serve(parts: Parts) -> Result<(), Box<dyn std::error::Error>> {
         };
         // Each answer is one small write: no need to wait for more.
         stream.set_nodelay(true)?;
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(service.clone());
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let task = async move {
             // A client that goes away ends its connection: not an error here.
             let _ = connection.await;
         };
-        match stack.connections_account() {
+        match accounts {
             Some(parent) => tokio::spawn(parent.child("connection").scope(task)),
             None => tokio::spawn(task),
         };
