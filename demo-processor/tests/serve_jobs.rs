@@ -8,7 +8,8 @@ use std::alloc::System;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use demo_processor::serve::{router, App};
+use demo_processor::serve::server::{serve, Limits};
+use demo_processor::serve::{service, App};
 use demo_processor::Mode;
 use heapguard_alloc::CountingAlloc;
 use heapguard_breaker::{BreakerConfig, BreakerEvent, Budget, ManualSource, MemoryBreaker};
@@ -42,7 +43,14 @@ fn the_breaker_cancels_a_running_job_past_its_cancel_line() {
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
-        tokio::spawn(async move { axum::serve(listener, router(app)).await });
+        let served = serve(
+            listener,
+            service(app),
+            Limits::default(),
+            None,
+            std::future::pending(),
+        );
+        tokio::spawn(served);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use heapguard_monitor::observer::Observer;
 
-use super::app::{router, App};
+use super::app::{routes, App};
 
 /// The routes the admin listener answers; anything else is 404 there.
 const ADMIN_ROUTES: [&str; 4] = [
@@ -33,10 +33,10 @@ const ADMIN_ROUTES: [&str; 4] = [
 pub const PROFILE_RESERVATION_BYTES: u64 = 8 << 20;
 
 /// The admin router: the service's `/metrics` and `/healthz`, and the heap
-/// profile.
+/// profile. No memory layer: none of these is ever shed.
 pub fn admin_router(app: App) -> Router {
     let profiled = app.clone();
-    router(app)
+    routes(app)
         .route(
             "/debug/pprof/heap",
             get(move || heap_profile(profiled.clone())),

@@ -1,8 +1,7 @@
-//! The routes, the layer that sheds, and what a scrape reads.
+//! The routes, the layer that sheds around them, and what a scrape reads.
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -10,9 +9,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use heapguard_alloc::Account;
 use heapguard_breaker::metrics::BreakerMetrics;
-use heapguard_breaker::service::{MemoryShedLayer, RequestAdmission, ShedStats};
+use heapguard_breaker::service::{
+    Bypass, Estimate, Http, MemoryShed, MemoryShedLayer, RequestAdmission, ShedStats,
+};
 use heapguard_breaker::{BreakerConfig, Budget, ConfigError, MemoryBreaker};
 use serde::Deserialize;
+use tower::Layer;
 
 use super::estimate::estimate_bytes;
 use super::job::{suggest_one, Cancellation, Cancelled, RequestMemory, SuggestionsResponse};
@@ -93,22 +95,61 @@ impl App {
     }
 }
 
-/// The routes behind the memory layer: `/suggestions` reserves its estimate;
-/// `/metrics` and `/healthz` are never shed.
-pub fn router(app: App) -> Router {
-    let mode = app.mode();
+/// The service [`service`] builds: the routes with the memory layer around
+/// the whole router.
+pub type Service = MemoryShed<Router, SuggestionsEstimate, NotShed, Http>;
+
+/// The routes, with the memory layer around the whole router: only
+/// `POST /suggestions` reserves its estimate and can be shed; `/metrics`,
+/// `/healthz` and paths the router does not know (404) go straight through.
+///
+/// The layer is applied with `Layer::layer(&layer, router)`, not
+/// `Router::layer`: axum's `Router::layer` wraps every route in a second
+/// boxed route, which costs each request four more allocations (see
+/// `heapguard_breaker::service`, "What it costs per request").
+pub fn service(app: App) -> Service {
     let layer = MemoryShedLayer::new(app.inner.breaker.clone())
         .with_stats(app.inner.shed.clone())
-        .estimate(move |request: &Request<Body>| request_estimate(mode, request))
-        .bypass(|request: &Request<Body>| matches!(request.uri().path(), "/metrics" | "/healthz"))
+        .estimate(SuggestionsEstimate { mode: app.mode() })
+        .bypass(NotShed)
         .request_accounts(app.inner.requests.clone())
         .http();
+    layer.layer(routes(app))
+}
+
+/// The routes alone, without the memory layer: `POST /suggestions`,
+/// `GET /metrics`, `GET /healthz`.
+pub fn routes(app: App) -> Router {
     Router::new()
         .route("/suggestions", post(suggestions))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .layer(layer)
         .with_state(app)
+}
+
+/// The memory layer's estimator: a `POST /suggestions` request's job
+/// ([`estimate_bytes`](super::estimate::estimate_bytes) of the contacts its
+/// query asks for, in the service's mode); 0 for anything else.
+#[derive(Debug, Clone, Copy)]
+pub struct SuggestionsEstimate {
+    mode: Mode,
+}
+
+impl<B> Estimate<Request<B>> for SuggestionsEstimate {
+    fn estimate(&self, request: &Request<B>) -> u64 {
+        request_estimate(self.mode, request)
+    }
+}
+
+/// The memory layer's bypass: every request but `/suggestions`, which is
+/// the only route that does work worth shedding.
+#[derive(Debug, Clone, Copy)]
+pub struct NotShed;
+
+impl<B> Bypass<Request<B>> for NotShed {
+    fn bypass(&self, request: &Request<B>) -> bool {
+        request.uri().path() != "/suggestions"
+    }
 }
 
 /// The estimate of a `POST /suggestions` request, from the parameters its
@@ -116,7 +157,7 @@ pub fn router(app: App) -> Router {
 /// a percent-encoded `contacts` is estimated as the plain one is. 0 for
 /// anything else: a request without valid parameters is answered 400 by the
 /// handler and reserves nothing.
-fn request_estimate(mode: Mode, request: &Request<Body>) -> u64 {
+fn request_estimate<B>(mode: Mode, request: &Request<B>) -> u64 {
     if request.uri().path() != "/suggestions" {
         return 0;
     }
@@ -252,11 +293,22 @@ async fn healthz() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
 
     fn post(query: &str) -> Request<Body> {
         Request::post(format!("/suggestions?{query}"))
             .body(Body::empty())
             .unwrap()
+    }
+
+    #[test]
+    fn only_suggestions_pass_through_the_breaker() {
+        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        assert!(!NotShed.bypass(&post("contacts=10&seed=1")));
+        assert!(!NotShed.bypass(&get("/suggestions")));
+        for path in ["/metrics", "/healthz", "/", "/nowhere", "/suggestions/x"] {
+            assert!(NotShed.bypass(&get(path)), "{path}");
+        }
     }
 
     #[test]

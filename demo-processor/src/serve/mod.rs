@@ -30,11 +30,12 @@ use std::time::Duration;
 
 use clap::Args;
 use heapguard_breaker::Budget;
+use tower::Layer;
 
 use crate::config::Mode;
 use crate::exit::{CliError, EXIT_COMPLETE};
 
-pub use app::{router, App};
+pub use app::{routes, service, App, NotShed, Service, SuggestionsEstimate};
 pub use job::{RequestMemory, SuggestionsResponse};
 
 /// `serve`'s arguments.
@@ -152,10 +153,12 @@ async fn run(
         let _ = stop.send(true);
     };
     let accounts = Some(app.requests_account().clone());
-    let routes = router(app).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        limits.body_timeout,
-    ));
-    let drained = server::serve(listener, routes, limits, accounts, shutdown).await;
+    // Both layers around the whole router (not `Router::layer`, which would
+    // box every route a second time): the body timeout outermost, so it
+    // times the body the handler reads.
+    let service =
+        tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout).layer(service(app));
+    let drained = server::serve(listener, service, limits, accounts, shutdown).await;
     if let Some(task) = admin_task {
         let _ = task.await;
     }

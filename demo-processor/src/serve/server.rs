@@ -8,7 +8,7 @@
 //!   keep-alive connections alike.
 //! - **Body timeout**: a request body that stalls for
 //!   [`Limits::body_timeout`] between frames fails the request (tower-http's
-//!   `RequestBodyTimeoutLayer`, applied by the caller's router).
+//!   `RequestBodyTimeoutLayer`, which the caller puts around its router).
 //! - **Connection limit**: at [`Limits::max_connections`], a new connection
 //!   is admitted by closing the connection that has been idle longest (no
 //!   request in flight; a client that never sent a whole head counts as
@@ -30,16 +30,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::http::{Request, Response};
-use axum::Router;
 use heapguard_alloc::Account;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tower::ServiceExt;
+use tower::util::Oneshot;
+use tower::{Service, ServiceExt};
 
 /// The limits of [`serve`]; see the module docs for what each does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,18 +78,30 @@ pub struct Drained {
     pub elapsed: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains
-/// within `limits.drain_timeout`. With `accounts`, each connection's task
-/// runs in a child account of it (named `connection`): what hyper allocates
-/// for a connection (its read buffers, a request's body as it arrives) is
-/// charged there, beside the requests' own accounts under the same parent.
-pub async fn serve(
+/// Serves `service` (an axum `Router`, or the router with layers around
+/// it, such as [`service`](super::service)) on `listener` until `shutdown`
+/// completes, then drains within `limits.drain_timeout`. With `accounts`,
+/// each connection's task runs in a child account of it (named
+/// `connection`): what hyper allocates for a connection (its read buffers,
+/// a request's body as it arrives) is charged there, beside the requests'
+/// own accounts under the same parent.
+pub async fn serve<S, B>(
     listener: TcpListener,
-    router: Router,
+    service: S,
     limits: Limits,
     accounts: Option<Account>,
     shutdown: impl Future<Output = ()>,
-) -> Drained {
+) -> Drained
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let connections = Arc::new(Connections::default());
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -122,11 +133,11 @@ pub async fn serve(
             continue;
         }
         let state = connections.open();
-        let service = Tracked {
-            router: router.clone(),
+        let tracked = Tracked {
+            service: service.clone(),
             state: Arc::clone(&state),
         };
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), tracked));
         let connections = Arc::clone(&connections);
         let task = async move {
             tokio::select! {
@@ -264,31 +275,59 @@ impl Connections {
     }
 }
 
-/// The router, counting each request in flight on its connection until its
-/// response body has been written whole or dropped.
+/// The service, counting each request in flight on its connection until
+/// its response body has been written whole or dropped.
 #[derive(Clone)]
-struct Tracked {
-    router: Router,
+struct Tracked<S> {
+    service: S,
     state: Arc<ConnectionState>,
 }
 
-impl hyper::service::Service<Request<Incoming>> for Tracked {
-    type Response = Response<Body>;
+impl<S, B> hyper::service::Service<Request<Incoming>> for Tracked<S>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    type Response = Response<TrackedBody<B>>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Future = TrackedFuture<S, B>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let guard = InFlight::begin(Arc::clone(&self.state));
-        let router = self.router.clone();
-        Box::pin(async move {
-            let response = router.oneshot(request).await?;
-            Ok(response.map(|body| {
-                Body::new(TrackedBody {
-                    body,
-                    _guard: guard,
-                })
-            }))
-        })
+        // A tower service is called through `&mut`: each request its clone
+        // (hyper-util's `TowerToHyperService` does the same).
+        TrackedFuture {
+            future: self.service.clone().oneshot(request),
+            guard: Some(InFlight::begin(Arc::clone(&self.state))),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The service's response future, holding its request's [`InFlight`]
+    /// until it hands it to the response body.
+    struct TrackedFuture<S, B>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>>,
+    {
+        #[pin]
+        future: Oneshot<S, Request<Incoming>>,
+        guard: Option<InFlight>,
+    }
+}
+
+impl<S, B> Future for TrackedFuture<S, B>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
+{
+    type Output = Result<Response<TrackedBody<B>>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.future.poll(cx))?;
+        let guard = this.guard.take();
+        Poll::Ready(Ok(response.map(|body| TrackedBody {
+            body,
+            _guard: guard,
+        })))
     }
 }
 
@@ -312,16 +351,16 @@ impl Drop for InFlight {
 
 pin_project_lite::pin_project! {
     /// A response body that ends its request's [`InFlight`] when dropped.
-    struct TrackedBody {
+    struct TrackedBody<B> {
         #[pin]
-        body: Body,
-        _guard: InFlight,
+        body: B,
+        _guard: Option<InFlight>,
     }
 }
 
-impl hyper::body::Body for TrackedBody {
-    type Data = <Body as hyper::body::Body>::Data;
-    type Error = <Body as hyper::body::Body>::Error;
+impl<B: hyper::body::Body> hyper::body::Body for TrackedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
