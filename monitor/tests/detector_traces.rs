@@ -359,12 +359,12 @@ fn leak_1_mb_per_min_found_every_run_median_29_min() {
 }
 
 #[test]
-fn leak_2_mb_per_min_found_every_run_median_21_min() {
+fn leak_2_mb_per_min_found_every_run_median_20_min() {
     check_leak(
         2.0,
         Quoted {
             found: 40,
-            median_min: 21.0,
+            median_min: 20.0,
             worst_min: 40.0,
         },
     );
@@ -381,19 +381,19 @@ fn leak_5_mb_per_min_found_every_run_median_14_min() {
         Quoted {
             found: 40,
             median_min: 14.0,
-            worst_min: 32.0,
+            worst_min: 30.0,
         },
     );
 }
 
 #[test]
-fn leak_10_mb_per_min_found_every_run_median_12_min() {
+fn leak_10_mb_per_min_found_every_run_median_10_min() {
     check_leak(
         10.0,
         Quoted {
             found: 40,
-            median_min: 12.0,
-            worst_min: 32.0,
+            median_min: 10.0,
+            worst_min: 30.0,
         },
     );
 }
@@ -466,24 +466,24 @@ fn without_marks_a_half_mb_per_min_leak_is_below_the_minimum_slope() {
 
 #[test]
 fn without_marks_a_1_mb_per_min_leak_is_found_every_run() {
-    check_leak_without_marks(1.0, LEAK_START_MIN, 299.0, 359.0);
-    check_leak_without_marks(1.0, FULL_WINDOW_LEAK_START_MIN, 299.0, 389.0);
+    check_leak_without_marks(1.0, LEAK_START_MIN, 209.0, 329.0);
+    check_leak_without_marks(1.0, FULL_WINDOW_LEAK_START_MIN, 209.0, 389.0);
 }
 
 #[test]
 fn without_marks_a_2_mb_per_min_leak_is_found_every_run() {
-    check_leak_without_marks(2.0, LEAK_START_MIN, 239.0, 329.0);
-    check_leak_without_marks(2.0, FULL_WINDOW_LEAK_START_MIN, 269.0, 389.0);
+    check_leak_without_marks(2.0, LEAK_START_MIN, 179.0, 329.0);
+    check_leak_without_marks(2.0, FULL_WINDOW_LEAK_START_MIN, 179.0, 389.0);
 }
 
 #[test]
 fn without_marks_a_5_mb_per_min_leak_is_found_every_run() {
-    check_leak_without_marks(5.0, LEAK_START_MIN, 209.0, 419.0);
-    check_leak_without_marks(5.0, FULL_WINDOW_LEAK_START_MIN, 239.0, 419.0);
+    check_leak_without_marks(5.0, LEAK_START_MIN, 179.0, 329.0);
+    check_leak_without_marks(5.0, FULL_WINDOW_LEAK_START_MIN, 179.0, 359.0);
 }
 
 #[test]
 fn without_marks_a_10_mb_per_min_leak_is_found_every_run() {
-    check_leak_without_marks(10.0, LEAK_START_MIN, 209.0, 329.0);
-    check_leak_without_marks(10.0, FULL_WINDOW_LEAK_START_MIN, 239.0, 359.0);
+    check_leak_without_marks(10.0, LEAK_START_MIN, 179.0, 329.0);
+    check_leak_without_marks(10.0, FULL_WINDOW_LEAK_START_MIN, 209.0, 359.0);
 }

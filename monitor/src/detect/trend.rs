@@ -61,8 +61,9 @@ pub enum Growth {
 /// the newest change point are too few to tell.
 ///
 /// 1. **Growth**: the newest `window` points, and their newest half,
-///    quarter and eighth (each when it holds at least
-///    [`min_points`](TrendConfig::min_points)), are tested with the
+///    quarter and eighth (each of at least
+///    [`min_points`](TrendConfig::min_points): the shortest scale a fast
+///    leak shows on first), are tested with the
 ///    Mann-Kendall test (Mann 1945, Kendall 1975) at
 ///    [`confidence`](TrendConfig::confidence) and a Theil-Sen slope (Theil
 ///    1950, Sen 1968) of at least
@@ -76,11 +77,14 @@ pub enum Growth {
 ///    go on after it is a [`Growth::LevelShift`] (flat before) or a
 ///    [`Growth::Saturating`] curve (growth before, none after).
 /// 3. **Deceleration**: when growth goes on after the newest change point,
-///    the slopes of the older and newer halves of those points are
-///    compared; a newer slope lower by the `confidence` quantile of the
-///    normal distribution in standard errors is a [`Growth::Saturating`]
-///    curve; otherwise it is a [`Growth::Leak`], whose verdict comes from
-///    the points after the change point alone.
+///    the slopes of the older and newer halves of the curve (from the
+///    newest jump up, or the oldest point) are compared; a newer slope
+///    lower by the `confidence` quantile of the normal distribution in
+///    standard errors is a [`Growth::Saturating`] curve, unless the curve
+///    sped up since (a change point with no jump and a significantly
+///    steeper newer line) and the points after the speed-up do not slow
+///    down themselves; otherwise it is a [`Growth::Leak`], whose verdict
+///    comes from the points after the change point alone.
 pub fn classify_growth(
     points: &[SeriesPoint],
     config: &TrendConfig,
@@ -90,7 +94,7 @@ pub fn classify_growth(
     let window = &points[points.len().saturating_sub(config.window)..];
     let mut values = Vec::with_capacity(window.len());
     let growth = SCALE_DIVISORS.iter().find_map(|divisor| {
-        let scale = &window[window.len() - window.len() / divisor..];
+        let scale = &window[window.len() - scale_len(window.len(), *divisor, config)..];
         values.clear();
         values.extend(scale.iter().map(|p| p.bytes));
         let mk = mann_kendall(&values)?;
@@ -132,8 +136,16 @@ const KEEPS_SLOPE_Z: f64 = 3.5;
 /// seen again only after a job, is still a third of a drop below.
 const DROP_CONFIRMED: f64 = 1.0 / 3.0;
 
-/// The scales tested: the newest `window / d` points for each `d`.
+/// The scales tested: the newest `window / d` points for each `d`, at
+/// least `min_points` ([`scale_len`]).
 const SCALE_DIVISORS: [usize; 4] = [1, 2, 4, 8];
+
+/// The points of the scale `window / divisor` of a window of `window_len`
+/// points: at least `min_points` (the fewest a test runs on, the shortest
+/// scale a fast leak shows on first), at most the window.
+fn scale_len(window_len: usize, divisor: usize, config: &TrendConfig) -> usize {
+    (window_len / divisor).max(config.min_points.min(window_len))
+}
 
 /// Step 2 and 3 of [`classify_growth`], given growth on the unsplit scales.
 fn classify(
@@ -226,7 +238,7 @@ fn split_and_judge(
         let window_len = history.len() - window_start;
         let mut values = Vec::new();
         SCALE_DIVISORS.iter().find_map(|divisor| {
-            let start = (history.len() - window_len / divisor).max(split_at);
+            let start = (history.len() - scale_len(window_len, *divisor, config)).max(split_at);
             let scale = &history[start..];
             values.clear();
             values.extend(scale.iter().map(|p| p.bytes));
@@ -246,23 +258,33 @@ fn split_and_judge(
         }
         return Some(stopped_after(change, regime, newest.t_secs, config));
     };
-    let tested = curve.len() >= 2 * config.min_points;
-    match deceleration(curve).filter(|_| tested) {
-        Some(slowing)
-            if slowing.z >= z_critical
-                && slowing.slope_older > 0.0
-                && slowing.slope_newer <= SLOWDOWN_RATIO * slowing.slope_older =>
-        {
-            Some(Growth::Saturating(SaturationVerdict {
-                t_secs: newest.t_secs,
-                slope_older_bytes_per_min: slowing.slope_older,
-                slope_newer_bytes_per_min: slowing.slope_newer,
-                deceleration_z: slowing.z,
-                points: curve.len(),
-                from_secs: curve[0].t_secs,
-            }))
-        }
-        _ => {
+    // Saturating when the curve slows down, from the newest jump up (or
+    // the oldest point) and, after a speed-up, from the speed-up too: a
+    // curve that sped up saturates only once its newest part does.
+    let saturating = |from: usize| {
+        let curve = &history[from..];
+        deceleration(curve)
+            .filter(|_| curve.len() >= 2 * config.min_points)
+            .filter(|slowing| {
+                slowing.z >= z_critical
+                    && slowing.slope_older > 0.0
+                    && slowing.slope_newer <= SLOWDOWN_RATIO * slowing.slope_older
+            })
+    };
+    let sped_up = speed_up_start(changes, config, z_critical, history.len())
+        .filter(|&from| from > curve_from);
+    let slowing =
+        saturating(curve_from).filter(|_| sped_up.is_none_or(|from| saturating(from).is_some()));
+    match slowing {
+        Some(slowing) => Some(Growth::Saturating(SaturationVerdict {
+            t_secs: newest.t_secs,
+            slope_older_bytes_per_min: slowing.slope_older,
+            slope_newer_bytes_per_min: slowing.slope_newer,
+            deceleration_z: slowing.z,
+            points: curve.len(),
+            from_secs: curve[0].t_secs,
+        })),
+        None => {
             // The slope and level are those of the points after the newest
             // change point when they make the case on their own: a scale
             // reaching back before a leak started understates it.
@@ -296,6 +318,29 @@ fn curve_start(changes: &[ChangePoint], config: &TrendConfig) -> usize {
         .rev()
         .find(|change| is_jump(change, config) && change.jump_bytes > 0.0)
         .map_or(0, |change| change.index)
+}
+
+/// Where growth that sped up starts: the newest change point with no jump
+/// whose newer slope is higher than the older one by `z_critical`
+/// standard errors, when at least `2 * min_points` points follow it (a
+/// deceleration test of their own). A cache filling towards its ceiling
+/// only slows down, so growth that speeds up without a jump has something
+/// new in it (a leak starting on the cache, or another cache starting to
+/// fill), and is saturating only once its newest part slows down too. A
+/// speed-up at a jump down is a cache emptied and refilling: no new
+/// growth on the same curve.
+fn speed_up_start(
+    changes: &[ChangePoint],
+    config: &TrendConfig,
+    z_critical: f64,
+    n: usize,
+) -> Option<usize> {
+    changes
+        .iter()
+        .rev()
+        .find(|change| change.slowdown_z <= -z_critical && !is_jump(change, config))
+        .map(|change| change.index)
+        .filter(|&index| n - index >= 2 * config.min_points)
 }
 
 /// Whether the growth in `history` keeps its slope rather than slowing down
@@ -939,7 +984,7 @@ impl TrendDetector {
         let points = self.points.make_contiguous();
         for (scale, divisor) in self.scales.iter_mut().zip(SCALE_DIVISORS) {
             scale.add_newest(points);
-            while scale.size > kept / divisor {
+            while scale.size > scale_len(kept, divisor, &self.config) {
                 scale.remove_oldest(points);
             }
         }
@@ -1217,7 +1262,8 @@ mod tests {
             let window: Vec<u64> = detector.points().map(|p| p.bytes).collect();
             assert_eq!(window.len(), all.len().min(20));
             for (scale, divisor) in detector.scales.iter().zip(super::SCALE_DIVISORS) {
-                let members = &window[window.len() - window.len() / divisor..];
+                let members =
+                    &window[window.len() - super::scale_len(window.len(), divisor, &config)..];
                 assert_eq!(scale.size, members.len());
                 if let Some(mk) = mann_kendall(members) {
                     assert_eq!((scale.s, scale.ties), (mk.s, super::tie_term_of(members)));

@@ -18,9 +18,9 @@ pub struct TrendConfig {
     /// sees growth. Default 180; at most [`MAX_POINTS`](Self::MAX_POINTS).
     pub history: usize,
     /// Fewest points a test runs on. The detector also tests the newest half,
-    /// quarter and eighth of the window when they hold at least this many
-    /// points, so a fast leak is seen before it fills the whole window.
-    /// Default 8.
+    /// quarter and eighth of the window, each on this many points at least
+    /// (the eighth of the default window, 7 points, on the newest 8), so a
+    /// fast leak is seen before it fills the whole window. Default 8.
     pub min_points: usize,
     /// Smallest Theil-Sen slope reported as a leak, bytes per minute.
     /// Default 0.5 MiB/min.
