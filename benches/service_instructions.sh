@@ -18,14 +18,19 @@
 # refresher thread (a tick every 25 ms) and the monitor's sampler (every
 # 1 s). Those two run by the clock, and under valgrind a request takes about
 # 40 times as long, so their share per request here is about 40 times what
-# it is at full speed: an upper bound.
+# it is at full speed: an upper bound. It is also what moves the stack's
+# count between runs (each monitor sample is about 255k instructions, most
+# of it jemalloc's stats refresh; whether one more lands in the longer run
+# moves the stack by about 600 per request at REQUESTS=400); a larger
+# REQUESTS narrows that spread, not the 40-fold share.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUESTS=${REQUESTS:-200}
 WARMUP=${WARMUP:-100}
 # One tokio worker: requests come one at a time anyway, and with one
-# thread serving them the counts repeat to within 0.01%; with two, which
+# thread serving them the counts of the configurations without the
+# refresher and the monitor repeat to within 0.01%; with two, which
 # worker takes a request and how often workers park vary from run to run
 # (about 1% per request).
 WORKERS=${WORKERS:-1}
