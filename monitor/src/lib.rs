@@ -126,6 +126,12 @@
 //!    the standard error of the difference and `t` Student's quantile for
 //!    the points' residual degrees of freedom at the normal's upper tail at
 //!    3.5 (4.2 for 24 points). A cache of 6 h or less passes only by noise.
+//!    Halves see only a set's average slowdown, and a leak that starts with
+//!    a fast cache has the cache's early bend in its older half; so the
+//!    kept points (16 or more) also pass when a cache of any time constant
+//!    plus a line of the minimum slope fits them better than any cache of
+//!    up to 6 h alone, by the same quantile (an extra-sum-of-squares F
+//!    test over a grid of time constants, 5 min to 6 h, 2% apart).
 //! 5. **Persistence**: three leaks in a row report
 //!    [`MemoryEvent::LeakSuspected`], with the slope, level and projected
 //!    time to the budget of the points after the newest change point; three

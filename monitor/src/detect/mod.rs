@@ -10,6 +10,7 @@
 //!   window), kept for compatibility and off by default.
 //! - [`mann_kendall`] and [`theil_sen`]: the two statistics on their own.
 
+mod cache_fit;
 mod cycle;
 mod growth;
 mod mann_kendall;

@@ -1,3 +1,4 @@
+use super::cache_fit::leak_beyond_cache;
 use super::cycle::Cycles;
 use super::mann_kendall::{mann_kendall, variance_term, MannKendall};
 use super::normal::{t_quantile_at, upper_quantile};
@@ -371,16 +372,32 @@ fn speed_up_start(
 /// half, flat points the older one: the quickest to show a leak that
 /// starts). Any one passing is enough: each set is a stretch of the same
 /// cache, so each has the cache's slowdown.
+///
+/// Halves see only a set's average slowdown, so a leak that starts with a
+/// fast cache (the cache's early bend in the older half) passes late. So
+/// the kept points (`2 * min_points` at least) also pass when a cache of
+/// any time constant plus a line of the minimum slope or more fits them
+/// better than any cache up to `cache_time_constant_secs` alone, by the
+/// same quantile ([`leak_beyond_cache`]): the line follows the straight
+/// tail the slow cache cannot, the fast cache the bend the line cannot.
 fn keeps_its_slope(history: &[SeriesPoint], config: &TrendConfig) -> bool {
     let n = history.len();
     let changes = change_points(history);
     let after = changes.iter().map(|change| change.index);
     let around = after.clone().map(|index| index.saturating_sub(n - index));
-    std::iter::once(0)
+    let halves = std::iter::once(0)
         .chain(after)
         .chain(around)
         .filter(|&from| n - from >= config.min_points)
-        .any(|from| halves_keep_slope(&history[from..], config))
+        .any(|from| halves_keep_slope(&history[from..], config));
+    halves
+        || (n >= 2 * config.min_points
+            && leak_beyond_cache(history, config.cache_time_constant_secs / 60.0).is_some_and(
+                |fit| {
+                    fit.slope >= config.min_slope_bytes_per_min
+                        && fit.z >= t_quantile_at(KEEPS_SLOPE_Z, n as f64 - 4.0)
+                },
+            ))
 }
 
 /// The test of [`keeps_its_slope`] on one set of points.
@@ -619,7 +636,9 @@ pub enum TrendChange {
 /// every scale are kept up to date in `O(window)`; the Theil-Sen fit
 /// (`O(window^2)`) runs only on a scale whose trend is significant, and the
 /// change points (`O(history)` per change point, at most 8) only when a
-/// scale grows.
+/// scale grows; the fit of a cache and a line (`O(history)` for each of
+/// about 220 time constants) only when growth that is a leak has yet to
+/// show it keeps its slope.
 ///
 /// ```
 /// use heapguard_monitor::detect::{SeriesPoint, TrendChange, TrendConfig, TrendDetector};
