@@ -42,7 +42,9 @@ pub struct TrendConfig {
     /// reported as a leak (during the warm-up or after it) only once it
     /// slows down significantly less than such a cache's would, since a
     /// cache's slope falls by `e^(-d/tau)` over `d` seconds and a leak's
-    /// not at all. Longer keeps slower caches quiet, at the price of later
+    /// not at all, or once a cache of any time constant plus a line fits it
+    /// significantly better than any such cache alone (a leak that starts
+    /// with a fast cache). Longer keeps slower caches quiet, at the price of later
     /// reports of leaks that start on a cache or soon after a step. Used
     /// only with a warm-up (`warm_up_secs` above 0): without one no cache
     /// is expected to fill, and growth that passes the trend tests is a
