@@ -228,8 +228,10 @@ fn target(kind: Kind, rate: f64) -> f64 {
 const LONGEST_JOB: f64 = 20.0;
 
 /// The bound on the worst latency with quiescent marks (minutes): the
-/// target, except in two cases where no detector can meet it on these
-/// traces.
+/// target, except in two cases, argued below: where no detector can meet
+/// the target on these traces (sawtooth and after a shift at 5-10 MB/min,
+/// a filling cache at 5-10 MB/min), and on a filling cache at 3 MB/min,
+/// where one could in principle (84 min) but this detector does not.
 ///
 /// - **Sawtooth and after a shift, 5-10 MB/min: `LONGEST_JOB` + the
 ///   target.** With marks the detector sees only the samples between jobs.
@@ -257,10 +259,13 @@ const LONGEST_JOB: f64 = 20.0;
 ///   min at 3 MB/min, for a leak alone in a median run; the worst of 20
 ///   runs needs about 16% more (84, 69, 52 min). A fast cache under the
 ///   leak helps (its bend and the leak's straight tail fit no single
-///   cache); a small one (3 MB/min, 33 MiB) or a slow one (5 MB/min, 3.7
-///   h; 10 MB/min, 4 h) does not. Telling them apart sooner takes a
-///   shorter `cache_time_constant_secs`, which lets the clean caches of 5 h
-///   alarm.
+///   cache); a small one or a slow one does not, since leak and cache
+///   together look like one slower cache: at 3 MB/min (33 MiB, 47 min)
+///   the detector's joint fit of cache and leak stays under 2 standard
+///   errors for 100 minutes, and the worst is 122 min, not 84; at 5 and 10
+///   MB/min (caches of 3.7 and 4 h), 75 and 44. Telling them apart sooner
+///   takes a shorter `cache_time_constant_secs`, which lets the clean
+///   caches of 5 h alarm.
 fn worst_bound(kind: Kind, rate: f64) -> f64 {
     let fast = rate >= 5.0;
     match (kind, rate as u32) {
