@@ -3,7 +3,7 @@
 # valgrind's cachegrind.
 #
 #   benches/service_instructions.sh                 # prints a markdown table
-#   REQUESTS=200 CONFIGS="jemalloc counting counting+layer stack" benches/service_instructions.sh
+#   REQUESTS=400 CONFIGS="jemalloc counting counting+layer stack" benches/service_instructions.sh
 #   MAX_RATIO=1.05 benches/service_instructions.sh  # exits 1 if a configuration
 #                                                   # costs more than 1.05x of
 #                                                   # bare jemalloc per request
@@ -22,11 +22,12 @@
 # count between runs (each monitor sample is about 255k instructions, most
 # of it jemalloc's stats refresh; whether one more lands in the longer run
 # moves the stack by about 600 per request at REQUESTS=400); a larger
-# REQUESTS narrows that spread, not the 40-fold share.
+# REQUESTS narrows that spread, not the 40-fold share: hence 1,600 by
+# default (about 20 s a configuration on the build VM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REQUESTS=${REQUESTS:-200}
+REQUESTS=${REQUESTS:-1600}
 WARMUP=${WARMUP:-100}
 # One tokio worker: requests come one at a time anyway, and with one
 # thread serving them the counts of the configurations without the
