@@ -77,8 +77,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         #[cfg(feature = "sampling")]
         if sampler::may_hold(ptr) {
-            // SAFETY: the caller upholds `dealloc`'s contract; `ptr` is a
-            // slot block, which `SlotsFirst` frees into its slot.
+            // SAFETY: the caller upholds `dealloc`'s contract; `ptr` lies
+            // where slot blocks live: `SlotsFirst` frees a slot block into
+            // its slot and hands any other block (the region not mapped
+            // there) to `A`.
             return unsafe { dealloc_slot(&self.inner, ptr, layout) };
         }
         // SAFETY: the caller upholds `dealloc`'s contract, and `ptr` is not
@@ -90,8 +92,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         #[cfg(feature = "sampling")]
         if sampler::may_hold(ptr) {
-            // SAFETY: the caller upholds `realloc`'s contract; `ptr` is a
-            // slot block, which `SlotsFirst` moves out to `A`.
+            // SAFETY: the caller upholds `realloc`'s contract; `ptr` lies
+            // where slot blocks live: `SlotsFirst` moves a slot block out to
+            // `A` and hands any other block to `A`'s own `realloc`.
             return unsafe { realloc_slot(&self.inner, ptr, layout, new_size) };
         }
         // SAFETY: the caller upholds `realloc`'s contract, and `ptr` is not

@@ -50,14 +50,12 @@ const REGION_LEN: usize = SLOT_SIZE * SLOTS;
 /// 3 instructions for the whole test (`lea`, `cmp`, `jb`). The start is
 /// deliberately not aligned to the region's size: LLVM would turn the test
 /// into a mask and a compare, 4 instructions with the copy of the pointer.
-/// Nothing else is mapped there in a position-independent executable
-/// (Rust's default, loaded near `0x5555_5555_0000`, its `brk` heap after it,
-/// `mmap` from the top down); a non-PIE executable's `brk` heap, which
-/// starts just above the executable at 4 MiB, stops growing at the region
-/// once it is mapped (glibc then maps its arena elsewhere). Elsewhere,
-/// 64 GiB and 256 MiB: above macOS's 4 GiB `__PAGEZERO` and below where its
-/// allocators map (the test is then 4 instructions, with a 64-bit
-/// constant).
+/// Linux places a position-independent executable (Rust's default) and its
+/// `brk` heap far above it and `mmap`s from the top down, so the range is
+/// free there unless something asked for it; when it is not, [`reserve`]
+/// fails and sampling does not start. Elsewhere, 64 GiB and 256 MiB: above
+/// macOS's 4 GiB `__PAGEZERO` (not tried on macOS; the test is then 4
+/// instructions, with a 64-bit constant).
 #[cfg(any(
     target_os = "linux",
     target_os = "android",

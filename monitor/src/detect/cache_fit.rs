@@ -16,13 +16,8 @@
 //! where halves of the series see only their average slowdown. Work:
 //! `O(n)` per time constant, about 220 of them.
 
+use super::segment::{MIB, RSS_FLOOR_PER_POINT};
 use super::SeriesPoint;
-
-const MIB: f64 = 1024.0 * 1024.0;
-
-/// Noise floor added to the alternative's residual sum of squares, MiB^2
-/// per point (64 KiB of noise), as in the change-point search.
-const RSS_FLOOR_PER_POINT: f64 = 1.0 / 256.0;
 
 /// Ratio between successive time constants of the grid: fine enough that a
 /// cache between two of them is fitted within a small share of the noise.
@@ -98,6 +93,8 @@ pub(crate) fn leak_beyond_cache(points: &[SeriesPoint], tau_max_minutes: f64) ->
         }
         tau *= GRID_RATIO;
     }
+    // The change-point search's noise floor, so a noiseless series gets no
+    // spurious leak from rounding.
     let rss_both = rss_both.max(0.0) + RSS_FLOOR_PER_POINT * nf;
     let f = (rss_cache - rss_both).max(0.0) / (rss_both / (nf - 4.0));
     Some(CacheFit {

@@ -25,7 +25,8 @@
 
 use super::SeriesPoint;
 
-const MIB: f64 = 1024.0 * 1024.0;
+/// Bytes in a MiB, the unit the fits work in.
+pub(super) const MIB: f64 = 1024.0 * 1024.0;
 
 /// Smallest number of points on each side of a change point.
 pub(crate) const MIN_SEGMENT: usize = 3;
@@ -33,7 +34,7 @@ pub(crate) const MIN_SEGMENT: usize = 3;
 /// Noise floor added to every residual sum of squares, MiB^2 per point
 /// (64 KiB of noise): series with no noise at all (synthetic ramps) get no
 /// spurious change points from rounding.
-const RSS_FLOOR_PER_POINT: f64 = 1.0 / 256.0;
+pub(super) const RSS_FLOOR_PER_POINT: f64 = 1.0 / 256.0;
 
 /// A newer line whose slope is within this many standard errors of 0 is
 /// flat (the 0.95 two-sided normal quantile).
