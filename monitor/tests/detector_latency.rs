@@ -388,3 +388,72 @@ fn clean_cache_alarms(runs: u64) -> [usize; 3] {
 fn clean_filling_caches_never_alarm() {
     assert_eq!(clean_cache_alarms(500), [0, 0, 0]);
 }
+
+/// Leaks that go on for 15 hours (from the start, and from minute 240 on
+/// a flat service), every sample quiescent, with sawtooth jobs and marks,
+/// and with jobs and no marks: for each sampling, the runs raising no
+/// alarm, and the runs whose alarm was ever cleared while the leak went
+/// on.
+fn leaks_that_go_on(rate: f64, runs: u64) -> [(usize, usize); 3] {
+    let samplings = [(false, true), (true, true), (true, false)];
+    samplings.map(|(jobs, marks)| {
+        let (mut missed, mut cleared) = (0, 0);
+        for from in [0.0, 240.0] {
+            for run in 0..runs {
+                let seed = 50_000 + (rate * 10.0) as u64 * 100 + run;
+                let trace = Trace {
+                    jobs,
+                    marks: marks || !jobs,
+                    ..Trace::leaking(Shape::Steady, rate, from)
+                };
+                let mut detector = TrendDetector::new(TrendConfig::default(), None).unwrap();
+                let changes: Vec<(f64, TrendChange)> = trace
+                    .points(seed, 15 * 60)
+                    .into_iter()
+                    .filter_map(|point| Some((point.t_secs / 60.0, detector.observe(point)?)))
+                    .collect();
+                let alarms = changes
+                    .iter()
+                    .filter(|(_, change)| matches!(change, TrendChange::Suspected(_)))
+                    .count();
+                let clears = changes
+                    .iter()
+                    .filter(|(_, change)| matches!(change, TrendChange::Cleared { .. }))
+                    .count();
+                if alarms != 1 || clears != 0 {
+                    println!(
+                        "{rate} MB/min from minute {from}, seed {seed}, jobs {jobs}, marks {marks}: {:?}",
+                        changes.iter().map(|(minute, _)| minute).collect::<Vec<_>>()
+                    );
+                }
+                missed += (alarms == 0) as usize;
+                cleared += (clears > 0) as usize;
+            }
+        }
+        (missed, cleared)
+    })
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release only: cargo test --release")]
+fn a_leak_that_goes_on_stays_suspected() {
+    // One alarm, never cleared, in each of the 2 x 30 runs per sampling:
+    // a suspected leak holds while the points after a change are too few
+    // to tell (a few readings lying flat, a small drop, a job hiding the
+    // growth). Without that hold, alarms were cleared while the leak went
+    // on in 2 to 5 of 60 runs with marks and up to 15 without.
+    for rate in [1.0, 2.0, 5.0] {
+        assert_eq!(leaks_that_go_on(rate, 30), [(0, 0); 3], "{rate} MB/min");
+    }
+    // 0.5 MB/min, just under the minimum slope (0.5 MiB/min): found with
+    // marks (without them, block minima find it in 2 of 60 runs within 15
+    // hours), and once found, held down to half that slope, so it is not
+    // reported and cleared by turns as its estimate crosses the line (it
+    // was in every run with marks); one seed still crosses half the slope
+    // once or twice (4 runs of 60, every sample quiescent).
+    assert_eq!(
+        leaks_that_go_on(0.5, 30),
+        [(0, 4), (0, 0), (58, 0)],
+        "0.5 MB/min"
+    );
+}

@@ -55,6 +55,27 @@ pub enum Growth {
     Saturating(SaturationVerdict),
 }
 
+/// What one evaluation of the kept points finds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Finding {
+    /// Growth, of this kind.
+    Growth(Growth),
+    /// No scale grows.
+    Calm,
+    /// The points after the newest change point (a step, a jump, a
+    /// slowdown) are too few to tell what follows it yet.
+    TooSoon,
+}
+
+impl Finding {
+    fn growth(self) -> Option<Growth> {
+        match self {
+            Finding::Growth(growth) => Some(growth),
+            Finding::Calm | Finding::TooSoon => None,
+        }
+    }
+}
+
 /// Classifies the growth in `points` (effective points, oldest first), as
 /// the [`TrendDetector`] does at each point but without warm-up or
 /// persistence. `None` when no scale of the newest
@@ -103,7 +124,7 @@ pub fn classify_growth(
     })?;
     let history = &points[points.len().saturating_sub(config.kept_points())..];
     let z = upper_quantile(1.0 - config.confidence);
-    classify(history, growth, config, budget_bytes, z, &mut scratch)
+    classify(history, growth, config, budget_bytes, z, &mut scratch).growth()
 }
 
 /// A change point whose lines jump by at least this many standard errors
@@ -129,6 +150,13 @@ const SLOWDOWN_RATIO: f64 = 0.8;
 /// below the detector's. Tuned on clean caches (time constant 45 min to
 /// 5 h): 3 let 2 of 1,500 ten-hour runs alarm, 3.5 none.
 const KEEPS_SLOPE_Z: f64 = 3.5;
+
+/// A suspected leak stays suspected while it grows at this share of
+/// [`min_slope_bytes_per_min`](TrendConfig::min_slope_bytes_per_min) or
+/// more: without the margin, a leak near the minimum slope is reported and
+/// cleared by turns as its estimate crosses the line (0.5 MB/min, just
+/// under the default's 0.5 MiB/min: 7 to 11 alarms in 15 hours).
+const HOLD_SLOPE_SHARE: f64 = 0.5;
 
 /// The share of the minimum growth by which the point after a drop must
 /// still be below the points before the drop to confirm it: a single low
@@ -156,7 +184,7 @@ fn classify(
     budget_bytes: Option<u64>,
     z_critical: f64,
     scratch: &mut Vec<f64>,
-) -> Option<Growth> {
+) -> Finding {
     let changes = change_points(history);
     // Points after a recent change point (or with none found yet) that do
     // not rise clearly may be a step: too few to tell yet. So are growing
@@ -185,16 +213,16 @@ fn classify(
         // leak after a step makes the newer level rise: no step then.
         let after = &tested[step.index..];
         if after.len() < FRESH_STEP_POINTS {
-            return None;
+            return Finding::TooSoon;
         }
-        return Some(level_shift(
+        return Finding::Growth(level_shift(
             after,
             step.jump_bytes,
             after[after.len() - 1].t_secs,
         ));
     }
     if recent && !rising {
-        return None;
+        return Finding::TooSoon;
     }
     split_and_judge(
         history,
@@ -217,7 +245,7 @@ fn split_and_judge(
     budget_bytes: Option<u64>,
     z_critical: f64,
     scratch: &mut Vec<f64>,
-) -> Option<Growth> {
+) -> Finding {
     // A jump is significant, large enough to matter (a third of the minimum
     // growth) and after a level known from `min_points` points: noise and
     // the bends of a curve leave smaller or less certain ones.
@@ -249,15 +277,19 @@ fn split_and_judge(
     };
     let regime = &history[split_at..];
     let curve = &history[curve_from..];
-    let newest = history.last()?;
+    let Some(newest) = history.last() else {
+        return Finding::Calm;
+    };
     let Some(leak) = leak else {
-        let change = split?;
+        let Some(change) = split else {
+            return Finding::Calm;
+        };
         let still_growing = mann_kendall(&regime.iter().map(|p| p.bytes).collect::<Vec<_>>())
             .is_some_and(|mk| grows(regime, mk, config, scratch));
         if regime.len() < config.min_points || still_growing {
-            return None; // too few points after the change to tell, or not yet
+            return Finding::TooSoon; // too few points after the change to tell, or not yet
         }
-        return Some(stopped_after(change, regime, newest.t_secs, config));
+        return Finding::Growth(stopped_after(change, regime, newest.t_secs, config));
     };
     // Saturating when the curve slows down, from the newest jump up (or
     // the oldest point) and, after a speed-up, from the speed-up too: a
@@ -277,7 +309,7 @@ fn split_and_judge(
     let slowing =
         saturating(curve_from).filter(|_| sped_up.is_none_or(|from| saturating(from).is_some()));
     match slowing {
-        Some(slowing) => Some(Growth::Saturating(SaturationVerdict {
+        Some(slowing) => Finding::Growth(Growth::Saturating(SaturationVerdict {
             t_secs: newest.t_secs,
             slope_older_bytes_per_min: slowing.slope_older,
             slope_newer_bytes_per_min: slowing.slope_newer,
@@ -294,7 +326,7 @@ fn split_and_judge(
             let own = mann_kendall(&newest_regime.iter().map(|p| p.bytes).collect::<Vec<_>>())
                 .and_then(|mk| judge_scale(newest_regime, mk, config, budget_bytes, scratch))
                 .or_else(|| refit(newest_regime, leak, budget_bytes, scratch));
-            Some(Growth::Leak(own.unwrap_or(leak)))
+            Finding::Growth(Growth::Leak(own.unwrap_or(leak)))
         }
     }
 }
@@ -625,7 +657,12 @@ pub enum TrendChange {
 /// **After the warm-up**, each new point runs [`classify_growth`];
 /// `persistence` leaks in a row (each also keeping its slope, as in the
 /// warm-up, until one is reported) report [`TrendChange::Suspected`], as many
-/// evaluations without one then report [`TrendChange::Cleared`]. Growth seen
+/// evaluations without one then report [`TrendChange::Cleared`]. A suspected
+/// leak is held at half the minimum slope, and holds (for at most
+/// `2 * min_points` evaluations) while the points after a change point or
+/// a step are too few to tell what follows it, so that a leak going on is
+/// not cleared by a few readings that lie flat or a job that hid its
+/// growth. Growth seen
 /// `persistence` times in a row that is a level shift or a saturating curve
 /// is reported once, as [`TrendChange::LevelShift`] or
 /// [`TrendChange::Saturating`], until growth has been absent `persistence`
@@ -673,6 +710,9 @@ pub struct TrendDetector {
     suspected: bool,
     growth_streak: usize,
     calm_streak: usize,
+    /// Evaluations in a row in which a suspected leak held because the
+    /// points after a change were too few to tell.
+    held_for: usize,
     explained: bool,
     /// The time of the newest informational report (level shift or
     /// saturation): a change that began before it was reported already.
@@ -719,6 +759,7 @@ impl TrendDetector {
             suspected: false,
             growth_streak: 0,
             calm_streak: 0,
+            held_for: 0,
             explained: false,
             reported_at: None,
             warm_up_declared: true,
@@ -859,7 +900,12 @@ impl TrendDetector {
         {
             self.settling = false;
         }
-        let growth = if self.settling { None } else { self.classify() };
+        let finding = if self.settling {
+            Finding::Calm
+        } else {
+            self.classify()
+        };
+        let growth = finding.growth();
         let leak = match growth {
             Some(Growth::Leak(verdict)) if self.suspected || self.keeps_its_slope() => {
                 Some(verdict)
@@ -873,9 +919,27 @@ impl TrendDetector {
             let current = self.points.make_contiguous();
             self.cycles.leak(current, &self.config, self.budget_bytes)
         });
+        // A suspected leak holds while the points after a change are too
+        // few to tell what follows it: a leak seen across a small drop, a
+        // few readings that happen to lie flat, or a job that hid its
+        // growth (a step with fewer than `2 * min_points` points after it)
+        // is not over. At most `2 * min_points` evaluations in a row, after
+        // which any change point has enough points after it to be judged.
+        let too_soon = match finding {
+            Finding::TooSoon => true,
+            Finding::Growth(Growth::LevelShift(shift)) => {
+                shift.points_after < 2 * self.config.min_points
+            }
+            Finding::Growth(_) | Finding::Calm => false,
+        };
+        let hold = self.suspected
+            && leak.is_none()
+            && too_soon
+            && self.held_for < 2 * self.config.min_points;
+        self.held_for = if hold { self.held_for + 1 } else { 0 };
         // While a cycle's fill is not tested on its own, only the
         // cross-cycle test speaks: its silence clears nothing.
-        if leak.is_some() || !self.settling {
+        if !hold && (leak.is_some() || !self.settling) {
             if let Some(change) = self.update_leak(leak, effective.t_secs) {
                 return Some(change);
             }
@@ -904,6 +968,9 @@ impl TrendDetector {
                 self.negative_streak += 1;
                 if self.suspected && self.negative_streak >= self.config.persistence {
                     self.suspected = false;
+                    // What the growth turned out to be (a curve that
+                    // stopped, a step) is reported once it persists.
+                    self.explained = false;
                     return Some(TrendChange::Cleared { t_secs });
                 }
             }
@@ -969,6 +1036,7 @@ impl TrendDetector {
         self.negative_streak = 0;
         self.growth_streak = 0;
         self.calm_streak = 0;
+        self.held_for = 0;
         self.explained = false;
         if std::mem::take(&mut self.suspected) {
             return Some(TrendChange::Cleared { t_secs });
@@ -1015,8 +1083,8 @@ impl TrendDetector {
     /// The leak verdict of [`classify_growth`] on the kept points.
     #[cfg(test)]
     fn evaluate(&mut self) -> Option<LeakVerdict> {
-        match self.classify()? {
-            Growth::Leak(verdict) => Some(verdict),
+        match self.classify() {
+            Finding::Growth(Growth::Leak(verdict)) => Some(verdict),
             _ => None,
         }
     }
@@ -1025,7 +1093,7 @@ impl TrendDetector {
     /// points after the newest change point no longer slow down like a
     /// filling cache ([`keeps_its_slope`]).
     fn linear_growth(&mut self) -> Option<LeakVerdict> {
-        let Growth::Leak(verdict) = self.classify()? else {
+        let Finding::Growth(Growth::Leak(verdict)) = self.classify() else {
             return None;
         };
         self.keeps_its_slope().then_some(verdict)
@@ -1043,28 +1111,36 @@ impl TrendDetector {
     }
 
     /// [`classify_growth`] on the kept points, from the kept statistics.
-    fn classify(&mut self) -> Option<Growth> {
+    /// Once a leak is suspected, at [`HOLD_SLOPE_SHARE`] of the minimum
+    /// slope.
+    fn classify(&mut self) -> Finding {
+        let config = TrendConfig {
+            min_slope_bytes_per_min: self.config.min_slope_bytes_per_min
+                * if self.suspected {
+                    HOLD_SLOPE_SHARE
+                } else {
+                    1.0
+                },
+            ..self.config.clone()
+        };
         let points = self.points.make_contiguous();
-        let window = &points[points.len().saturating_sub(self.config.window)..];
+        let window = &points[points.len().saturating_sub(config.window)..];
         let growth = self.scales.iter().find_map(|scale| {
             if scale.size < 3 {
                 return None;
             }
             let mk = MannKendall::from_parts(scale.size, scale.s, scale.ties);
             let members = &window[window.len() - scale.size..];
-            judge_scale(
-                members,
-                mk,
-                &self.config,
-                self.budget_bytes,
-                &mut self.scratch,
-            )
-        })?;
+            judge_scale(members, mk, &config, self.budget_bytes, &mut self.scratch)
+        });
+        let Some(growth) = growth else {
+            return Finding::Calm;
+        };
         let history = &points[points.len().saturating_sub(self.config.kept_points())..];
         classify(
             history,
             growth,
-            &self.config,
+            &config,
             self.budget_bytes,
             self.z_critical,
             &mut self.scratch,
