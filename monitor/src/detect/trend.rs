@@ -158,6 +158,12 @@ const KEEPS_SLOPE_Z: f64 = 3.5;
 /// under the default's 0.5 MiB/min: 7 to 11 alarms in 15 hours).
 const HOLD_SLOPE_SHARE: f64 = 0.5;
 
+/// The longest a suspected leak holds while the points after a change are
+/// too few to tell what follows it, seconds: long enough for a job of 20
+/// minutes and the quiescent points after it; without marks (one point per
+/// block of 30 samples), two points.
+const HOLD_SECS: f64 = 3600.0;
+
 /// The share of the minimum growth by which the point after a drop must
 /// still be below the points before the drop to confirm it: a single low
 /// reading (a spike) is forgotten, while a cache emptied on a schedule,
@@ -659,7 +665,7 @@ pub enum TrendChange {
 /// warm-up, until one is reported) report [`TrendChange::Suspected`], as many
 /// evaluations without one then report [`TrendChange::Cleared`]. A suspected
 /// leak is held at half the minimum slope, and holds (for at most
-/// `2 * min_points` evaluations) while the points after a change point or
+/// `2 * min_points` evaluations within an hour) while the points after a change point or
 /// a step are too few to tell what follows it, so that a leak going on is
 /// not cleared by a few readings that lie flat or a job that hid its
 /// growth. Growth seen
@@ -713,6 +719,8 @@ pub struct TrendDetector {
     /// Evaluations in a row in which a suspected leak held because the
     /// points after a change were too few to tell.
     held_for: usize,
+    /// When the newest run of such evaluations began, seconds.
+    held_since: f64,
     explained: bool,
     /// The time of the newest informational report (level shift or
     /// saturation): a change that began before it was reported already.
@@ -760,6 +768,7 @@ impl TrendDetector {
             growth_streak: 0,
             calm_streak: 0,
             held_for: 0,
+            held_since: 0.0,
             explained: false,
             reported_at: None,
             warm_up_declared: true,
@@ -923,8 +932,9 @@ impl TrendDetector {
         // few to tell what follows it: a leak seen across a small drop, a
         // few readings that happen to lie flat, or a job that hid its
         // growth (a step with fewer than `2 * min_points` points after it)
-        // is not over. At most `2 * min_points` evaluations in a row, after
-        // which any change point has enough points after it to be judged.
+        // is not over. At most `2 * min_points` evaluations in a row (after
+        // which any change point has enough points after it to be judged)
+        // within `HOLD_SECS`.
         let too_soon = match finding {
             Finding::TooSoon => true,
             Finding::Growth(Growth::LevelShift(shift)) => {
@@ -932,10 +942,14 @@ impl TrendDetector {
             }
             Finding::Growth(_) | Finding::Calm => false,
         };
+        if self.held_for == 0 {
+            self.held_since = effective.t_secs;
+        }
         let hold = self.suspected
             && leak.is_none()
             && too_soon
-            && self.held_for < 2 * self.config.min_points;
+            && self.held_for < 2 * self.config.min_points
+            && effective.t_secs - self.held_since <= HOLD_SECS;
         self.held_for = if hold { self.held_for + 1 } else { 0 };
         // While a cycle's fill is not tested on its own, only the
         // cross-cycle test speaks: its silence clears nothing.

@@ -74,6 +74,8 @@ pub enum Shape {
     Step { at: f64, mib: f64 },
     /// A cache filling `mib (1 - e^(-t/tau))` from the start.
     Filling { tau: f64, mib: f64 },
+    /// A cache that starts filling at minute `at`, `mib (1 - e^(-(t - at)/tau))`.
+    FillingFrom { at: f64, tau: f64, mib: f64 },
     /// A cycling cache.
     Cycling(Cycle),
     /// A sawtooth of the kept memory with a step of `mib` MiB at `at`.
@@ -86,6 +88,9 @@ impl Shape {
             Shape::Steady => 0.0,
             Shape::Step { at, mib } => (t >= at) as u8 as f64 * mib * MIB,
             Shape::Filling { tau, mib } => mib * MIB * (1.0 - (-t / tau).exp()),
+            Shape::FillingFrom { at, tau, mib } => {
+                mib * MIB * (1.0 - (-(t - at).max(0.0) / tau).exp())
+            }
             Shape::Cycling(cycle) => cycle.bytes(t),
             Shape::StepOnTeeth { teeth, at, mib } => {
                 teeth.bytes(t) + (t >= at) as u8 as f64 * mib * MIB
