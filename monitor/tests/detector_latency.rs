@@ -344,27 +344,41 @@ fn latency_by_shape_without_marks() {
     }
 }
 
+/// How the detector sees a trace: every sample quiescent, sawtooth jobs
+/// with marks, sawtooth jobs without marks (block minima).
+const SAMPLINGS: [(bool, bool); 3] = [(false, true), (true, true), (true, false)];
+
+/// `trace` seen with `jobs` and `marks` (without jobs every sample is
+/// quiescent).
+fn sampled(trace: Trace, (jobs, marks): (bool, bool)) -> Trace {
+    Trace {
+        jobs,
+        marks: marks || !jobs,
+        ..trace
+    }
+}
+
+/// A clean cache drawn as the filling-cache leaks' are (time constant
+/// 45 min to 5 h, initial slope 0.5 to 2.6 MiB/min): its time constant
+/// and its size, MiB.
+fn random_cache(rng: &mut ChaCha8Rng) -> (f64, f64) {
+    let tau: f64 = rng.random_range(45.0..=300.0);
+    let initial: f64 = rng.random_range(0.5..=2.6);
+    (tau, initial * tau)
+}
+
 /// Clean caches filling from the start (time constant 45 min to 5 h,
 /// initial slope 0.5 to 2.6 MiB/min, the family the filling-cache leaks
 /// are drawn on), 10 hours each, every sample quiescent, with sawtooth
 /// jobs and marks, and with jobs and no marks: the leak alarms raised.
 fn clean_cache_alarms(runs: u64) -> [usize; 3] {
-    let samplings = [(false, true), (true, true), (true, false)];
-    samplings.map(|(jobs, marks)| {
+    SAMPLINGS.map(|(jobs, marks)| {
         (0..runs)
             .map(|run| {
                 let seed = 40_000 + run;
                 let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-                let tau: f64 = rng.random_range(45.0..=300.0);
-                let initial: f64 = rng.random_range(0.5..=2.6);
-                let trace = Trace {
-                    jobs,
-                    marks: marks || !jobs,
-                    ..Trace::clean(Shape::Filling {
-                        tau,
-                        mib: initial * tau,
-                    })
-                };
+                let (tau, mib) = random_cache(&mut rng);
+                let trace = sampled(Trace::clean(Shape::Filling { tau, mib }), (jobs, marks));
                 let mut detector = TrendDetector::new(TrendConfig::default(), None).unwrap();
                 let alarms: Vec<f64> = trace
                     .points(seed, 10 * 60)
@@ -375,7 +389,7 @@ fn clean_cache_alarms(runs: u64) -> [usize; 3] {
                     .map(|point| point.t_secs / 60.0)
                     .collect();
                 if !alarms.is_empty() {
-                    println!("seed {seed}, tau {tau:.0}, initial {initial:.2}, jobs {jobs}, marks {marks}: alarms at {alarms:?}");
+                    println!("seed {seed}, tau {tau:.0}, size {mib:.0} MiB, jobs {jobs}, marks {marks}: alarms at {alarms:?}");
                 }
                 alarms.len()
             })
@@ -395,17 +409,12 @@ fn clean_filling_caches_never_alarm() {
 /// alarm, and the runs whose alarm was ever cleared while the leak went
 /// on.
 fn leaks_that_go_on(rate: f64, runs: u64) -> [(usize, usize); 3] {
-    let samplings = [(false, true), (true, true), (true, false)];
-    samplings.map(|(jobs, marks)| {
+    SAMPLINGS.map(|(jobs, marks)| {
         let (mut missed, mut cleared) = (0, 0);
         for from in [0.0, 240.0] {
             for run in 0..runs {
                 let seed = 50_000 + (rate * 10.0) as u64 * 100 + run;
-                let trace = Trace {
-                    jobs,
-                    marks: marks || !jobs,
-                    ..Trace::leaking(Shape::Steady, rate, from)
-                };
+                let trace = sampled(Trace::leaking(Shape::Steady, rate, from), (jobs, marks));
                 let mut detector = TrendDetector::new(TrendConfig::default(), None).unwrap();
                 let changes: Vec<(f64, TrendChange)> = trace
                     .points(seed, 15 * 60)
@@ -465,24 +474,14 @@ fn a_leak_that_goes_on_stays_suspected() {
 /// from the cache's start to the alarm, the median and longest minutes
 /// from the alarm to its clearing, and the runs whose alarm never cleared.
 fn late_cache_alarms(runs: u64) -> [(usize, f64, f64, f64, usize); 3] {
-    let samplings = [(false, true), (true, true), (true, false)];
-    samplings.map(|(jobs, marks)| {
+    SAMPLINGS.map(|sampling| {
         let (mut delays, mut clears, mut never) = (Vec::new(), Vec::new(), 0);
         for run in 0..runs {
             let seed = 60_000 + run;
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-            let tau: f64 = rng.random_range(45.0..=300.0);
-            let initial: f64 = rng.random_range(0.5..=2.6);
+            let (tau, mib) = random_cache(&mut rng);
             let at: f64 = rng.random_range(240.0..=480.0);
-            let trace = Trace {
-                jobs,
-                marks: marks || !jobs,
-                ..Trace::clean(Shape::FillingFrom {
-                    at,
-                    tau,
-                    mib: initial * tau,
-                })
-            };
+            let trace = sampled(Trace::clean(Shape::FillingFrom { at, tau, mib }), sampling);
             let mut detector = TrendDetector::new(TrendConfig::default(), None).unwrap();
             let (mut alarm, mut cleared) = (None, None);
             for point in trace.points(seed, 24 * 60) {
