@@ -185,9 +185,10 @@ fn waiting_requests_are_cancelled_before_the_running_job() {
         assert_eq!(stats.waiting(), 0);
         assert_eq!(breaker.ledger().unwrap().waiting_requests, 0);
         // New requests are refused while the breaker refuses. Without a
-        // body: refused before it is read, a 1 MiB upload races the server
-        // closing the connection, and the client may see a broken pipe
-        // instead of the 503.
+        // body: refused before it is read, a 1 MiB upload races this test's
+        // server closing the connection at once, and the client may see a
+        // broken pipe instead of the 503 (the demo's `serve` closes in
+        // stages, reading on to the end of the body; see the service docs).
         let refused = client.post(&url).send().await.unwrap();
         assert_eq!(refused.status(), 503);
         assert!(refused.headers().contains_key("retry-after"));

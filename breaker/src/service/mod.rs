@@ -46,6 +46,15 @@
 //! reservation is a compare-and-swap against the room left, so together the
 //! admitted estimates never pass the trip line.
 //!
+//! A refusal is answered before the request's body is read. A server that
+//! then closes the connection with the body unread makes the kernel reset
+//! it: the client's upload fails with a broken pipe, and the reset can
+//! destroy the 413 or 503 before the client reads it (hyper closes so; see
+//! hyperium/hyper#2384 and #3078). Serve the layer with a lingering close:
+//! close the write side, then read and discard what the client still sends
+//! for a bounded time (RFC 9112, section 9.6; nginx's `lingering_close`), as
+//! the demo's `serve` does.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use heapguard_breaker::service::{BoxError, MemoryShedLayer, RefusalKind, Refused};

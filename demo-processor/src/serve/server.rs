@@ -15,6 +15,14 @@
 //!   idle); when every connection has a request in flight, the new one is
 //!   closed at once. So thousands of idle or slow connections cannot keep
 //!   `/healthz` from answering.
+//! - **Lingering close**: a connection that closes after a request whose
+//!   body may be unread (a refusal answered before the upload ended) closes
+//!   its side first, then reads and discards what the client still sends,
+//!   until the client closes too, [`LINGER_QUIET`] passes without data, or
+//!   [`LINGER_MAX`] in all. Closed at once, the kernel would answer the
+//!   unread bytes with a reset: the client's upload fails with a broken
+//!   pipe, and the reset can destroy the response before it is read (RFC
+//!   9112, section 9.6; nginx's `lingering_close`).
 //! - **Drain**: on shutdown the listener closes, idle connections close,
 //!   requests in flight get [`Limits::drain_timeout`] to finish; past it
 //!   their connections are dropped, which cancels their jobs at the next
@@ -32,13 +40,23 @@ use std::time::{Duration, Instant};
 
 use axum::http::{Request, Response};
 use heapguard_alloc::Account;
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
+use tokio::time::Sleep;
 use tower::util::Oneshot;
 use tower::{Service, ServiceExt};
+
+/// The longest a closing connection reads on after a request whose body may
+/// be unread (see the module docs).
+pub const LINGER_MAX: Duration = Duration::from_secs(5);
+
+/// How long a lingering connection waits for more of the client's data
+/// before it closes.
+pub const LINGER_QUIET: Duration = Duration::from_secs(1);
 
 /// The limits of [`serve`]; see the module docs for what each does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +155,7 @@ where
             service: service.clone(),
             state: Arc::clone(&state),
         };
+        let stream = Lingering::new(stream, Arc::clone(&state));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), tracked));
         let connections = Arc::clone(&connections);
         let task = async move {
@@ -181,6 +200,9 @@ struct ConnectionState {
     /// Chosen to be closed; not chosen twice.
     evicted: AtomicBool,
     evict: Notify,
+    /// A request came with a body, which the service may have left unread:
+    /// the connection lingers when it closes.
+    body_seen: AtomicBool,
 }
 
 impl ConnectionState {
@@ -234,6 +256,7 @@ impl Connections {
             last_active_ms: AtomicU64::new(self.now_ms()),
             evicted: AtomicBool::new(false),
             evict: Notify::new(),
+            body_seen: AtomicBool::new(false),
         });
         self.lock().insert(state.id, Arc::clone(&state));
         state
@@ -292,6 +315,9 @@ where
     type Future = TrackedFuture<S, B>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        if !request.body().is_end_stream() {
+            self.state.body_seen.store(true, Relaxed);
+        }
         // A tower service is called through `&mut`: each request its clone
         // (hyper-util's `TowerToHyperService` does the same).
         TrackedFuture {
@@ -375,5 +401,114 @@ impl<B: hyper::body::Body> hyper::body::Body for TrackedBody<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
+    }
+}
+
+/// A connection's socket, closed in stages when a request's body may be
+/// unread: the write side first, then the client's data read and discarded
+/// until it closes, [`LINGER_QUIET`] passes without data, or [`LINGER_MAX`]
+/// in all (see the module docs). hyper closes through `poll_shutdown`.
+struct Lingering {
+    stream: TcpStream,
+    state: Arc<ConnectionState>,
+    write_closed: bool,
+    linger: Option<Linger>,
+}
+
+/// A linger's two deadlines.
+struct Linger {
+    /// The whole linger's, [`LINGER_MAX`] from its start.
+    total: Pin<Box<Sleep>>,
+    /// The wait for the client's next data, [`LINGER_QUIET`].
+    quiet: Pin<Box<Sleep>>,
+}
+
+impl Lingering {
+    fn new(stream: TcpStream, state: Arc<ConnectionState>) -> Self {
+        Self {
+            stream,
+            state,
+            write_closed: false,
+            linger: None,
+        }
+    }
+
+    /// Reads and discards the client's data until it closes or a deadline
+    /// passes; errors end it as the close does.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Linger { total, quiet } = self.linger.get_or_insert_with(|| Linger {
+            total: Box::pin(tokio::time::sleep(LINGER_MAX)),
+            quiet: Box::pin(tokio::time::sleep(LINGER_QUIET)),
+        });
+        let mut scratch = [0u8; 8192];
+        loop {
+            if total.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(()),
+                Poll::Ready(Ok(())) => {
+                    quiet
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + LINGER_QUIET);
+                }
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending => {
+                    return match quiet.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(()),
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl AsyncRead for Lingering {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Lingering {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if !this.write_closed {
+            std::task::ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
+            this.write_closed = true;
+        }
+        if this.state.body_seen.load(Relaxed) {
+            std::task::ready!(this.poll_linger(cx));
+        }
+        Poll::Ready(Ok(()))
     }
 }
