@@ -151,6 +151,26 @@ impl MemoryMonitor {
         self.shared.record(true)
     }
 
+    /// Declares that what the service keeps starts over now, without a
+    /// restart of the process: a cache flushed and filling again, a reload,
+    /// a new tenant's data. The trend detector forgets its points and warms
+    /// up again, as at the monitor's start, so growth from here must show
+    /// that it keeps its slope, unlike a filling cache, before it alarms (a
+    /// cache that starts to fill after the warm-up otherwise alarms like a
+    /// leak until it bends; see the README). A suspected leak is cleared: a
+    /// [`MemoryEvent::Recovered`] is published.
+    pub fn declare_restart(&self) {
+        let t_secs = self.shared.sampler.elapsed_secs();
+        let mut state = self.shared.lock();
+        for event in state.analyzer.declare_restart(t_secs) {
+            state.publish(event);
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(gauges) = state.analyzer.gauges(t_secs) {
+            crate::metrics_export::record_detector(&gauges, self.shared.origin_secs());
+        }
+    }
+
     /// Says whether the service is between jobs: while idle, the thread's
     /// samples are quiescent.
     pub fn set_idle(&self, idle: bool) {

@@ -2,6 +2,7 @@
 //! recorder is installed (here a small one that remembers values).
 #![cfg(feature = "metrics")]
 
+use heapguard_monitor::detect::TrendConfig;
 use heapguard_monitor::{MemoryMonitor, MonitorConfig};
 use heapguard_reading::ManualSource;
 use metrics::{
@@ -152,4 +153,33 @@ fn record_metrics_reads_the_heap_now_and_records_no_sample() {
         events.try_iter().all(|event| event.kind() != "high_usage"),
         "a scrape changed the monitor's state"
     );
+}
+
+#[test]
+fn a_declared_restart_starts_a_warm_up_at_once() {
+    // Without a warm-up the detector is never warming up, except from a
+    // declared restart to the next sample (quiescent: each is a point of
+    // the detector's).
+    let heap = ManualSource::new(500);
+    let config = MonitorConfig {
+        interval: Duration::from_secs(3600),
+        trend: Some(TrendConfig {
+            warm_up_secs: 0.0,
+            ..TrendConfig::default()
+        }),
+        ..MonitorConfig::default()
+    };
+    let monitor = MemoryMonitor::start_with_source(config, Arc::new(heap)).unwrap();
+    let events = monitor.subscribe();
+    let recorder = Remember::default();
+    let warming =
+        |recorder: &Remember| recorder.0.lock().unwrap()["heapguard_detector_warming_up{}"];
+    metrics::with_local_recorder(&recorder, || monitor.mark_quiescent().unwrap());
+    assert_eq!(warming(&recorder), 0.0);
+    metrics::with_local_recorder(&recorder, || monitor.declare_restart());
+    assert_eq!(warming(&recorder), 1.0);
+    metrics::with_local_recorder(&recorder, || monitor.mark_quiescent().unwrap());
+    assert_eq!(warming(&recorder), 0.0);
+    // No leak was suspected: nothing to clear.
+    assert!(events.try_recv().is_err());
 }
