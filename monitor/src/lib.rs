@@ -136,7 +136,10 @@
 //!    [`MemoryEvent::LeakSuspected`], with the slope, level and projected
 //!    time to the budget of the points after the newest change point; three
 //!    evaluations without one report [`MemoryEvent::Recovered`] (a leak
-//!    reported need not keep proving its slope to stay reported).
+//!    reported need not keep proving its slope to stay reported). Once
+//!    reported, a leak counts at half the minimum slope, and evaluations
+//!    too soon to tell (too few points after a change point or a step)
+//!    leave it reported, for up to 16 in a row within 90 minutes.
 //!
 //! **Steps.** Growing points that two flat levels fit better than a line
 //! (Schwarz's criterion), with neither level rising and a jump of a third

@@ -160,8 +160,9 @@ impl MemoryMonitor {
     /// leak until it bends; see the README). A suspected leak is cleared: a
     /// [`MemoryEvent::Recovered`] is published.
     pub fn declare_restart(&self) {
-        let t_secs = self.shared.sampler.elapsed_secs();
         let mut state = self.shared.lock();
+        // Read under the lock: every sample recorded before is older.
+        let t_secs = self.shared.sampler.elapsed_secs();
         for event in state.analyzer.declare_restart(t_secs) {
             state.publish(event);
         }

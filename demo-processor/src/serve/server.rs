@@ -203,6 +203,9 @@ struct ConnectionState {
     /// A request came with a body, which the service may have left unread:
     /// the connection lingers when it closes.
     body_seen: AtomicBool,
+    /// Closing in stages: evicted only when no other idle connection is
+    /// left, since cutting a linger short resets the connection.
+    lingering: AtomicBool,
 }
 
 impl ConnectionState {
@@ -257,6 +260,7 @@ impl Connections {
             evicted: AtomicBool::new(false),
             evict: Notify::new(),
             body_seen: AtomicBool::new(false),
+            lingering: AtomicBool::new(false),
         });
         self.lock().insert(state.id, Arc::clone(&state));
         state
@@ -266,14 +270,14 @@ impl Connections {
         self.lock().remove(&id);
     }
 
-    /// Closes the connection idle longest; false when every connection has
-    /// a request in flight.
+    /// Closes the connection idle longest, a lingering one only when no
+    /// other is idle; false when every connection has a request in flight.
     fn evict_oldest_idle(&self) -> bool {
         let open = self.lock();
         let oldest = open
             .values()
             .filter(|c| c.in_flight.load(Relaxed) == 0 && !c.evicted.load(Relaxed))
-            .min_by_key(|c| c.last_active_ms.load(Relaxed));
+            .min_by_key(|c| (c.lingering.load(Relaxed), c.last_active_ms.load(Relaxed)));
         match oldest {
             Some(connection) => {
                 connection.evicted.store(true, Relaxed);
@@ -507,6 +511,7 @@ impl AsyncWrite for Lingering {
             this.write_closed = true;
         }
         if this.state.body_seen.load(Relaxed) {
+            this.state.lingering.store(true, Relaxed);
             std::task::ready!(this.poll_linger(cx));
         }
         Poll::Ready(Ok(()))
