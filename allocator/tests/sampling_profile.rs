@@ -139,6 +139,42 @@ fn pprof_carries_samples_coverage_and_symbols() {
     drop(kept);
 }
 
+/// The process's umask, from `/proc/self/status` (`umask(2)` would change
+/// it under the other tests' feet).
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+}
+
+#[test]
+fn a_written_profile_gets_the_mode_of_any_new_file_or_keeps_the_old_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    sampling::start(INTERVAL).unwrap();
+    let taken = profile::take().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.pb.gz");
+    taken.write_pprof(&fresh).unwrap();
+    // Not the temporary file's 0o600: readable as any file this process
+    // creates (`go tool pprof` run by another user of the group).
+    assert_eq!(mode(&fresh), 0o666 & !umask());
+    let kept = dir.path().join("kept.pb.gz");
+    std::fs::write(&kept, b"an older profile").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+    taken.write_pprof(&kept).unwrap();
+    assert_eq!(mode(&kept), 0o640);
+    assert_ne!(std::fs::read(&kept).unwrap(), b"an older profile");
+    // Nothing but the two profiles: no temporary file left beside them.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["fresh.pb.gz", "kept.pb.gz"]);
+}
+
 #[inline(never)]
 fn churn_on_another_thread(rounds: usize) {
     let mut ring: Vec<Vec<u8>> = (0..64).map(|_| Vec::new()).collect();

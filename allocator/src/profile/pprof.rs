@@ -44,7 +44,10 @@ impl HeapProfile {
     }
 
     /// Writes [`to_pprof`](Self::to_pprof) to `path` atomically: a temporary
-    /// file beside it, renamed over it once complete.
+    /// file beside it, synced and renamed over it once complete, then the
+    /// directory synced. A file already at `path` keeps its permission
+    /// bits; a new one gets `0o666` less the umask. On an error `path` is
+    /// as it was and no temporary file is left.
     pub fn write_pprof(&self, path: &Path) -> Result<(), ProfileError> {
         write_atomically(path, &self.to_pprof()?)
     }
@@ -210,16 +213,34 @@ fn symbolize(
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, synced and
-/// renamed over it once complete.
+/// renamed over it once complete, then syncs the directory so that the
+/// rename survives a crash. A file already at `path` keeps its permission
+/// bits; a new one gets `0o666` less the umask, as any file the process
+/// creates (the temporary file alone would be `0o600`).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".heapguard-profile-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // open(2) takes the umask off the mode it is given.
+        let mode = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o7777,
+            _ => 0o666,
+        };
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let mut file = builder.tempfile_in(dir)?;
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
+    // On failure the error carries the temporary file, removed as it drops.
     file.persist(path).map_err(|error| error.error)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
 
