@@ -162,9 +162,11 @@ fn a_written_profile_gets_the_mode_of_any_new_file_or_keeps_the_old_one() {
     assert_eq!(mode(&fresh), 0o666 & !umask());
     let kept = dir.path().join("kept.pb.gz");
     std::fs::write(&kept, b"an older profile").unwrap();
-    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // Group- and other-writable: bits a umask of 022 would take off a mode
+    // handed to open(2).
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o666)).unwrap();
     taken.write_pprof(&kept).unwrap();
-    assert_eq!(mode(&kept), 0o640);
+    assert_eq!(mode(&kept), 0o666);
     assert_ne!(std::fs::read(&kept).unwrap(), b"an older profile");
     // Nothing but the two profiles: no temporary file left beside them.
     let mut names: Vec<String> = std::fs::read_dir(dir.path())

@@ -10,7 +10,8 @@ use std::path::Path;
 
 /// Replaces `path` with what `write` writes, atomically. A file already at
 /// `path` keeps its permission bits; a new one gets `0o666` less the umask.
-/// On any error the temporary file is removed and `path` is as it was.
+/// An error before the rename removes the temporary file and leaves `path`
+/// as it was; an error syncing the directory is returned after the rename.
 pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -19,15 +20,20 @@ pub(crate) fn write_atomically(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mode = match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o7777,
-        _ => 0o666 & !umask(),
+    let kept = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Some(meta.permissions()),
+        _ => None,
     };
+    // open(2) takes the umask off the mode it is given: right for a new
+    // file, while an existing file's bits are set whole below.
     let mut temp = tempfile::Builder::new()
         .prefix(".demo-processor-")
         .suffix(".tmp")
-        .permissions(Permissions::from_mode(mode))
+        .permissions(Permissions::from_mode(0o666))
         .tempfile_in(dir)?;
+    if let Some(permissions) = kept {
+        temp.as_file().set_permissions(permissions)?;
+    }
     {
         let mut out = BufWriter::new(temp.as_file_mut());
         write(&mut out)?;
@@ -40,21 +46,17 @@ pub(crate) fn write_atomically(
     File::open(dir)?.sync_all()
 }
 
-/// The process's umask, from `/proc/self/status` (reading it with
-/// `umask(2)` would change it, racing other threads); `0o022` where unknown.
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("Umask:"))?;
-            u32::from_str_radix(line.split_whitespace().nth(1)?, 8).ok()
-        })
-        .unwrap_or(0o022)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The process's umask, from `/proc/self/status` (`umask(2)` would
+    /// change it, racing other threads).
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+    }
 
     fn scratch() -> tempfile::TempDir {
         tempfile::tempdir().expect("a private scratch directory")
@@ -65,11 +67,13 @@ mod tests {
         let dir = scratch();
         let path = dir.path().join("out.json");
         std::fs::write(&path, "old").unwrap();
-        std::fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
+        // Group- and other-writable: bits a umask of 022 would take off a
+        // mode handed to open(2).
+        std::fs::set_permissions(&path, Permissions::from_mode(0o666)).unwrap();
         write_atomically(&path, |w| w.write_all(b"new")).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o640, "the old file's mode is kept");
+        assert_eq!(mode, 0o666, "the old file's mode is kept");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

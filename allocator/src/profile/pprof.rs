@@ -46,8 +46,9 @@ impl HeapProfile {
     /// Writes [`to_pprof`](Self::to_pprof) to `path` atomically: a temporary
     /// file beside it, synced and renamed over it once complete, then the
     /// directory synced. A file already at `path` keeps its permission
-    /// bits; a new one gets `0o666` less the umask. On an error `path` is
-    /// as it was and no temporary file is left.
+    /// bits; a new one gets `0o666` less the umask. An error before the
+    /// rename leaves `path` as it was and no temporary file; an error
+    /// syncing the directory is returned after the rename.
     pub fn write_pprof(&self, path: &Path) -> Result<(), ProfileError> {
         write_atomically(path, &self.to_pprof()?)
     }
@@ -225,16 +226,21 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".heapguard-profile-").suffix(".tmp");
     #[cfg(unix)]
-    {
+    let kept_mode = {
         use std::os::unix::fs::PermissionsExt;
-        // open(2) takes the umask off the mode it is given.
-        let mode = match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o7777,
-            _ => 0o666,
-        };
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
+        // open(2) takes the umask off the mode it is given: right for a new
+        // file, while an existing file's bits are set whole below.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Some(meta.permissions()),
+            _ => None,
+        }
+    };
     let mut file = builder.tempfile_in(dir)?;
+    #[cfg(unix)]
+    if let Some(permissions) = kept_mode {
+        file.as_file().set_permissions(permissions)?;
+    }
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     // On failure the error carries the temporary file, removed as it drops.

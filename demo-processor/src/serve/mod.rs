@@ -16,7 +16,8 @@
 //!   exit 0 ([`server`]).
 //! - Slow and idle clients are closed: a request head must arrive within
 //!   `--header-timeout`, a body may not stall for `--body-timeout`, and at
-//!   `--max-connections` the connection idle longest makes room.
+//!   `--max-connections` the connection idle longest makes room (one
+//!   lingering after a refused upload only when no other is idle).
 
 pub mod admin;
 mod app;
@@ -60,7 +61,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
     pub body_timeout: Duration,
     /// Connections held at once; at the limit the connection idle longest
-    /// is closed to admit a new one.
+    /// is closed to admit a new one (one lingering after a refused upload
+    /// only when no other is idle).
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Seconds the requests in flight get to finish after SIGTERM or

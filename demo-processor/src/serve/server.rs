@@ -12,8 +12,9 @@
 //! - **Connection limit**: at [`Limits::max_connections`], a new connection
 //!   is admitted by closing the connection that has been idle longest (no
 //!   request in flight; a client that never sent a whole head counts as
-//!   idle); when every connection has a request in flight, the new one is
-//!   closed at once. So thousands of idle or slow connections cannot keep
+//!   idle), a lingering one only when no other is idle (cut short, a
+//!   linger resets its connection); when every connection has a request in
+//!   flight, the new one is closed at once. So thousands of idle or slow connections cannot keep
 //!   `/healthz` from answering.
 //! - **Lingering close**: a connection that closes after a request whose
 //!   body may be unread (a refusal answered before the upload ended) closes

@@ -798,7 +798,8 @@ impl TrendDetector {
     }
 
     /// Whether the detector is in its warm-up (after the start or a
-    /// restart), reporting nothing.
+    /// restart): it reports only growth that keeps its slope, which ends
+    /// the warm-up.
     pub fn is_warming_up(&self) -> bool {
         self.warming
     }
