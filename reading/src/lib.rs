@@ -27,8 +27,8 @@
 //! [`AccountSource`] (one memory account), [`ManualSource`] (set by a test).
 //!
 //! # Budgets
-//! A [`Budget`] is bytes, the cgroup limit, physical memory, a percentage of
-//! one of them, or the smallest known (`auto`); human sizes parse
+//! A [`Budget`] is bytes, the cgroup limit, physical memory, the smallest
+//! known (`auto`), or a percentage of `auto`; human sizes parse
 //! (`"512MiB"`, `"1.5GiB"`, `"2GB"`, `"80%"`). The cgroup limit is the one
 //! the kernel applies: the memory controller's mount from
 //! `/proc/self/mountinfo` (v1 `memory` or `cgroup2`), the process's path
