@@ -14,8 +14,8 @@
 //!   request in flight; a client that never sent a whole head counts as
 //!   idle), a lingering one only when no other is idle (cut short, a
 //!   linger resets its connection); when every connection has a request in
-//!   flight, the new one is closed at once. So thousands of idle or slow connections cannot keep
-//!   `/healthz` from answering.
+//!   flight, the new one is closed at once. So thousands of idle or slow
+//!   connections cannot keep `/healthz` from answering.
 //! - **Lingering close**: a connection that closes after a request whose
 //!   body may be unread (a refusal answered before the upload ended) closes
 //!   its side first, then reads and discards what the client still sends,
