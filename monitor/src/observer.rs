@@ -139,14 +139,20 @@ impl Observer {
 
 /// The heap a symbolising pass is expected to reach: 1.5 times the size of
 /// the running executable's file (its line tables are read from it), at
-/// least 8 MiB; 64 MiB when the file cannot be read.
+/// least 8 MiB; 64 MiB when the file cannot be read. Only the executable's
+/// debug information is read: frames in shared libraries are named from
+/// their dynamic symbols (see `heapguard_alloc::profile::Symbolizer`).
 ///
 /// Measured on the build VM (2-vCPU AMD EPYC), symbolising a 30 MiB heap's
-/// profile: 0.48 times the file for this crate's debug test binary (20.7 MB
-/// peak, 43.3 MB file) and 0.59 times in release (14.5 MB, 24.7 MB). The
-/// margin above that is for naming every frame of a pprof, which issue 22's
-/// report measured at +43.6 MiB of heap (its binary's size not stated). The
-/// test `observer_reservation` asserts the peak stays within this estimate.
+/// profile in the test `observer_reservation`: 0.49 to 0.55 times the file
+/// for its debug build in a workspace build with every feature (18.0 to
+/// 20.2 MB peak, 36.8 MB file), 0.59 times in release with line tables
+/// (14.5 MB, 25.0 MB) and 0.71 times in release with full debug information
+/// (31.3 MB, 44.3 MB). Naming an address in every KiB of a debug build's
+/// code, as no profile does, peaked at 1.19 times its file (35.3 MB, 29.7
+/// MB, line tables only). The margin covers naming every frame of a pprof,
+/// which issue 22's report measured at +43.6 MiB of heap (its binary's size
+/// not stated). The test asserts the peak stays within this estimate.
 pub fn symbolization_estimate() -> u64 {
     const FLOOR: u64 = 8 << 20;
     const UNKNOWN: u64 = 64 << 20;

@@ -74,6 +74,7 @@ mod error;
 mod heap;
 #[cfg(feature = "profiling")]
 mod jemalloc;
+mod loaded;
 mod pprof;
 mod proto;
 pub mod sampling;

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use super::loaded::{self, Object};
+
 /// At most this many backtraces are symbolised per call, the ones with the
 /// most bytes first: the time and memory of symbolising stay bounded
 /// whatever the profile's size.
@@ -59,6 +61,13 @@ pub struct SiteBytes {
 /// Symbolises return addresses of this process with its own debug
 /// information (the `backtrace` crate: `.symtab` names and DWARF line tables,
 /// inlined frames included) and turns backtraces into [`Site`]s.
+///
+/// Only addresses in the object heapguard is linked into (the executable)
+/// are read from debug information; a frame in a shared library (libc, the
+/// vDSO) is named from that library's dynamic symbols, without file or
+/// line, and reads no file: a library's separate debug information (a
+/// distribution's `-dbg` package) can take several times the heap of the
+/// executable's.
 ///
 /// Cost: the first use maps and parses the binary's line tables (tens of
 /// MiB of heap and tens to hundreds of milliseconds for a large binary; see
@@ -153,6 +162,15 @@ fn resolve(addr: usize) -> Vec<Frame> {
     let mut frames = Vec::new();
     // A return address points past its call; one byte back lies inside it.
     let pc = addr.saturating_sub(1) as *mut core::ffi::c_void;
+    if loaded::object_of(pc) == Object::Other {
+        // Another object's debug information is not read (see `loaded`).
+        frames.extend(loaded::dynamic_symbol(pc).map(|function| Frame {
+            function,
+            file: None,
+            line: None,
+        }));
+        return frames;
+    }
     backtrace::resolve(pc, |symbol| {
         let Some(name) = symbol.name() else { return };
         frames.push(Frame {
