@@ -106,7 +106,9 @@ fn a_frame_in_a_shared_library_is_named_without_its_debug_information() {
         let _inside = account.enter();
         let mut symbolizer = profile::Symbolizer::new();
         // As a return address: the symboliser looks one byte back.
-        symbolizer.frames(libc::malloc as *const () as usize + 1).to_vec()
+        symbolizer
+            .frames(libc::malloc as *const () as usize + 1)
+            .to_vec()
     };
     assert_eq!(frames.len(), 1, "{frames:?}");
     assert!(frames[0].function.ends_with("malloc"), "{frames:?}");

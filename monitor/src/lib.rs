@@ -306,6 +306,8 @@ mod attributed;
 #[cfg(feature = "attribution")]
 pub mod attribution;
 mod config;
+#[cfg(all(feature = "breaker", unix))]
+mod debug_files;
 pub mod detect;
 mod error;
 mod event;
