@@ -22,6 +22,7 @@ use crate::primitive::Mutex;
 use crate::purge::default_purge;
 use crate::refresh::RefreshAction;
 use crate::reservation::{AccountReservation, Reservation};
+use crate::settling::Registry;
 use crate::state::BreakerState;
 use crate::state::StateCell;
 use crate::sync::lock;
@@ -170,6 +171,7 @@ impl MemoryBreaker {
             parent,
             state: StateCell::default(),
             ledger: Ledger::default(),
+            settling: Registry::new(),
             last_purge: AtomicU64::new(0),
             last_good_read: AtomicU64::new(0),
             read_failing: AtomicBool::new(false),

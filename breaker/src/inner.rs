@@ -30,6 +30,7 @@ use crate::levels::Levels;
 use crate::lines::{percent, Lines};
 use crate::pressure::PressureLevel;
 use crate::primitive::Mutex;
+use crate::settling::Registry;
 use crate::state::{BreakerState, StateCell};
 use crate::sync::lock;
 use crate::usage::{Details, TripCause, Tripped, Usage};
@@ -47,6 +48,8 @@ pub(crate) struct Inner {
     pub(crate) parent: Option<Arc<Inner>>,
     pub(crate) state: StateCell,
     pub(crate) ledger: Ledger,
+    /// The live account reservations taken here or in a descendant.
+    pub(crate) settling: Registry,
     /// Clock nanoseconds + 1 of the last purge; 0 = never.
     pub(crate) last_purge: AtomicU64,
     /// Clock nanoseconds + 1 of the last good reading a refresh made; 0 = never.
@@ -187,21 +190,29 @@ impl Inner {
     /// breaker refusing, move the state and the level as [`decide`] says,
     /// and (for a tick) act on jobs.
     pub(crate) fn step(&self, caller: Caller) -> Verdict {
-        let reserved = self.ledger.reserved();
+        let mut reserved = self.ledger.reserved();
         let mut used = match self.read_used() {
             Ok(used) => used,
             Err(error) => return self.read_failed(error, reserved),
         };
         self.read_succeeded(used, reserved);
-        let total = |used: u64| used.saturating_add(reserved);
-        if decide::wants_purge(self.state.state(), total(used), &self.lines) {
-            match self.purge_and_read() {
-                Some(Ok(fresh)) => used = fresh,
-                Some(Err(error)) => return self.read_failed(error, reserved),
-                None => {}
+        let state = self.state.state();
+        if decide::wants_purge(state, used.saturating_add(reserved), &self.lines) {
+            // What account reservations' work allocated since they last
+            // settled is counted twice; settle them before tripping on it
+            // (not while refusing: every check would then take the lock).
+            if state == BreakerState::Accepting && self.settling.settle_all() {
+                reserved = self.ledger.reserved();
+            }
+            if decide::wants_purge(state, used.saturating_add(reserved), &self.lines) {
+                match self.purge_and_read() {
+                    Some(Ok(fresh)) => used = fresh,
+                    Some(Err(error)) => return self.read_failed(error, reserved),
+                    None => {}
+                }
             }
         }
-        let total = total(used);
+        let total = used.saturating_add(reserved);
         let mut held = None;
         let mut changed = None;
         loop {
@@ -641,7 +652,7 @@ impl Inner {
                 return self.observed_reservation(bytes, used);
             }
         };
-        let mut purged = false;
+        let (mut settled, mut purged) = (false, false);
         loop {
             match self
                 .ledger
@@ -655,6 +666,12 @@ impl Inner {
                     return self.observed_reservation(bytes, used);
                 }
                 Err(Refused::Full { reserved }) => {
+                    if !settled {
+                        settled = true;
+                        if self.settling.settle_all() {
+                            continue;
+                        }
+                    }
                     if !purged {
                         purged = true;
                         match self.purge_and_read() {
@@ -689,6 +706,11 @@ impl Inner {
             };
             self.refuse(used, self.ledger.reserved(), cause)
         })
+    }
+
+    /// This breaker and its ancestors, nearest first.
+    pub(crate) fn chain(&self) -> impl Iterator<Item = &Inner> {
+        std::iter::successors(Some(self), |inner| inner.parent.as_deref())
     }
 
     /// Returns `bytes` here and up the chain, stopping at a released breaker

@@ -94,6 +94,7 @@ mod refresh;
 mod reservation;
 #[cfg(feature = "tower")]
 pub mod service;
+mod settling;
 #[cfg(feature = "tokio")]
 pub mod spawn;
 mod state;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::inner::Inner;
+use crate::settling::Settled;
 use crate::usage::Tripped;
 
 /// Bytes reserved in a breaker (and its ancestors) until this guard is
@@ -89,8 +90,12 @@ impl Drop for Reservation {
 ///
 /// **Settling rule**: once the account has grown by `g` bytes since the
 /// reservation was made, [`settle`](Self::settle) shrinks it to
-/// `estimate - g` (0 at least); it never grows back (an account that frees
-/// and allocates again is holding memory the source already counts).
+/// `estimate - g` (0 at least); the breaker applies the same rule to every
+/// live account reservation taken in it or its descendants before a reading
+/// would trip it and before it refuses a reservation for want of room, so
+/// no trip is decided on work counted twice, beyond the lag below. It
+/// never grows back (an account that frees and allocates again is holding
+/// memory the source already counts).
 /// **Error bound**: the account's live bytes lag by at most 2 x
 /// [`FLUSH_THRESHOLD`](heapguard_alloc::FLUSH_THRESHOLD) per thread inside
 /// it, which only leaves the reservation that much larger (a margin). Frees
@@ -124,58 +129,57 @@ impl Drop for Reservation {
 /// ```
 #[must_use = "a reservation is released as soon as it is dropped"]
 pub struct AccountReservation {
-    reservation: Reservation,
-    account: heapguard_alloc::Account,
-    estimate: u64,
-    base: u64,
+    settled: Arc<Settled>,
 }
 
 impl AccountReservation {
-    pub(crate) fn new(reservation: Reservation, account: heapguard_alloc::Account) -> Self {
-        let base = account.live_bytes();
+    pub(crate) fn new(mut reservation: Reservation, account: heapguard_alloc::Account) -> Self {
+        // The bytes move to the shared part, which gives them back from now on.
+        let estimate = std::mem::take(&mut reservation.bytes);
+        let breaker = Arc::clone(&reservation.breaker);
         Self {
-            estimate: reservation.bytes,
-            reservation,
-            account,
-            base,
+            settled: Settled::register(breaker, account, estimate),
         }
     }
 
     /// Shrinks the reservation by what the account has grown since it was
     /// made (see the settling rule); returns the bytes still reserved. One
-    /// atomic load when there is nothing to give back.
+    /// atomic load of the account and one of the reservation when there is
+    /// nothing to give back. The breaker settles it too, before a reading
+    /// would trip it and before it refuses a reservation for want of room.
     pub fn settle(&mut self) -> u64 {
-        let grown = self.account.live_bytes().saturating_sub(self.base);
-        let target = self.estimate.saturating_sub(grown);
-        if target < self.reservation.bytes {
-            self.reservation.shrink(self.reservation.bytes - target);
-        }
-        self.reservation.bytes
+        self.settled.settle()
     }
 
     /// The bytes still reserved.
     pub fn bytes(&self) -> u64 {
-        self.reservation.bytes
+        self.settled.bytes()
     }
 
     /// The bytes first reserved.
     pub fn estimate(&self) -> u64 {
-        self.estimate
+        self.settled.estimate()
     }
 
     /// The account it settles against.
     pub fn account(&self) -> &heapguard_alloc::Account {
-        &self.account
+        self.settled.account()
+    }
+}
+
+impl Drop for AccountReservation {
+    fn drop(&mut self) {
+        self.settled.release();
     }
 }
 
 impl fmt::Debug for AccountReservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccountReservation")
-            .field("breaker", &self.reservation.breaker.lines.name)
-            .field("account", &self.account.name())
-            .field("estimate", &self.estimate)
-            .field("bytes", &self.reservation.bytes)
+            .field("breaker", &self.settled.breaker_name())
+            .field("account", &self.account().name())
+            .field("estimate", &self.estimate())
+            .field("bytes", &self.bytes())
             .finish()
     }
 }

@@ -3,13 +3,16 @@
 //! frees are charged to the consumer, so the producer's reservation settles
 //! early, by at most what the consumer freed of the producer's blocks,
 //! which the consumer's `foreign_freed_bytes` reports (the stated bound).
+//! And the breaker settling account reservations itself before a reading
+//! that counts their work twice would trip it.
 
 use std::alloc::System;
 use std::sync::mpsc;
 
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::testing::ManualSource;
-use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
+use heapguard_breaker::{BreakerConfig, BreakerState, Budget, MemoryBreaker};
+use std::time::Duration;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
@@ -59,4 +62,94 @@ fn a_producer_whose_items_a_consumer_frees_settles_early_by_at_most_the_consumer
         "settled early by {early} bytes, beyond the consumer's {foreign} foreign-freed bytes"
     );
     assert_eq!(breaker.reserved(), settled);
+}
+
+/// A breaker over `memory` with a 1,000 MiB budget: trip line 800 MiB,
+/// no refresher, no holding time.
+fn breaker_over(memory: &ManualSource) -> MemoryBreaker {
+    MemoryBreaker::new(
+        BreakerConfig::new(Budget::Bytes(1000 * MIB))
+            .source(memory.clone())
+            .min_state_duration(Duration::ZERO)
+            .watch_cancel_line(false),
+    )
+    .unwrap()
+}
+
+/// 100 MiB allocated inside `job`, held.
+fn allocate_in(job: &Account) -> Vec<u8> {
+    let _inside = job.enter();
+    vec![1u8; (100 * MIB) as usize]
+}
+
+#[test]
+fn a_reading_that_counts_an_account_reservations_work_twice_settles_it_instead_of_tripping() {
+    let memory = ManualSource::new(500 * MIB);
+    let breaker = breaker_over(&memory);
+    let job = Account::new("job");
+    let reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
+    let data = allocate_in(&job);
+    // The source now counts the 100 MiB, and its owner has not settled:
+    // 600 + 250 would pass the 800 MiB trip line.
+    memory.set(600 * MIB);
+    assert_eq!(breaker.reserved(), 250 * MIB);
+
+    let usage = breaker.check().expect("settled first: 600 + 150 MiB");
+    assert_eq!((usage.used(), usage.reserved()), (600 * MIB, 150 * MIB));
+    assert_eq!(breaker.state(), BreakerState::Accepting);
+    assert_eq!(reservation.bytes(), 150 * MIB);
+
+    // Memory really over the line still trips, the reservation settled.
+    memory.set(700 * MIB);
+    assert!(breaker.check().is_err(), "700 + 150 MiB trips");
+    assert_eq!(breaker.state(), BreakerState::Refusing);
+    assert_eq!(breaker.reserved(), 150 * MIB);
+    drop(reservation);
+    assert_eq!(breaker.reserved(), 0);
+    drop(data);
+}
+
+#[test]
+fn a_reservation_short_of_room_settles_the_others_first() {
+    let memory = ManualSource::new(500 * MIB);
+    let breaker = breaker_over(&memory);
+    let job = Account::new("job");
+    let _reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
+    let data = allocate_in(&job);
+    memory.set(600 * MIB);
+    // Before settling, 600 + 250 + 40 is over 800; after, 600 + 150 + 40 is not.
+    let next = breaker
+        .try_reserve(40 * MIB)
+        .expect("room once the job's reservation settled");
+    assert_eq!(breaker.reserved(), 190 * MIB);
+    assert!(
+        breaker.try_reserve(10 * MIB).is_err(),
+        "600 + 190 + 10 MiB reaches the line"
+    );
+    drop((next, data));
+}
+
+#[test]
+fn a_parent_settles_its_childrens_account_reservations() {
+    let memory = ManualSource::new(500 * MIB);
+    let process = breaker_over(&memory);
+    let requests = process
+        .child(BreakerConfig::new(Budget::Bytes(400 * MIB)).name("requests"))
+        .unwrap();
+    let job = Account::new("job");
+    let reservation = requests.try_reserve_in(&job, 250 * MIB).unwrap();
+    let data = allocate_in(&job);
+    memory.set(600 * MIB);
+    process
+        .check()
+        .expect("the parent settled the child's reservation");
+    assert_eq!(process.state(), BreakerState::Accepting);
+    assert_eq!(
+        (process.reserved(), requests.reserved()),
+        (150 * MIB, 150 * MIB)
+    );
+    assert_eq!(reservation.bytes(), 150 * MIB);
+    drop(reservation);
+    assert_eq!((process.reserved(), requests.reserved()), (0, 0));
+    drop(data);
 }

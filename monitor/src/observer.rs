@@ -43,8 +43,9 @@ use heapguard_breaker::{MemoryBreaker, Tripped};
 use thiserror::Error;
 
 /// How often a running observer's reservation is settled against its
-/// account: the breaker counts at most the bytes allocated in one period
-/// twice (as reserved and as used).
+/// account: between two settles the bytes allocated count twice (as
+/// reserved and as used) in a reading, except one that would trip the
+/// breaker, which settles every account reservation first.
 pub const OBSERVER_SETTLE_PERIOD: Duration = Duration::from_millis(1);
 
 /// The account every [`Observer`] charges, unless given another.
