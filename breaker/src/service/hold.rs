@@ -52,15 +52,13 @@ impl Hold {
     }
 
     /// Settles an account-tied reservation with what the account holds
-    /// now; the stats follow.
+    /// now; the stats follow what is left, including what the breaker
+    /// settled itself since the last call.
     pub(crate) fn settle(&mut self) {
         if let Some(Reserved::InAccount(reservation)) = &mut self.reservation {
-            let before = reservation.bytes();
             let after = reservation.settle();
-            if after < before {
-                if let Some(in_flight) = &mut self._in_flight {
-                    in_flight.release(before - after);
-                }
+            if let Some(in_flight) = &mut self._in_flight {
+                in_flight.settled_to(after);
             }
         }
     }

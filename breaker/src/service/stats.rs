@@ -104,11 +104,16 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    /// Part of its reservation was given back (it settled).
-    pub(crate) fn release(&mut self, bytes: u64) {
-        let bytes = bytes.min(self.reserved);
-        self.reserved -= bytes;
-        self.stats.counters.reserved_bytes.fetch_sub(bytes, Relaxed);
+    /// Its reservation settled to `bytes` (by the request, or by the
+    /// breaker before a reading that would trip it); a reservation never
+    /// grows back.
+    pub(crate) fn settled_to(&mut self, bytes: u64) {
+        let given_back = self.reserved.saturating_sub(bytes);
+        self.reserved -= given_back;
+        self.stats
+            .counters
+            .reserved_bytes
+            .fetch_sub(given_back, Relaxed);
     }
 }
 
