@@ -1,10 +1,11 @@
 //! A reservation: bytes a job expects to need, counted by the breaker until dropped.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::inner::Inner;
-use crate::settling::Settled;
+use crate::primitive::{AtomicU64, Ordering::Relaxed};
+use crate::settling::Settle;
 use crate::usage::Tripped;
 
 /// Bytes reserved in a breaker (and its ancestors) until this guard is
@@ -148,7 +149,7 @@ impl AccountReservation {
     /// nothing to give back. The breaker settles it too, before a reading
     /// would trip it and before it refuses a reservation for want of room.
     pub fn settle(&mut self) -> u64 {
-        self.settled.settle()
+        self.settled.settle_now()
     }
 
     /// The bytes still reserved.
@@ -181,6 +182,100 @@ impl fmt::Debug for AccountReservation {
             .field("estimate", &self.estimate())
             .field("bytes", &self.bytes())
             .finish()
+    }
+}
+
+/// The shared part of an account reservation: its owner settles and drops
+/// it; the registries of its breaker and the breaker's ancestors settle it.
+struct Settled {
+    breaker: Arc<Inner>,
+    account: heapguard_alloc::Account,
+    estimate: u64,
+    /// The account's live bytes when the reservation was made.
+    base: u64,
+    /// The bytes still reserved. Changed only by compare-and-swap (a
+    /// settle) and a swap to 0 (the release), so whoever changes it gives
+    /// back exactly the bytes it took off, and each byte is given back once.
+    bytes: AtomicU64,
+}
+
+impl Settled {
+    /// Registers `estimate` bytes already reserved in `breaker` (and its
+    /// ancestors) against `account`.
+    fn register(
+        breaker: Arc<Inner>,
+        account: heapguard_alloc::Account,
+        estimate: u64,
+    ) -> Arc<Settled> {
+        let settled = Arc::new(Settled {
+            base: account.live_bytes(),
+            breaker,
+            account,
+            estimate,
+            bytes: AtomicU64::new(estimate),
+        });
+        for inner in settled.breaker.chain() {
+            let weak: Weak<Settled> = Arc::downgrade(&settled);
+            inner.settling.add(weak);
+        }
+        settled
+    }
+
+    /// Shrinks the reservation to `estimate - grown` (0 at least), where
+    /// `grown` is what the account gained since the reservation was made;
+    /// returns the bytes still reserved. One atomic load of the account
+    /// and one of the bytes when there is nothing to give back.
+    fn settle_now(&self) -> u64 {
+        let grown = self.account.live_bytes().saturating_sub(self.base);
+        let target = self.estimate.saturating_sub(grown);
+        let mut bytes = self.bytes.load(Relaxed);
+        while target < bytes {
+            match self
+                .bytes
+                .compare_exchange_weak(bytes, target, Relaxed, Relaxed)
+            {
+                Ok(_) => {
+                    self.breaker.release(bytes - target);
+                    return target;
+                }
+                Err(now) => bytes = now,
+            }
+        }
+        bytes
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(Relaxed)
+    }
+
+    fn estimate(&self) -> u64 {
+        self.estimate
+    }
+
+    fn account(&self) -> &heapguard_alloc::Account {
+        &self.account
+    }
+
+    fn breaker_name(&self) -> &str {
+        &self.breaker.lines.name
+    }
+
+    /// Gives back everything still reserved and leaves the registries: the
+    /// owner's drop. A registry that still holds it settles nothing more.
+    fn release(&self) {
+        let bytes = self.bytes.swap(0, Relaxed);
+        if bytes > 0 {
+            self.breaker.release(bytes);
+        }
+        for inner in self.breaker.chain() {
+            inner.settling.remove();
+        }
+    }
+}
+
+impl Settle for Settled {
+    fn settle(&self) {
+        self.settle_now();
     }
 }
 

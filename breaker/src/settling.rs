@@ -18,95 +18,13 @@
 
 use std::sync::{Arc, Weak};
 
-use crate::inner::Inner;
-use crate::primitive::{AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
+use crate::primitive::{AtomicUsize, Mutex, Ordering::Relaxed};
 use crate::sync::lock;
 
-/// The shared part of an account reservation: its owner settles and drops
-/// it; the registries of its breaker and the breaker's ancestors settle it.
-pub(crate) struct Settled {
-    breaker: Arc<Inner>,
-    account: heapguard_alloc::Account,
-    estimate: u64,
-    /// The account's live bytes when the reservation was made.
-    base: u64,
-    /// The bytes still reserved. Changed only by compare-and-swap (a
-    /// settle) and a swap to 0 (the release), so whoever changes it gives
-    /// back exactly the bytes it took off, and each byte is given back once.
-    bytes: AtomicU64,
-}
-
-impl Settled {
-    /// Registers `estimate` bytes already reserved in `breaker` (and its
-    /// ancestors) against `account`.
-    pub(crate) fn register(
-        breaker: Arc<Inner>,
-        account: heapguard_alloc::Account,
-        estimate: u64,
-    ) -> Arc<Settled> {
-        let settled = Arc::new(Settled {
-            base: account.live_bytes(),
-            breaker,
-            account,
-            estimate,
-            bytes: AtomicU64::new(estimate),
-        });
-        for inner in settled.breaker.chain() {
-            inner.settling.add(&settled);
-        }
-        settled
-    }
-
-    /// Shrinks the reservation to `estimate - grown` (0 at least), where
-    /// `grown` is what the account gained since the reservation was made;
-    /// returns the bytes still reserved. One atomic load of the account
-    /// and one of the bytes when there is nothing to give back.
-    pub(crate) fn settle(&self) -> u64 {
-        let grown = self.account.live_bytes().saturating_sub(self.base);
-        let target = self.estimate.saturating_sub(grown);
-        let mut bytes = self.bytes.load(Relaxed);
-        while target < bytes {
-            match self
-                .bytes
-                .compare_exchange_weak(bytes, target, Relaxed, Relaxed)
-            {
-                Ok(_) => {
-                    self.breaker.release(bytes - target);
-                    return target;
-                }
-                Err(now) => bytes = now,
-            }
-        }
-        bytes
-    }
-
-    pub(crate) fn bytes(&self) -> u64 {
-        self.bytes.load(Relaxed)
-    }
-
-    pub(crate) fn estimate(&self) -> u64 {
-        self.estimate
-    }
-
-    pub(crate) fn account(&self) -> &heapguard_alloc::Account {
-        &self.account
-    }
-
-    pub(crate) fn breaker_name(&self) -> &str {
-        &self.breaker.lines.name
-    }
-
-    /// Gives back everything still reserved and leaves the registries: the
-    /// owner's drop. A registry that still holds it settles nothing more.
-    pub(crate) fn release(&self) {
-        let bytes = self.bytes.swap(0, Relaxed);
-        if bytes > 0 {
-            self.breaker.release(bytes);
-        }
-        for inner in self.breaker.chain() {
-            inner.settling.live.fetch_sub(1, Relaxed);
-        }
-    }
+/// A reservation a registry can settle: an account reservation's shared part.
+pub(crate) trait Settle: Send + Sync {
+    /// Shrinks the reservation by what its work allocated since it was made.
+    fn settle(&self);
 }
 
 /// The account reservations taken in one breaker or its descendants.
@@ -115,7 +33,7 @@ pub(crate) struct Registry {
     live: AtomicUsize,
     /// Weak, so a released reservation's memory goes with its owner;
     /// entries of released ones are dropped as the list grows.
-    entries: Mutex<Vec<Weak<Settled>>>,
+    entries: Mutex<Vec<Weak<dyn Settle>>>,
 }
 
 impl Registry {
@@ -126,7 +44,8 @@ impl Registry {
         }
     }
 
-    fn add(&self, settled: &Arc<Settled>) {
+    /// Adds a live reservation.
+    pub(crate) fn add(&self, settled: Weak<dyn Settle>) {
         let live = self.live.fetch_add(1, Relaxed) + 1;
         let mut entries = lock(&self.entries);
         // Keeps the list within twice the live ones (and 16), so a
@@ -135,7 +54,12 @@ impl Registry {
         if entries.len() >= (2 * live).max(16) {
             entries.retain(|entry| entry.strong_count() > 0);
         }
-        entries.push(Arc::downgrade(settled));
+        entries.push(settled);
+    }
+
+    /// One of the live reservations was released.
+    pub(crate) fn remove(&self) {
+        self.live.fetch_sub(1, Relaxed);
     }
 
     /// Settles every live account reservation; true when there was one.
@@ -143,7 +67,7 @@ impl Registry {
         if self.live.load(Relaxed) == 0 {
             return false;
         }
-        let live: Vec<Arc<Settled>> = {
+        let live: Vec<Arc<dyn Settle>> = {
             let mut entries = lock(&self.entries);
             entries.retain(|entry| entry.strong_count() > 0);
             entries.iter().filter_map(Weak::upgrade).collect()
