@@ -173,6 +173,7 @@ impl MemoryBreaker {
             ledger: Ledger::default(),
             settling: Registry::new(),
             last_purge: AtomicU64::new(0),
+            last_settle: AtomicU64::new(0),
             last_good_read: AtomicU64::new(0),
             read_failing: AtomicBool::new(false),
             trips: AtomicU64::new(0),

@@ -36,6 +36,10 @@ use crate::sync::lock;
 use crate::usage::{Details, TripCause, Tripped, Usage};
 use heapguard_reading::{Reader, Resolution, SourceError};
 
+/// How often at most a reservation short of room settles the account
+/// reservations first: each settle walks all of them.
+const SETTLE_INTERVAL: Duration = Duration::from_millis(1);
+
 pub(crate) struct Inner {
     pub(crate) lines: Lines,
     /// The budget as last resolved.
@@ -52,6 +56,9 @@ pub(crate) struct Inner {
     pub(crate) settling: Registry,
     /// Clock nanoseconds + 1 of the last purge; 0 = never.
     pub(crate) last_purge: AtomicU64,
+    /// Clock nanoseconds + 1 of the last settle for a refused reservation's
+    /// room; 0 = never.
+    pub(crate) last_settle: AtomicU64,
     /// Clock nanoseconds + 1 of the last good reading a refresh made; 0 = never.
     pub(crate) last_good_read: AtomicU64,
     /// Set while the source cannot be read (so `ReadFailed` is published once).
@@ -199,9 +206,12 @@ impl Inner {
         let state = self.state.state();
         if decide::wants_purge(state, used.saturating_add(reserved), &self.lines) {
             // What account reservations' work allocated since they last
-            // settled is counted twice; settle them before tripping on it
-            // (not while refusing: every check would then take the lock).
-            if state == BreakerState::Accepting && self.settling.settle_all() {
+            // settled is counted twice: settle them before a trip is decided
+            // on it, and on the refresher's tick (which also acts at the
+            // cancel line, and lets a refusing breaker recover), not on
+            // every check near the line.
+            let total = used.saturating_add(reserved);
+            if (caller == Caller::Tick || self.would_trip(total)) && self.settling.settle_all() {
                 reserved = self.ledger.reserved();
             }
             if decide::wants_purge(state, used.saturating_add(reserved), &self.lines) {
@@ -264,6 +274,36 @@ impl Inner {
         } else {
             Verdict::Accept { used, reserved }
         }
+    }
+
+    /// Whether `total` would trip the breaker now (not held back by
+    /// `min_state_duration`). Reads the clock.
+    fn would_trip(&self, total: u64) -> bool {
+        let seen = self.state.load();
+        seen.state() == BreakerState::Accepting
+            && decide::bytes_change_state(seen.state(), total, &self.lines)
+            && decide::next_state(
+                seen.state(),
+                total,
+                &self.lines,
+                seen.since_change(self.clock.now()),
+                self.min_state_duration,
+            ) == StateChange::Change
+    }
+
+    /// Settles the account reservations before a reservation is refused
+    /// for want of room, at most once per [`SETTLE_INTERVAL`] whatever the
+    /// number of refusals; true when any was settled.
+    fn settle_for_room(&self) -> bool {
+        let now = self.clock.now();
+        let last = self.last_settle.load(Relaxed);
+        if since(last, now).is_some_and(|elapsed| elapsed < SETTLE_INTERVAL) {
+            return false;
+        }
+        self.last_settle
+            .compare_exchange(last, stamp(now), Relaxed, Relaxed)
+            .is_ok()
+            && self.settling.settle_all()
     }
 
     /// A failed reading: refuse (fail closed); publish `ReadFailed` once per
@@ -654,10 +694,19 @@ impl Inner {
         };
         let (mut settled, mut purged) = (false, false);
         loop {
-            match self
+            let added = self
                 .ledger
-                .try_add(bytes, self.lines.trip_bytes().saturating_sub(used))
-            {
+                .try_add(bytes, self.lines.trip_bytes().saturating_sub(used));
+            if let Err(Refused::Full { .. }) = added {
+                // Room taken by work counted twice is given back first.
+                if !settled {
+                    settled = true;
+                    if self.settle_for_room() {
+                        continue;
+                    }
+                }
+            }
+            match added {
                 Ok(()) => return Ok(()),
                 Err(Refused::Released) => {
                     return Err(self.refuse(used, self.ledger.reserved(), TripCause::Released))
@@ -666,12 +715,6 @@ impl Inner {
                     return self.observed_reservation(bytes, used);
                 }
                 Err(Refused::Full { reserved }) => {
-                    if !settled {
-                        settled = true;
-                        if self.settling.settle_all() {
-                            continue;
-                        }
-                    }
                     if !purged {
                         purged = true;
                         match self.purge_and_read() {

@@ -11,9 +11,12 @@
 //! in one allocation) inside an observer's run tripped a breaker that way
 //! and held it refusing for the rest of the run. So each breaker keeps the
 //! live account reservations taken in it or its descendants, and settles
-//! them all before a reading would trip it and before it refuses a
-//! reservation for want of room: the same place it purges first. Nothing is
-//! settled on any other path, so a check that decides nothing new takes no
+//! them all: before a reading would trip it (only then: not while
+//! `min_state_duration` holds the state), on the refresher's tick while a reading is
+//! past the trip line or, refusing, past the reset line (so the cancel line
+//! and the recovery are not decided on work counted twice), and before it
+//! refuses a reservation for want of room (at most once a millisecond,
+//! however many are refused). A check that decides nothing new takes no
 //! lock.
 
 use std::sync::{Arc, Weak};

@@ -76,10 +76,10 @@ fn breaker_over(memory: &ManualSource) -> MemoryBreaker {
     .unwrap()
 }
 
-/// 100 MiB allocated inside `job`, held.
-fn allocate_in(job: &Account) -> Vec<u8> {
+/// `mib` MiB allocated inside `job`, held.
+fn allocate_in(job: &Account, mib: u64) -> Vec<u8> {
     let _inside = job.enter();
-    vec![1u8; (100 * MIB) as usize]
+    vec![1u8; (mib * MIB) as usize]
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn a_reading_that_counts_an_account_reservations_work_twice_settles_it_instead_o
     let breaker = breaker_over(&memory);
     let job = Account::new("job");
     let reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job);
+    let data = allocate_in(&job, 100);
     // The source now counts the 100 MiB, and its owner has not settled:
     // 600 + 250 would pass the 800 MiB trip line.
     memory.set(600 * MIB);
@@ -115,18 +115,71 @@ fn a_reservation_short_of_room_settles_the_others_first() {
     let breaker = breaker_over(&memory);
     let job = Account::new("job");
     let _reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job);
-    memory.set(600 * MIB);
-    // Before settling, 600 + 250 + 40 is over 800; after, 600 + 150 + 40 is not.
+    let data = allocate_in(&job, 100);
+    // 540 + 250 is under the trip line: the reading alone settles nothing.
+    memory.set(540 * MIB);
+    // Before settling, 540 + 250 + 40 passes 800; after, 540 + 150 + 40 does not.
     let next = breaker
         .try_reserve(40 * MIB)
         .expect("room once the job's reservation settled");
     assert_eq!(breaker.reserved(), 190 * MIB);
     assert!(
-        breaker.try_reserve(10 * MIB).is_err(),
-        "600 + 190 + 10 MiB reaches the line"
+        breaker.try_reserve(70 * MIB).is_err(),
+        "540 + 190 + 70 MiB reaches the line"
     );
+    assert_eq!(breaker.reserved(), 190 * MIB);
     drop((next, data));
+}
+
+#[test]
+fn the_refresher_settles_a_refusing_breaker_so_it_recovers() {
+    let memory = ManualSource::new(500 * MIB);
+    let breaker = breaker_over(&memory);
+    let job = Account::new("job");
+    let _reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
+    let data = allocate_in(&job, 100);
+    // Real memory trips it: 820 + 150 MiB.
+    memory.set(820 * MIB);
+    assert!(breaker.check().is_err());
+    assert_eq!(breaker.reserved(), 150 * MIB);
+    // The job allocates 50 MiB more while the rest of the process frees:
+    // 590 + 150 is over the 700 MiB reset line, 590 + 100 is not.
+    let more = allocate_in(&job, 50);
+    memory.set(590 * MIB);
+    assert!(
+        breaker.check().is_err(),
+        "a check while refusing settles nothing"
+    );
+    assert_eq!(breaker.reserved(), 150 * MIB);
+    breaker.refresh();
+    assert_eq!(breaker.reserved(), 100 * MIB);
+    assert_eq!(breaker.state(), BreakerState::Accepting);
+    breaker.check().expect("recovered");
+    drop((data, more));
+}
+
+#[test]
+fn a_released_childs_reservation_settles_nothing_in_its_parent() {
+    let memory = ManualSource::new(500 * MIB);
+    let process = breaker_over(&memory);
+    let requests = process
+        .child(BreakerConfig::new(Budget::Bytes(400 * MIB)).name("requests"))
+        .unwrap();
+    let job = Account::new("job");
+    let reservation = requests.try_reserve_in(&job, 250 * MIB).unwrap();
+    let data = allocate_in(&job, 100);
+    // The child's handle goes first: its 250 MiB go back to the parent.
+    drop(requests);
+    assert_eq!(process.reserved(), 0);
+    // A reading that would trip the parent settles the child's reservation,
+    // which gives nothing more back to the parent.
+    memory.set(810 * MIB);
+    assert!(process.check().is_err());
+    assert_eq!(reservation.bytes(), 150 * MIB);
+    assert_eq!(process.reserved(), 0);
+    drop(reservation);
+    assert_eq!(process.reserved(), 0);
+    drop(data);
 }
 
 #[test]
@@ -138,7 +191,7 @@ fn a_parent_settles_its_childrens_account_reservations() {
         .unwrap();
     let job = Account::new("job");
     let reservation = requests.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job);
+    let data = allocate_in(&job, 100);
     memory.set(600 * MIB);
     process
         .check()

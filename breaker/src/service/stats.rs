@@ -67,6 +67,10 @@ impl ShedStats {
 
     /// Bytes the requests in flight hold reserved in the breaker (their
     /// estimates), released when each finishes as [`in_flight`](Self::in_flight) says.
+    /// With request accounts, a reservation settles as its account grows;
+    /// this figure follows at the end of each of the request's polls, so
+    /// what the breaker settled itself (before a reading that would trip
+    /// it) shows here once the request is next polled.
     pub fn reserved_bytes(&self) -> u64 {
         self.counters.reserved_bytes.load(Relaxed)
     }
