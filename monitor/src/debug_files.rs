@@ -47,8 +47,8 @@ pub(crate) fn for_executable(exe: &Path) -> io::Result<DebugFiles> {
         .and_then(|path| Some((ElfFile::read(&path).ok()?, path)));
     match separate {
         Some((debug, path)) => {
-            // The executable is still mapped for its symbol table.
-            files.add(&own);
+            // The debug file replaces the executable (its symbol table
+            // included).
             files.add(&debug);
             if let Some(sup) = debug
                 .altlink
@@ -63,8 +63,12 @@ pub(crate) fn for_executable(exe: &Path) -> io::Result<DebugFiles> {
     }
     let mut dwp = OsString::from(exe.as_os_str());
     dwp.push(".dwp");
+    // A package that is not an object file is ignored, as the symboliser
+    // ignores it.
     if let Ok(package) = ElfFile::read(Path::new(&dwp)) {
-        files.add(&package);
+        if package.is_object {
+            files.add(&package);
+        }
     }
     Ok(files)
 }
@@ -81,6 +85,8 @@ impl DebugFiles {
 /// One file's sizes and the links to its debug files.
 #[derive(Debug, Default)]
 struct ElfFile {
+    /// Whether it parsed as an object file.
+    is_object: bool,
     expanded_bytes: u64,
     decompressed_bytes: u64,
     build_id: Option<Vec<u8>>,
@@ -104,11 +110,15 @@ impl ElfFile {
         let Ok(object) = object::File::parse(&cache) else {
             return Ok(read);
         };
+        read.is_object = true;
         for section in object.sections() {
             let Ok(range) = section.compressed_file_range() else {
                 continue;
             };
-            if range.format != CompressionFormat::None {
+            // zlib only: the `backtrace` crate reads zstd sections only with
+            // its `ruzstd` feature, which this build does not turn on, and
+            // skips them (they stay mapped, counted at their size).
+            if range.format == CompressionFormat::Zlib {
                 read.expanded_bytes = read
                     .expanded_bytes
                     .saturating_sub(range.compressed_size)
@@ -196,29 +206,51 @@ mod tests {
         std::fs::metadata(path).unwrap().len()
     }
 
+    /// This test binary's size with its zlib-compressed sections (if it
+    /// was built with any) at their uncompressed size, from its section
+    /// headers, and their uncompressed total.
+    fn expanded(path: &Path) -> (u64, u64) {
+        let bytes = std::fs::read(path).unwrap();
+        let object = object::File::parse(&*bytes).unwrap();
+        let (mut expanded, mut decompressed) = (bytes.len() as u64, 0);
+        for section in object.sections() {
+            let range = section.compressed_file_range().unwrap();
+            if range.format == CompressionFormat::Zlib {
+                expanded = expanded - range.compressed_size + range.uncompressed_size;
+                decompressed += range.uncompressed_size;
+            }
+        }
+        (expanded, decompressed)
+    }
+
     #[test]
-    fn a_plain_executable_is_read_at_its_size() {
+    fn an_executable_is_read_at_its_size() {
         let exe = std::env::current_exe().unwrap();
-        let files = for_executable(&exe).unwrap();
+        let (expanded_bytes, decompressed_bytes) = expanded(&exe);
         assert_eq!(
-            files,
+            for_executable(&exe).unwrap(),
             DebugFiles {
-                expanded_bytes: size(&exe),
-                decompressed_bytes: 0
+                expanded_bytes,
+                decompressed_bytes
             }
         );
     }
 
+    /// A real object file (the host's `true`) as the package, and a file
+    /// that is not one, which the symboliser would not read either.
     #[test]
     fn a_dwarf_package_beside_the_executable_is_read_too() {
         let dir = tempfile::tempdir().unwrap();
         let exe = dir.path().join("service");
         std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        let alone = for_executable(&exe).unwrap();
         let package = dir.path().join("service.dwp");
         std::fs::write(&package, vec![0u8; 12_345]).unwrap();
+        assert_eq!(for_executable(&exe).unwrap(), alone, "not an object file");
+        std::fs::copy("/bin/true", &package).expect("the host's /bin/true");
         let files = for_executable(&exe).unwrap();
-        assert_eq!(files.expanded_bytes, size(&exe) + 12_345);
-        assert_eq!(files.decompressed_bytes, 0);
+        assert_eq!(files.expanded_bytes, alone.expanded_bytes + size(&package));
+        assert_eq!(files.decompressed_bytes, alone.decompressed_bytes);
     }
 
     #[test]

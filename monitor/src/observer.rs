@@ -145,11 +145,13 @@ impl Observer {
 /// The files are those the `backtrace` crate reads: the executable, or the
 /// separate debug file its build ID or `.gnu_debuglink` names under
 /// `/usr/lib/debug` (a distribution's debug package) with that file's
-/// supplementary file, and a DWARF package `<exe>.dwp`. A compressed debug
-/// section (`--compress-debug-sections`, Debian's debug packages) counts at
-/// its uncompressed size, and again for the copy it is decompressed into.
+/// supplementary file, and a DWARF package `<exe>.dwp`. A zlib-compressed
+/// debug section (`--compress-debug-sections`, Debian's debug packages)
+/// counts at its uncompressed size, and again for the copy it is
+/// decompressed into (zstd sections are not read by this build's
+/// `backtrace`).
 /// Only the executable's debug information is read: frames in shared
-/// libraries are named from their dynamic symbols (see
+/// libraries are named from their exported symbols (see
 /// `heapguard_alloc::profile::Symbolizer`).
 ///
 /// Measured on the build VM (2-vCPU AMD EPYC), symbolising a 30 MiB heap's

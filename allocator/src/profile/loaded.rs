@@ -10,10 +10,11 @@
 //! observer's estimate covers the executable alone. A frame in another
 //! object is named by `dladdr(3)` from its dynamic symbol table instead,
 //! which the loader already holds: no file is read and nothing is
-//! allocated. Such frames are never a site anyway: the global allocator
-//! serves only Rust code, so a shared library's frames in a sampled stack
-//! are the outer ones (`start_thread`, `__libc_start_main`), and C code's
-//! own `malloc` is not sampled.
+//! allocated. An address no exported symbol covers (glibc's
+//! `start_thread` is local) gives no frame. Such frames are never a site
+//! anyway: the global allocator serves only Rust code, so a shared
+//! library's frames in a sampled stack are the outer ones, and C code's own
+//! `malloc` is not sampled.
 
 use core::ffi::c_void;
 
@@ -45,8 +46,8 @@ pub(crate) fn object_of(_pc: *const c_void) -> Object {
     Object::Own
 }
 
-/// The demangled name of the dynamic symbol at or before `pc` in its
-/// object, if the object exports one there.
+/// The demangled name of the exported symbol covering `pc` in its object,
+/// if there is one (`dladdr` looks at the dynamic symbol table only).
 #[cfg(unix)]
 pub(crate) fn dynamic_symbol(pc: *const c_void) -> Option<String> {
     let info = dladdr(pc)?;
@@ -92,6 +93,9 @@ fn dladdr(pc: *const c_void) -> Option<libc::Dl_info> {
     (found != 0).then_some(info)
 }
 
+/// Rust links executables as position-independent code, so `malloc`'s
+/// address is libc's; in a non-PIE build it would be the executable's PLT
+/// entry.
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
 mod tests {
     use super::*;

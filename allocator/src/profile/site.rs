@@ -64,8 +64,8 @@ pub struct SiteBytes {
 ///
 /// Only addresses in the object heapguard is linked into (the executable)
 /// are read from debug information; a frame in a shared library (libc, the
-/// vDSO) is named from that library's dynamic symbols, without file or
-/// line, and reads no file: a library's separate debug information (a
+/// vDSO) is named from that library's exported symbols when one covers it,
+/// without file or line, and left out otherwise, and reads no file: a library's separate debug information (a
 /// distribution's `-dbg` package) can take several times the heap of the
 /// executable's.
 ///
