@@ -23,6 +23,24 @@ static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
 const MIB: u64 = 1 << 20;
 
+/// A runtime with two workers: one for a handler that blocks it, one for
+/// the rest.
+fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Serves `app` on 127.0.0.1; its address.
+async fn serve(app: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
 #[derive(Clone)]
 struct Steps {
     allocated: Arc<Notify>,
@@ -41,11 +59,7 @@ async fn handler(State(steps): State<Steps>) -> &'static str {
 
 #[test]
 fn the_reservation_settles_as_the_request_allocates() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = two_workers();
     let breaker = Arc::new(
         MemoryBreaker::new(
             BreakerConfig::new(Budget::Bytes(1 << 30))
@@ -68,10 +82,7 @@ fn the_reservation_settles_as_the_request_allocates() {
         .layer(layer)
         .with_state(steps.clone());
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let response = tokio::spawn(reqwest::get(format!("http://{address}/")));
+        let response = tokio::spawn(reqwest::get(format!("http://{}/", serve(app).await)));
         steps.allocated.notified().await;
         // The handler's poll that allocated ended in a wait: the layer
         // settled the reservation then (bounded wait for that poll to end).
@@ -122,11 +133,7 @@ async fn paused_handler(State(steps): State<Paused>) -> &'static str {
 /// layer's stats then follow what is left instead of what they last saw.
 #[test]
 fn the_stats_follow_a_reservation_the_breaker_settled() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = two_workers();
     let memory = ManualSource::new(0);
     // Trip line 800 MiB.
     let breaker = Arc::new(
@@ -157,10 +164,7 @@ fn the_stats_follow_a_reservation_the_breaker_settled() {
         .layer(layer)
         .with_state(steps.clone());
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let response = tokio::spawn(reqwest::get(format!("http://{address}/")));
+        let response = tokio::spawn(reqwest::get(format!("http://{}/", serve(app).await)));
         let (breaker_in_check, memory_in_check) = (breaker.clone(), memory.clone());
         let reserved_after_check = tokio::task::spawn_blocking(move || {
             allocated_seen

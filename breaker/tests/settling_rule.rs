@@ -11,7 +11,7 @@ use std::sync::mpsc;
 
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::testing::ManualSource;
-use heapguard_breaker::{BreakerConfig, BreakerState, Budget, MemoryBreaker};
+use heapguard_breaker::{AccountReservation, BreakerConfig, BreakerState, Budget, MemoryBreaker};
 use std::time::Duration;
 
 #[global_allocator]
@@ -82,13 +82,31 @@ fn allocate_in(job: &Account, mib: u64) -> Vec<u8> {
     vec![1u8; (mib * MIB) as usize]
 }
 
+/// A job's 250 MiB account reservation in `breaker`, and the 100 MiB its
+/// work then allocated (its owner has not settled since).
+struct Job {
+    account: Account,
+    reservation: AccountReservation,
+    /// Held until the job is dropped.
+    _data: Vec<u8>,
+}
+
+fn job_in(breaker: &MemoryBreaker) -> Job {
+    let account = Account::new("job");
+    let reservation = breaker.try_reserve_in(&account, 250 * MIB).unwrap();
+    let data = allocate_in(&account, 100);
+    Job {
+        account,
+        reservation,
+        _data: data,
+    }
+}
+
 #[test]
 fn a_reading_that_counts_an_account_reservations_work_twice_settles_it_instead_of_tripping() {
     let memory = ManualSource::new(500 * MIB);
     let breaker = breaker_over(&memory);
-    let job = Account::new("job");
-    let reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job, 100);
+    let job = job_in(&breaker);
     // The source now counts the 100 MiB, and its owner has not settled:
     // 600 + 250 would pass the 800 MiB trip line.
     memory.set(600 * MIB);
@@ -97,25 +115,22 @@ fn a_reading_that_counts_an_account_reservations_work_twice_settles_it_instead_o
     let usage = breaker.check().expect("settled first: 600 + 150 MiB");
     assert_eq!((usage.used(), usage.reserved()), (600 * MIB, 150 * MIB));
     assert_eq!(breaker.state(), BreakerState::Accepting);
-    assert_eq!(reservation.bytes(), 150 * MIB);
+    assert_eq!(job.reservation.bytes(), 150 * MIB);
 
     // Memory really over the line still trips, the reservation settled.
     memory.set(700 * MIB);
     assert!(breaker.check().is_err(), "700 + 150 MiB trips");
     assert_eq!(breaker.state(), BreakerState::Refusing);
     assert_eq!(breaker.reserved(), 150 * MIB);
-    drop(reservation);
+    drop(job);
     assert_eq!(breaker.reserved(), 0);
-    drop(data);
 }
 
 #[test]
 fn a_reservation_short_of_room_settles_the_others_first() {
     let memory = ManualSource::new(500 * MIB);
     let breaker = breaker_over(&memory);
-    let job = Account::new("job");
-    let _reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job, 100);
+    let _job = job_in(&breaker);
     // 540 + 250 is under the trip line: the reading alone settles nothing.
     memory.set(540 * MIB);
     // Before settling, 540 + 250 + 40 passes 800; after, 540 + 150 + 40 does not.
@@ -128,23 +143,21 @@ fn a_reservation_short_of_room_settles_the_others_first() {
         "540 + 190 + 70 MiB reaches the line"
     );
     assert_eq!(breaker.reserved(), 190 * MIB);
-    drop((next, data));
+    drop(next);
 }
 
 #[test]
 fn the_refresher_settles_a_refusing_breaker_so_it_recovers() {
     let memory = ManualSource::new(500 * MIB);
     let breaker = breaker_over(&memory);
-    let job = Account::new("job");
-    let _reservation = breaker.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job, 100);
+    let job = job_in(&breaker);
     // Real memory trips it: 820 + 150 MiB.
     memory.set(820 * MIB);
     assert!(breaker.check().is_err());
     assert_eq!(breaker.reserved(), 150 * MIB);
     // The job allocates 50 MiB more while the rest of the process frees:
     // 590 + 150 is over the 700 MiB reset line, 590 + 100 is not.
-    let more = allocate_in(&job, 50);
+    let more = allocate_in(&job.account, 50);
     memory.set(590 * MIB);
     assert!(
         breaker.check().is_err(),
@@ -155,7 +168,7 @@ fn the_refresher_settles_a_refusing_breaker_so_it_recovers() {
     assert_eq!(breaker.reserved(), 100 * MIB);
     assert_eq!(breaker.state(), BreakerState::Accepting);
     breaker.check().expect("recovered");
-    drop((data, more));
+    drop((job, more));
 }
 
 #[test]
@@ -165,9 +178,7 @@ fn a_released_childs_reservation_settles_nothing_in_its_parent() {
     let requests = process
         .child(BreakerConfig::new(Budget::Bytes(400 * MIB)).name("requests"))
         .unwrap();
-    let job = Account::new("job");
-    let reservation = requests.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job, 100);
+    let job = job_in(&requests);
     // The child's handle goes first: its 250 MiB go back to the parent.
     drop(requests);
     assert_eq!(process.reserved(), 0);
@@ -175,11 +186,10 @@ fn a_released_childs_reservation_settles_nothing_in_its_parent() {
     // which gives nothing more back to the parent.
     memory.set(810 * MIB);
     assert!(process.check().is_err());
-    assert_eq!(reservation.bytes(), 150 * MIB);
+    assert_eq!(job.reservation.bytes(), 150 * MIB);
     assert_eq!(process.reserved(), 0);
-    drop(reservation);
+    drop(job);
     assert_eq!(process.reserved(), 0);
-    drop(data);
 }
 
 #[test]
@@ -189,9 +199,7 @@ fn a_parent_settles_its_childrens_account_reservations() {
     let requests = process
         .child(BreakerConfig::new(Budget::Bytes(400 * MIB)).name("requests"))
         .unwrap();
-    let job = Account::new("job");
-    let reservation = requests.try_reserve_in(&job, 250 * MIB).unwrap();
-    let data = allocate_in(&job, 100);
+    let job = job_in(&requests);
     memory.set(600 * MIB);
     process
         .check()
@@ -201,8 +209,7 @@ fn a_parent_settles_its_childrens_account_reservations() {
         (process.reserved(), requests.reserved()),
         (150 * MIB, 150 * MIB)
     );
-    assert_eq!(reservation.bytes(), 150 * MIB);
-    drop(reservation);
+    assert_eq!(job.reservation.bytes(), 150 * MIB);
+    drop(job);
     assert_eq!((process.reserved(), requests.reserved()), (0, 0));
-    drop(data);
 }
