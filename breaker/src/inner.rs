@@ -5,7 +5,9 @@
 //! the refresher thread all take [`Inner::step`]. The state and the
 //! pressure level move by compare-and-swap on atomics; a step that changes
 //! nothing takes no lock, reads no clock and allocates nothing, at any
-//! level. Only the refresher's step (a [`Caller::Tick`]) acts on jobs: it
+//! level, except where a reading past a line settles the live account
+//! reservations first (under the registry's lock; see `settling`). Only
+//! the refresher's step (a [`Caller::Tick`]) acts on jobs: it
 //! cancels past the cancel line and checks what a cancel freed (see
 //! `jobs`), so a check never takes the jobs' lock.
 //!
@@ -277,11 +279,10 @@ impl Inner {
     }
 
     /// Whether `total` would trip the breaker now (not held back by
-    /// `min_state_duration`). Reads the clock.
+    /// `min_state_duration`). Reads the clock; called only past a line.
     fn would_trip(&self, total: u64) -> bool {
         let seen = self.state.load();
         seen.state() == BreakerState::Accepting
-            && decide::bytes_change_state(seen.state(), total, &self.lines)
             && decide::next_state(
                 seen.state(),
                 total,

@@ -95,8 +95,9 @@ impl Drop for Reservation {
 /// live account reservation taken in it or its descendants before a reading
 /// would trip it, on its refresher's tick past a line, and before it
 /// refuses a reservation for want of room, so no trip is decided on work
-/// counted twice, beyond the lag below. It never grows back (an account that frees and allocates again is holding
-/// memory the source already counts).
+/// counted twice, beyond the lag below. It never grows back (an account
+/// that frees and allocates again is holding memory the source already
+/// counts).
 /// **Error bound**: the account's live bytes lag by at most 2 x
 /// [`FLUSH_THRESHOLD`](heapguard_alloc::FLUSH_THRESHOLD) per thread inside
 /// it, which only leaves the reservation that much larger (a margin). Frees

@@ -12,14 +12,14 @@
 //! and held it refusing for the rest of the run. So each breaker keeps the
 //! live account reservations taken in it or its descendants, and settles
 //! them all: before a reading would trip it (only then: not while
-//! `min_state_duration` holds the state), on the refresher's tick while a reading is
-//! past the trip line or, refusing, past the reset line (so the cancel line
-//! and the recovery are not decided on work counted twice), and before it
-//! refuses a reservation for want of room (at most once a millisecond,
-//! however many are refused). A check that decides nothing new takes no
-//! lock.
+//! `min_state_duration` holds the state), on the refresher's tick while a
+//! reading is past the trip line or, refusing, past the reset line (so the
+//! cancel line and the recovery are not decided on work counted twice), and
+//! before it refuses a reservation for want of room (at most once a
+//! millisecond, however many are refused). A check that decides nothing new
+//! takes no lock.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 
 use crate::primitive::{AtomicUsize, Mutex, Ordering::Relaxed};
 use crate::sync::lock;
@@ -65,19 +65,20 @@ impl Registry {
         self.live.fetch_sub(1, Relaxed);
     }
 
-    /// Settles every live account reservation; true when there was one.
+    /// Settles every live account reservation, under the lock and without
+    /// allocating (a settle only moves atomics); true when there was one.
     pub(crate) fn settle_all(&self) -> bool {
         if self.live.load(Relaxed) == 0 {
             return false;
         }
-        let live: Vec<Arc<dyn Settle>> = {
-            let mut entries = lock(&self.entries);
-            entries.retain(|entry| entry.strong_count() > 0);
-            entries.iter().filter_map(Weak::upgrade).collect()
-        };
-        for settled in &live {
-            settled.settle();
-        }
+        let mut entries = lock(&self.entries);
+        entries.retain(|entry| match entry.upgrade() {
+            Some(settled) => {
+                settled.settle();
+                true
+            }
+            None => false,
+        });
         true
     }
 }

@@ -21,7 +21,7 @@ const DEBUG_DIR: &str = "/usr/lib/debug";
 /// What the symboliser reads for an executable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct DebugFiles {
-    /// The files' sizes, each compressed section counted at its
+    /// The files' sizes, each zlib-compressed section counted at its
     /// uncompressed size.
     pub(crate) expanded_bytes: u64,
     /// The uncompressed size of the compressed sections: the symboliser
@@ -30,8 +30,9 @@ pub(crate) struct DebugFiles {
 }
 
 /// The files read for the executable at `exe`; an error when `exe` itself
-/// cannot be read. A companion file that cannot be parsed counts at its
-/// size.
+/// cannot be read. A separate debug file that is not an object file counts
+/// at its size (a margin); a package that is not one is left out, as the
+/// symboliser leaves it.
 pub(crate) fn for_executable(exe: &Path) -> io::Result<DebugFiles> {
     let own = ElfFile::read(exe)?;
     let mut files = DebugFiles::default();

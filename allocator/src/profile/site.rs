@@ -65,9 +65,9 @@ pub struct SiteBytes {
 /// Only addresses in the object heapguard is linked into (the executable)
 /// are read from debug information; a frame in a shared library (libc, the
 /// vDSO) is named from that library's exported symbols when one covers it,
-/// without file or line, and left out otherwise, and reads no file: a library's separate debug information (a
-/// distribution's `-dbg` package) can take several times the heap of the
-/// executable's.
+/// without file or line, and left out otherwise, and reads no file: a
+/// library's separate debug information (a distribution's `-dbg` package)
+/// can take several times the heap of the executable's.
 ///
 /// Cost: the first use maps and parses the binary's line tables (tens of
 /// MiB of heap and tens to hundreds of milliseconds for a large binary; see
