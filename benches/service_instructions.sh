@@ -7,6 +7,9 @@
 #   MAX_RATIO=1.05 benches/service_instructions.sh  # exits 1 if a configuration
 #                                                   # costs more than 1.05x of
 #                                                   # bare jemalloc per request
+#   SIMULATE=1 benches/service_instructions.sh      # adds cachegrind's simulated
+#                                                   # I1 and D1 misses and branch
+#                                                   # mispredictions per request
 #
 # Each configuration's server (service_jemalloc, service_counting,
 # service_stack, see heapguard_benches::service) runs under cachegrind
@@ -37,6 +40,7 @@ WARMUP=${WARMUP:-100}
 WORKERS=${WORKERS:-1}
 CONFIGS=${CONFIGS:-"jemalloc counting stack"}
 MAX_RATIO=${MAX_RATIO:-}
+SIMULATE=${SIMULATE:-}
 OUT=${OUT_DIR:-target/heapguard-benches}
 TARGET=${CARGO_TARGET_DIR:-target}
 mkdir -p "$OUT"
@@ -54,25 +58,50 @@ BIN_DIR=$TARGET/release
 # alike), so the counts repeat.
 export _RJEM_MALLOC_CONF=experimental_tcache_gc:false,dirty_decay_ms:-1,muzzy_decay_ms:-1
 
-# Prints the instructions (cachegrind's "I refs") of one server run.
+# Prints the instructions (cachegrind's "I refs") of one server run; with
+# SIMULATE, then its I1 misses, D1 misses (reads and writes) and branch
+# mispredictions (conditional and indirect), as cachegrind simulates them
+# (the host's cache sizes; a simple branch predictor): the counts no
+# instruction count sees, not a real CPU's.
 irefs() {
     local config=$1 requests=$2
     local log="$OUT/service_cachegrind.log"
+    local sim=(--cache-sim=no)
+    if [ -n "$SIMULATE" ]; then sim=(--cache-sim=yes --branch-sim=yes); fi
     "$BIN_DIR/service_load" once --config "$config" --workers "$WORKERS" --bin-dir "$BIN_DIR" \
         --requests "$requests" --warmup "$WARMUP" --connections 1 --timeout-s 600 -- \
-        valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null --log-file="$log" \
+        valgrind --tool=cachegrind "${sim[@]}" --cachegrind-out-file=/dev/null --log-file="$log" \
         >"$OUT/service_cachegrind.json"
-    grep -m1 'I *refs:' "$log" | sed 's/.*refs: *//; s/,//g'
+    local fields=('I *refs:')
+    if [ -n "$SIMULATE" ]; then fields+=('I1 *misses:' 'D1 *misses:' 'Mispredicts:'); fi
+    local field counts=()
+    for field in "${fields[@]}"; do
+        counts+=("$(grep -m1 "$field" "$log" | sed "s/.*$field *//; s/ .*//; s/,//g")")
+    done
+    echo "${counts[*]}"
 }
 
-echo "| configuration | instructions per request | / bare jemalloc | added per request |"
-echo "| --- | ---: | ---: | ---: |"
+# The difference of two runs' counts (`irefs` lines) per request, field by field.
+per_request() {
+    awk -v a="$1" -v b="$2" -v n="$REQUESTS" 'BEGIN {
+        k = split(a, x, " "); split(b, y, " ");
+        for (i = 1; i <= k; i++) printf "%s%.0f", (i > 1 ? " " : ""), (y[i] - x[i]) / n
+    }'
+}
+
+if [ -n "$SIMULATE" ]; then
+    echo "| configuration | instructions per request | / bare jemalloc | added per request | I1 misses | D1 misses | mispredictions |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+else
+    echo "| configuration | instructions per request | / bare jemalloc | added per request |"
+    echo "| --- | ---: | ---: | ---: |"
+fi
 failed=0
 base=
 for config in $CONFIGS; do
     once=$(irefs "$config" "$REQUESTS")
     twice=$(irefs "$config" $((2 * REQUESTS)))
-    per=$(awk -v a="$once" -v b="$twice" -v n="$REQUESTS" 'BEGIN { printf "%.0f", (b - a) / n }')
+    read -r per simulated <<<"$(per_request "$once" "$twice")"
     if [ "$config" = jemalloc ]; then base=$per; fi
     if [ -n "$base" ]; then
         ratio=$(awk -v p="$per" -v b="$base" 'BEGIN { printf "%.3fx", p / b }')
@@ -81,7 +110,11 @@ for config in $CONFIGS; do
         ratio="-"
         added="-"
     fi
-    echo "| $config | $per | $ratio | $added |"
+    if [ -n "$SIMULATE" ]; then
+        echo "| $config | $per | $ratio | $added | ${simulated// / | } |"
+    else
+        echo "| $config | $per | $ratio | $added |"
+    fi
     if [ -n "$MAX_RATIO" ] && [ -n "$base" ] &&
         awk -v p="$per" -v b="$base" -v m="$MAX_RATIO" 'BEGIN { exit !(p / b > m) }'; then
         echo "service_instructions.sh: $config costs $ratio of bare jemalloc's instructions per request, more than ${MAX_RATIO}x" >&2
