@@ -1,51 +1,30 @@
-//! The information limit of the cache test on one run: how soon the
-//! likelihood-ratio test of "a cache plus a leak" against "a cache alone, of
-//! time constant up to `cache_time_constant_secs`" can tell them apart on
-//! the run's own quiescent samples, at the detector's quantile, whatever the
-//! noise happens to be.
+//! How soon any test could tell a leak on a filling cache from a clean
+//! cache, on a run's quiescent samples: a bound from the Neyman-Pearson
+//! lemma.
 //!
-//! With normal noise of standard deviation `sigma`, the test's statistic
-//! `F = (RSS_cache - RSS_both) / (RSS_both / (n - 4))` is (approximately,
-//! the time constant being fitted) a noncentral F whose noncentrality is
-//! `lambda = D / sigma^2`, `D` being the same difference of residual sums of
-//! squares taken on the noise-free curve: each model's best fit to the
-//! truth. So `sqrt(lambda)` is the test's `z = sqrt(F)` in a typical run;
-//! before `sqrt(lambda)` reaches the quantile, fewer than about half the
-//! runs can pass. The limit is the first sample at which it has reached the
-//! quantile for `persistence` samples in a row, as the detector's alarm
-//! needs.
+//! At a given sample, with normal noise of known standard deviation
+//! `sigma`, the most powerful test of one clean curve against the run's
+//! true curve (leak included) has power `Phi(d - z)` at the false-alarm
+//! probability of the normal's upper tail at `z`, where `d` is the distance
+//! between the two curves over the samples so far, in units of `sigma`.
+//! A test that keeps its false alarms on every cache of time constant up
+//! to `tau_max` within that tail keeps them so on the nearest one, so its
+//! power is at most `Phi(d_min - z)`, `d_min` the distance from the true
+//! curve to the nearest such cache: until `d_min` reaches `z`, no such test
+//! finds the leak in half the runs of that curve. Knowing `sigma`, and the
+//! caches restricted to a grid of time constants from 5 minutes, can only
+//! make `d_min` larger than it is, so the sample found is, if anything,
+//! early.
 //!
 //! Written apart from the detector's own fit (normal equations solved by
-//! elimination, not its centred sums), so that the two check each other.
+//! elimination, not its centred sums).
 
 use crate::common::traces::{Trace, MIB, NOISE_SD};
-use heapguard_monitor::detect::TrendConfig;
 
-/// The shortest time constant fitted and the grid's ratio, minutes: as the
-/// detector's test fits.
+/// The shortest time constant fitted and the grid's ratio (the detector's
+/// `TAU_MIN_MINUTES` and `GRID_RATIO` in `detect/cache_fit.rs`).
 const TAU_MIN: f64 = 5.0;
 const TAU_RATIO: f64 = 1.02;
-
-/// The normal's upper tail the detector's cache test asks for, in
-/// standard deviations.
-const TAIL_Z: f64 = 3.5;
-
-/// Student's quantile for `dof` degrees of freedom at the normal's `z`
-/// (the Cornish-Fisher expansion to the third order in `1 / dof`; within
-/// 0.01 from 12 degrees of freedom).
-fn student_quantile(z: f64, dof: f64) -> f64 {
-    let terms = [
-        z,
-        (z.powi(3) + z) / 4.0,
-        (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / 96.0,
-        (3.0 * z.powi(7) + 19.0 * z.powi(5) + 17.0 * z.powi(3) - 15.0 * z) / 384.0,
-    ];
-    terms
-        .iter()
-        .enumerate()
-        .map(|(k, term)| term / dof.powi(k as i32))
-        .sum()
-}
 
 /// Least squares of `y` on `columns`: the residual sum of squares and the
 /// coefficients, `None` when the columns are dependent.
@@ -93,51 +72,33 @@ fn least_squares(columns: &[&[f64]], y: &[f64]) -> Option<(f64, Vec<f64>)> {
     Some((rss, coefficients))
 }
 
-/// `D / sigma^2` for the points `(minute, bytes)`: the cache models are
-/// `a + c (1 - e^(-t/tau))`, `c >= 0`, `tau` on the detector's grid (the
-/// null up to `tau_max` minutes, or flat); the alternative adds a line, or
-/// is a line alone.
-fn noncentrality(points: &[(f64, f64)], tau_max: f64) -> f64 {
+/// `d_min` for the noise-free points `(minute, bytes)`: the distance, in
+/// noise standard deviations, to the nearest clean curve, flat or a cache
+/// `a + c (1 - e^(-t/tau))` with `c >= 0` and `tau` on the grid up to
+/// `tau_max` minutes (wherever its fill started: an earlier start changes
+/// only `a` and `c`).
+fn distance_to_caches(points: &[(f64, f64)], tau_max: f64) -> f64 {
     let t0 = points[0].0;
     let t: Vec<f64> = points.iter().map(|p| p.0 - t0).collect();
     let y: Vec<f64> = points.iter().map(|p| p.1 / MIB).collect();
     let ones = vec![1.0; points.len()];
-    let flat = least_squares(&[&ones], &y).map_or(f64::INFINITY, |fit| fit.0);
-    let line = least_squares(&[&ones, &t], &y).map_or(f64::INFINITY, |fit| fit.0);
-    let (mut cache, mut both) = (flat, line);
+    let mut nearest = least_squares(&[&ones], &y).map_or(f64::INFINITY, |fit| fit.0);
     let mut tau = TAU_MIN;
-    while tau <= tau_max * TAU_RATIO {
+    while tau <= tau_max {
         let fill: Vec<f64> = t.iter().map(|m| 1.0 - (-m / tau).exp()).collect();
-        if tau <= tau_max {
-            if let Some((rss, c)) = least_squares(&[&ones, &fill], &y) {
-                if c[1] >= 0.0 {
-                    cache = cache.min(rss);
-                }
-            }
-        }
-        if let Some((rss, c)) = least_squares(&[&ones, &fill, &t], &y) {
+        if let Some((rss, c)) = least_squares(&[&ones, &fill], &y) {
             if c[1] >= 0.0 {
-                both = both.min(rss);
+                nearest = nearest.min(rss);
             }
         }
         tau *= TAU_RATIO;
     }
-    let sigma = NOISE_SD / MIB;
-    (cache - both).max(0.0) / (sigma * sigma)
+    nearest.max(0.0).sqrt() / (NOISE_SD / MIB)
 }
 
-/// Minutes from the leak's start to the first quiescent sample at which
-/// `sqrt(lambda)` on the detector's kept points (the newest
-/// `max(history, window)`, at least `2 * min_points`) has reached the
-/// quantile at `persistence` samples in a row; `None` if not within
-/// `minutes` samples.
-pub fn information_limit(
-    trace: &Trace,
-    seed: u64,
-    minutes: usize,
-    config: &TrendConfig,
-) -> Option<f64> {
-    let quiescent: Vec<(f64, f64)> = trace
+/// The run's quiescent samples within its first `minutes`, noise-free.
+fn quiescent_curve(trace: &Trace, seed: u64, minutes: usize) -> Vec<(f64, f64)> {
+    trace
         .points(seed, minutes)
         .into_iter()
         .filter(|point| point.quiescent)
@@ -145,36 +106,57 @@ pub fn information_limit(
             let minute = point.t_secs / 60.0;
             (minute, trace.kept(minute))
         })
-        .collect();
-    let kept = config.history.max(config.window);
-    let tau_max = config.cache_time_constant_secs / 60.0;
-    let mut in_a_row = 0;
-    for end in 2 * config.min_points..=quiescent.len() {
-        let points = &quiescent[end.saturating_sub(kept)..end];
-        let minute = points[points.len() - 1].0;
-        if minute < trace.leak_from {
-            continue;
-        }
-        let quantile = student_quantile(TAIL_Z, points.len() as f64 - 4.0);
-        if noncentrality(points, tau_max).sqrt() >= quantile {
-            in_a_row += 1;
-        } else {
-            in_a_row = 0;
-        }
-        if in_a_row == config.persistence {
-            return Some(minute - trace.leak_from);
-        }
-    }
-    None
+        .collect()
+}
+
+/// Minutes from the leak's start to the first quiescent sample at which
+/// `d_min` over every quiescent sample so far reaches `z`, against caches
+/// up to `tau_max` minutes; `None` if not within `minutes`.
+pub fn information_limit(
+    trace: &Trace,
+    seed: u64,
+    minutes: usize,
+    tau_max: f64,
+    z: f64,
+) -> Option<f64> {
+    let curve = quiescent_curve(trace, seed, minutes);
+    (3..=curve.len()).find_map(|end| {
+        let minute = curve[end - 1].0;
+        (minute >= trace.leak_from && distance_to_caches(&curve[..end], tau_max) >= z)
+            .then_some(minute - trace.leak_from)
+    })
+}
+
+/// `d_min` over the quiescent samples up to `after` minutes past the
+/// leak's start.
+pub fn distance_after(trace: &Trace, seed: u64, after: f64, tau_max: f64) -> f64 {
+    let curve = quiescent_curve(trace, seed, (trace.leak_from + after) as usize + 1);
+    let seen = curve.partition_point(|point| point.0 <= trace.leak_from + after);
+    distance_to_caches(&curve[..seen], tau_max)
 }
 
 #[test]
-fn the_quantile_matches_students_distribution() {
-    // Student's t at the normal's upper tail at 3.5 (2.326e-4), found by
-    // integrating Student's density numerically: 4.177 for 20 degrees of
-    // freedom, 3.719 for 56, 3.620 for 100.
-    for (dof, t) in [(20.0, 4.177), (56.0, 3.719), (100.0, 3.620)] {
-        let quantile = student_quantile(TAIL_Z, dof);
-        assert!((quantile - t).abs() < 0.002, "{dof}: {quantile}");
-    }
+fn a_clean_cache_is_at_no_distance_and_a_step_far_away() {
+    // Noise-free: a cache on the grid is fitted exactly; a 30-MiB step
+    // after 60 flat minutes is no cache of any time constant.
+    let cache: Vec<(f64, f64)> = (0..120)
+        .map(|m| {
+            (
+                m as f64,
+                300.0 * MIB + 80.0 * MIB * (1.0 - (-(m as f64) / 125.0).exp()),
+            )
+        })
+        .collect();
+    // 125 min is not on the grid; the nearest time constant on it fits
+    // within a small share of the noise.
+    assert!(distance_to_caches(&cache, 300.0) < 0.1);
+    let step: Vec<(f64, f64)> = (0..120)
+        .map(|m| {
+            (
+                m as f64,
+                300.0 * MIB + if m < 60 { 0.0 } else { 30.0 * MIB },
+            )
+        })
+        .collect();
+    assert!(distance_to_caches(&step, 300.0) > 10.0);
 }
