@@ -62,21 +62,32 @@ export _RJEM_MALLOC_CONF=experimental_tcache_gc:false,dirty_decay_ms:-1,muzzy_de
 # SIMULATE, then its I1 misses, D1 misses (reads and writes) and branch
 # mispredictions (conditional and indirect), as cachegrind simulates them
 # (the host's cache sizes; a simple branch predictor): the counts no
-# instruction count sees, not a real CPU's.
+# instruction count sees, not a real CPU's. With SIMULATE the per-function
+# counts stay in $OUT/service_cachegrind.<config>.<requests>.out, for
+# `cg_annotate --diff`. Fails when the log lacks a count.
 irefs() {
     local config=$1 requests=$2
     local log="$OUT/service_cachegrind.log"
-    local sim=(--cache-sim=no)
-    if [ -n "$SIMULATE" ]; then sim=(--cache-sim=yes --branch-sim=yes); fi
+    local sim=(--cache-sim=no) out=/dev/null
+    if [ -n "$SIMULATE" ]; then
+        sim=(--cache-sim=yes --branch-sim=yes)
+        out="$OUT/service_cachegrind.$config.$requests.out"
+    fi
+    rm -f "$log"
     "$BIN_DIR/service_load" once --config "$config" --workers "$WORKERS" --bin-dir "$BIN_DIR" \
         --requests "$requests" --warmup "$WARMUP" --connections 1 --timeout-s 600 -- \
-        valgrind --tool=cachegrind "${sim[@]}" --cachegrind-out-file=/dev/null --log-file="$log" \
+        valgrind --tool=cachegrind "${sim[@]}" --cachegrind-out-file="$out" --log-file="$log" \
         >"$OUT/service_cachegrind.json"
     local fields=('I *refs:')
     if [ -n "$SIMULATE" ]; then fields+=('I1 *misses:' 'D1 *misses:' 'Mispredicts:'); fi
-    local field counts=()
+    local field count counts=()
     for field in "${fields[@]}"; do
-        counts+=("$(grep -m1 "$field" "$log" | sed "s/.*$field *//; s/ .*//; s/,//g")")
+        count=$(grep -m1 "$field" "$log" | sed "s/.*$field *//; s/ .*//; s/,//g")
+        if ! [[ $count =~ ^[0-9]+$ ]]; then
+            echo "service_instructions.sh: no '$field' count in $log ($config, $requests requests)" >&2
+            return 1
+        fi
+        counts+=("$count")
     done
     echo "${counts[*]}"
 }
@@ -121,4 +132,8 @@ for config in $CONFIGS; do
         failed=1
     fi
 done
+if [ -n "$SIMULATE" ]; then
+    # The caches cachegrind simulated (this host's, as it read them).
+    grep -h '^desc:' "$OUT/service_cachegrind.$config.$REQUESTS.out" | sed 's/^desc: */simulated /'
+fi
 exit "$failed"
