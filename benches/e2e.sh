@@ -6,6 +6,13 @@
 #
 #   benches/e2e.sh                      # 15 rounds of every workload
 #   ROUNDS=31 WORKLOADS="pairs pairs2" benches/e2e.sh
+#   RUNS=20 WORKLOADS="json demo" benches/e2e.sh   # 20 timed runs a process
+#
+# RUNS (default 1) is how many times each process runs the workload after
+# its untimed warm-up; the ratio compares the two processes' total times.
+# A single run of json or churn lasts 3 to 25 ms on the build VM, short
+# enough for one descheduling to move its ratio by half; more runs a
+# process narrow the spread.
 #
 # Prints a markdown table: per workload the median ratio of process CPU time
 # (CountingAlloc<Jemalloc> / bare jemalloc) with the spread over rounds
@@ -15,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-15}
+RUNS=${RUNS:-1}
 WORKLOADS=${WORKLOADS:-"pairs pairs2 json churn demo"}
 OUT=${OUT_DIR:-target/heapguard-benches}
 mkdir -p "$OUT"
@@ -28,20 +36,21 @@ for round in $(seq "$ROUNDS"); do
         # machine the other just warmed (or loaded).
         if [ $((round % 2)) -eq 1 ]; then order="jemalloc counting"; else order="counting jemalloc"; fi
         for allocator in $order; do
-            target/release/e2e_$allocator "$workload" 1 | sed "s/^/$round\t/"
+            target/release/e2e_$allocator "$workload" "$RUNS" | sed "s/^/$round\t/"
         done
     done
     echo "e2e.sh: round $round of $ROUNDS done" >&2
 done >>"$OUT/e2e-pairs.tsv"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-echo "Each allocator the global allocator of its own process; $ROUNDS rounds, runs alternating; ratio = CountingAlloc<Jemalloc> / Jemalloc within each pair of runs. Machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after."
+echo "Each allocator the global allocator of its own process; $ROUNDS rounds, runs alternating, $RUNS timed runs a process; ratio = CountingAlloc<Jemalloc> / Jemalloc within each pair of runs. Machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after."
 echo
 echo "| workload | CPU time ratio, median | lowest / quartiles / highest | wall time ratio, median | lowest / quartiles / highest |"
 echo "| --- | ---: | ---: | ---: | ---: |"
-# Columns: round, "e2e", allocator, workload, wall ns, CPU ns, calls.
+# Columns: round, "e2e", allocator, workload, wall ns, CPU ns, calls; a
+# process's runs are summed.
 awk -F'\t' -v workloads="$WORKLOADS" '
-    { key = $1 SUBSEP $4; if ($3 == "Jemalloc") { bw[key] = $5; bc[key] = $6 } else { ow[key] = $5; oc[key] = $6 } }
+    { key = $1 SUBSEP $4; if ($3 == "Jemalloc") { bw[key] += $5; bc[key] += $6 } else { ow[key] += $5; oc[key] += $6 } }
     function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
     function q(a, n, p,   k) { k = 1 + int(p * (n - 1) + 0.5); return a[k] }
     function cell(a, n) { return sprintf("%.3fx | %.3f / %.3f / %.3f / %.3f", q(a, n, 0.5), a[1], q(a, n, 0.25), q(a, n, 0.75), a[n]) }
