@@ -253,22 +253,28 @@ const LONGEST_JOB: f64 = 20.0;
 ///   rest of the latency is job time the marks exclude, up to the job the
 ///   leak starts in plus a job between too few samples to decide.
 /// - **Filling cache, 3-10 MB/min: as measured; the target is out of
-///   reach.** The worst runs are leaks that start with the process (in its
-///   first 15 minutes, as the family's rule puts fast leaks on caches
-///   whose initial slope is already below half the leak's), where only the
-///   curve's shape tells a leak from a slower clean cache.
-///   [`information_limit`] bounds what any test can do on a run's
-///   quiescent samples (the Neyman-Pearson lemma against the nearest clean
-///   cache of up to 5 h): on the worst run of each cell, at the target, the
-///   leaking curve is within 2.79, 0.53 and 0.96 noise standard deviations
-///   of a clean cache, so a test that keeps clean caches within the cache
+///   reach for this detector's kind.** The worst runs are leaks that start
+///   with the process (in its first 15 minutes, as the family's rule puts
+///   fast leaks on caches whose initial slope is already below half the
+///   leak's), where only the curve's shape tells a leak from a clean cache
+///   of any size. [`information_limit`] bounds what any detector can do on
+///   a run's quiescent samples if it must stay quiet on every cache of up
+///   to 5 h, whatever its size, as this one must (the Neyman-Pearson
+///   lemma against the nearest such cache, which for these runs is at the
+///   5-h limit and starts faster than the leak): on the worst run of each
+///   cell, at the target, the leaking curve is within 2.79, 0.53 and 0.96
+///   noise standard deviations of a clean cache, so a detector whose
+///   chance of having alarmed on that cache by then is at most the cache
 ///   test's tail (3.5) finds such a leak by then in fewer than half the
 ///   runs of that curve; the bound's worst is 102, 73 and 57 minutes
 ///   (asserted by `the_filling_cache_cells_against_the_information_limit`).
-///   The detector's worst is 122, 75 and 44: at 3 MB/min its worst run
-///   (seed 34505, a 33 MiB cache filling in 47 min under the leak) is 30
-///   minutes behind that run's bound (92), the price of a test that must
-///   fit a cache it does not know.
+///   At 3 MB/min that holds only for a detector that strict: one allowed
+///   a 0.26% chance of a false alarm on that cache by minute 90 could meet
+///   the target. The detector's worst is 122, 75 and 44; at 5 and 10 MB/min
+///   its worst run is the bound's (73 and 57), and at 3 MB/min (seed 34505,
+///   a 33 MiB cache filling in 47 min under the leak) it alarms 30 minutes
+///   after that run's bound (92), the price of a test that must fit a
+///   cache it does not know.
 fn worst_bound(kind: Kind, rate: f64) -> f64 {
     let fast = rate >= 5.0;
     match (kind, rate as u32) {
@@ -357,55 +363,79 @@ const FILLING_CACHE_LIMITS: [(f64, f64); 5] = [
 /// target: by rate (as in [`RATES`]), 0 where the cell meets its target.
 const FILLING_CACHE_DISTANCE_AT_TARGET: [f64; 5] = [0.0, 0.0, 2.79, 0.53, 0.96];
 
-/// The filling-cache cells against the information limit: no test that
-/// keeps clean caches of up to 5 h within the cache test's tail finds
-/// every leak within the worst-case target, in half the runs of each curve,
-/// where the detector misses it; and the detector never alarms before the
-/// leak is 2.9 standard deviations from every clean cache (its fewest).
+/// The information limit, in minutes rounded up, of the run that sets
+/// the detector's worst case in each filling-cache cell, by rate (as in
+/// [`RATES`]).
+const FILLING_CACHE_DETECTOR_WORST_RUN_LIMITS: [f64; 5] = [25.0, 15.0, 92.0, 73.0, 57.0];
+
+/// The filling-cache cells against the information limit, with marks:
+/// where the detector misses the worst-case target, so does the limit of
+/// at least one run (no detector that keeps its false alarms on every
+/// cache of up to 5 h, of any size, within the cache test's tail by then
+/// finds that run's leak within the target in half the runs of its curve);
+/// the limit of the detector's own worst run; and the fewest standard
+/// deviations from a clean cache at which the detector alarmed in any run.
+/// The limit bounds a typical run, not each one: a run whose noise happens
+/// to favour the leak can be found sooner.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release only: cargo test --release")]
 fn the_filling_cache_cells_against_the_information_limit() {
-    let zipped = RATES
+    let expected = FILLING_CACHE_LIMITS
         .into_iter()
-        .zip(FILLING_CACHE_LIMITS)
-        .zip(FILLING_CACHE_DISTANCE_AT_TARGET);
+        .zip(FILLING_CACHE_DISTANCE_AT_TARGET)
+        .zip(FILLING_CACHE_DETECTOR_WORST_RUN_LIMITS);
     let mut fewest_at_alarm = f64::INFINITY;
-    for ((rate, expected), expected_distance) in zipped {
+    for (rate, ((limits_expected, distance_expected), worst_run_expected)) in
+        RATES.into_iter().zip(expected)
+    {
         let target = target(Kind::FillingCache, rate);
-        let mut limits: Vec<(f64, u64, Trace)> = Vec::new();
-        for (trace, seed) in runs(Kind::FillingCache, rate, true) {
-            let minutes = (trace.leak_from + 16.0 * 60.0) as usize;
-            let limit = information_limit::information_limit(
-                &trace,
-                seed,
-                minutes,
-                LONGEST_CLEAN_CACHE,
-                CACHE_TEST_Z,
-            )
-            .expect("every leak is within reach in 16 hours");
-            let alarm = latency(&trace, seed).expect("every leak is found").minutes;
+        // Each run: its limit, the detector's alarm, its seed and trace.
+        let mut runs: Vec<(f64, f64, u64, Trace)> = runs(Kind::FillingCache, rate, true)
+            .map(|(trace, seed)| {
+                let minutes = (trace.leak_from + 16.0 * 60.0) as usize;
+                let limit = information_limit::information_limit(
+                    &trace,
+                    seed,
+                    minutes,
+                    LONGEST_CLEAN_CACHE,
+                    CACHE_TEST_Z,
+                )
+                .expect("every leak is within reach in 16 hours");
+                let alarm = latency(&trace, seed).expect("every leak is found").minutes;
+                (limit, alarm, seed, trace)
+            })
+            .collect();
+        for &(_, alarm, seed, trace) in &runs {
             let at_alarm =
                 information_limit::distance_after(&trace, seed, alarm, LONGEST_CLEAN_CACHE);
             fewest_at_alarm = fewest_at_alarm.min(at_alarm);
-            limits.push((limit, seed, trace));
         }
-        limits.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let median = limits[limits.len() / 2].0;
-        let (worst, seed, trace) = limits[limits.len() - 1];
+        let (worst_run_limit, _, worst_run_seed, _) = *runs
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("20 runs");
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let median = runs[runs.len() / 2].0;
+        let (worst, _, seed, trace) = runs[runs.len() - 1];
         let at_target =
             information_limit::distance_after(&trace, seed, target, LONGEST_CLEAN_CACHE);
         println!(
             "filling cache at {rate} MB/min: limit median {median:.2}, worst {worst:.2} \
-             (seed {seed}: {at_target:.2} sd from a clean cache at {target} min)"
+             (seed {seed}: {at_target:.2} sd from a clean cache at {target} min); the \
+             detector's worst run (seed {worst_run_seed}) has its limit at {worst_run_limit:.2}"
         );
-        assert_eq!((median.ceil(), worst.ceil()), expected, "{rate} MB/min");
+        assert_eq!(
+            (median.ceil(), worst.ceil()),
+            limits_expected,
+            "{rate} MB/min"
+        );
+        assert_eq!(worst_run_limit.ceil(), worst_run_expected, "{rate} MB/min");
         let (_, _, detector_worst, _) = cell(&WITH_MARKS, Kind::FillingCache, rate);
         if detector_worst > target {
             assert!(worst > target, "{rate} MB/min");
-            assert!(at_target < CACHE_TEST_Z, "{rate} MB/min");
             assert_eq!(
                 (at_target * 100.0).round() / 100.0,
-                expected_distance,
+                distance_expected,
                 "{rate} MB/min"
             );
         }

@@ -1,20 +1,23 @@
-//! How soon any test could tell a leak on a filling cache from a clean
-//! cache, on a run's quiescent samples: a bound from the Neyman-Pearson
-//! lemma.
+//! How soon any test on a run's quiescent samples could tell a leak on a
+//! filling cache from a clean cache: a bound from the Neyman-Pearson lemma.
 //!
 //! At a given sample, with normal noise of known standard deviation
 //! `sigma`, the most powerful test of one clean curve against the run's
-//! true curve (leak included) has power `Phi(d - z)` at the false-alarm
-//! probability of the normal's upper tail at `z`, where `d` is the distance
-//! between the two curves over the samples so far, in units of `sigma`.
-//! A test that keeps its false alarms on every cache of time constant up
-//! to `tau_max` within that tail keeps them so on the nearest one, so its
-//! power is at most `Phi(d_min - z)`, `d_min` the distance from the true
-//! curve to the nearest such cache: until `d_min` reaches `z`, no such test
-//! finds the leak in half the runs of that curve. Knowing `sigma`, and the
-//! caches restricted to a grid of time constants from 5 minutes, can only
-//! make `d_min` larger than it is, so the sample found is, if anything,
-//! early.
+//! true curve (leak included), among tests whose probability of having
+//! alarmed on the clean curve by then is at most the normal's upper tail
+//! at `z`, has power `Phi(d - z)`, where `d` is the distance between the
+//! two curves over the samples so far, in units of `sigma`. A detector that
+//! keeps that probability within the tail on every cache of time constant
+//! up to `tau_max`, of any size, keeps it on the nearest one, so its power
+//! is at most `Phi(d_min - z)`, `d_min` the distance from the true curve to
+//! the nearest such cache: until `d_min` reaches `z`, it finds the leak in
+//! fewer than half the runs of that curve. The bound holds for a typical
+//! run, not each one: a run whose noise favours the leak can be found
+//! sooner. Taking `sigma` as known makes the bound hold for detectors that
+//! must estimate it too; fitting the caches on a grid of time constants from
+//! 5 minutes can only make `d_min` larger, so the sample found is, if
+//! anything, early. Samples taken during jobs are left out: a detector that
+//! read them, knowing how a job's memory grows, is not bounded by this.
 //!
 //! Written apart from the detector's own fit (normal equations solved by
 //! elimination, not its centred sums).
