@@ -77,14 +77,17 @@ irefs() {
     "$BIN_DIR/service_load" once --config "$config" --workers "$WORKERS" --bin-dir "$BIN_DIR" \
         --requests "$requests" --warmup "$WARMUP" --connections 1 --timeout-s 600 -- \
         valgrind --tool=cachegrind "${sim[@]}" --cachegrind-out-file="$out" --log-file="$log" \
-        >"$OUT/service_cachegrind.json"
+        >"$OUT/service_cachegrind.json" || {
+        echo "service_instructions.sh: service_load failed ($config, $requests requests)" >&2
+        return 1
+    }
     local fields=('I *refs:')
     if [ -n "$SIMULATE" ]; then fields+=('I1 *misses:' 'D1 *misses:' 'Mispredicts:'); fi
     local field count counts=()
     for field in "${fields[@]}"; do
         count=$(grep -m1 "$field" "$log" | sed "s/.*$field *//; s/ .*//; s/,//g")
         if ! [[ $count =~ ^[0-9]+$ ]]; then
-            echo "service_instructions.sh: no '$field' count in $log ($config, $requests requests)" >&2
+            echo "service_instructions.sh: no '${field// \*/ }' count in $log ($config, $requests requests)" >&2
             return 1
         fi
         counts+=("$count")
@@ -134,6 +137,6 @@ for config in $CONFIGS; do
 done
 if [ -n "$SIMULATE" ]; then
     # The caches cachegrind simulated (this host's, as it read them).
-    grep -h '^desc:' "$OUT/service_cachegrind.$config.$REQUESTS.out" | sed 's/^desc: */simulated /'
+    grep -h '^desc:' "$OUT/service_cachegrind.$config.$REQUESTS.out" | sed 's/^desc: */simulated /' || true
 fi
 exit "$failed"
