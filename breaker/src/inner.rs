@@ -115,6 +115,18 @@ pub(crate) fn since(stamp: u64, now: Duration) -> Option<Duration> {
     (stamp != 0).then(|| now.saturating_sub(Duration::from_nanos(stamp - 1)))
 }
 
+/// Whether an action rate-limited by `last` (a stamp) is due `now`, at most
+/// once per `interval`: true for the one thread that stamps `last` now,
+/// false for every other (not yet due, or another thread took it).
+fn claim_if_due(last: &AtomicU64, now: Duration, interval: Duration) -> bool {
+    let seen = last.load(Relaxed);
+    if since(seen, now).is_some_and(|elapsed| elapsed < interval) {
+        return false;
+    }
+    last.compare_exchange(seen, stamp(now), Relaxed, Relaxed)
+        .is_ok()
+}
+
 impl Inner {
     #[inline]
     fn read_used(&self) -> Result<u64, SourceError> {
@@ -296,14 +308,7 @@ impl Inner {
     /// for want of room, at most once per [`SETTLE_INTERVAL`] whatever the
     /// number of refusals; true when any was settled.
     fn settle_for_room(&self) -> bool {
-        let now = self.clock.now();
-        let last = self.last_settle.load(Relaxed);
-        if since(last, now).is_some_and(|elapsed| elapsed < SETTLE_INTERVAL) {
-            return false;
-        }
-        self.last_settle
-            .compare_exchange(last, stamp(now), Relaxed, Relaxed)
-            .is_ok()
+        claim_if_due(&self.last_settle, self.clock.now(), SETTLE_INTERVAL)
             && self.settling.settle_all()
     }
 
@@ -351,15 +356,10 @@ impl Inner {
     fn purge_and_read(&self) -> Option<Result<u64, SourceError>> {
         let hook = self.purge.as_ref()?;
         self.source.as_ref()?;
-        let now = self.clock.now();
-        let last = self.last_purge.load(Relaxed);
-        if since(last, now).is_some_and(|elapsed| elapsed < self.purge_interval) {
+        // One thread purges; the others go on with their reading.
+        if !claim_if_due(&self.last_purge, self.clock.now(), self.purge_interval) {
             return None;
         }
-        // One thread purges; the others go on with their reading.
-        self.last_purge
-            .compare_exchange(last, stamp(now), Relaxed, Relaxed)
-            .ok()?;
         if let Err(message) = heapguard_reading::caught::run_caught(|| hook()) {
             self.callback_panicked("purge_hook", message);
         }
