@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{eventually, manual_breaker};
+use common::{eventually, manual_breaker, two_workers};
 use std::alloc::System;
 use std::time::Duration;
 
@@ -28,14 +28,6 @@ static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
 const MIB: u64 = 1 << 20;
 const GRACE: Duration = Duration::from_secs(2);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A job on `runtime` that spawns a detached task holding `bytes` in the
 /// job's account, then waits for its token; when cancelled it returns at
@@ -143,7 +135,7 @@ fn cancel_events(events: &crossbeam_channel::Receiver<BreakerEvent>) -> Vec<Stri
 /// cancelled and frees nothing; returns the events and whether the small
 /// job was cancelled after.
 fn run(small: u64, rest: u64) -> (Vec<String>, bool) {
-    let runtime = runtime();
+    let runtime = two_workers();
     let Setup {
         breaker,
         memory,

@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::eventually_async;
+use common::{eventually_async, two_workers};
 use std::alloc::System;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -78,11 +78,7 @@ async fn work(
 
 #[test]
 fn waiting_requests_are_cancelled_before_the_running_job() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = two_workers();
     let memory = ManualSource::new(0);
     let breaker = Arc::new(
         MemoryBreaker::new(

@@ -4,6 +4,8 @@
 //! axum server and client on 127.0.0.1.
 #![cfg(feature = "http")]
 
+mod common;
+
 use std::alloc::System;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +14,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
+use common::{serve, two_workers};
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::service::MemoryShedLayer;
 use heapguard_breaker::testing::ManualSource;
@@ -22,24 +25,6 @@ use tokio::sync::Notify;
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
 const MIB: u64 = 1 << 20;
-
-/// A runtime with two workers: one for a handler that blocks it, one for
-/// the rest.
-fn two_workers() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Serves `app` on 127.0.0.1; its address.
-async fn serve(app: Router) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
-}
 
 #[derive(Clone)]
 struct Steps {

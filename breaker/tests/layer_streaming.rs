@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::eventually_async;
+use common::{eventually_async, serve, two_workers};
 use std::alloc::System;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -52,11 +52,7 @@ impl http_body::Body for Paced {
 
 #[test]
 fn a_streaming_response_holds_its_reservation_until_its_body_ends_or_the_client_leaves() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = two_workers();
     let breaker = Arc::new(
         MemoryBreaker::new(
             BreakerConfig::new(Budget::Bytes(1 << 30))
@@ -88,9 +84,7 @@ fn a_streaming_response_holds_its_reservation_until_its_body_ends_or_the_client_
         )
         .layer(layer);
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let address = serve(app).await;
         let client = reqwest::Client::new();
         let url = format!("http://{address}/stream");
 

@@ -4,6 +4,8 @@
 //! request accounts charge exactly what the request allocated.
 #![cfg(all(feature = "tower", feature = "http"))]
 
+mod common;
+
 use std::alloc::System;
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use common::two_workers;
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::service::{
     MemoryShedLayer, RefusalKind, Refused, ShedStats, GRPC_RESOURCE_EXHAUSTED,
@@ -170,10 +173,7 @@ fn request(path: &str, estimate: u64) -> Request<()> {
 #[test]
 fn a_burst_at_low_usage_is_admitted_only_as_far_as_the_estimates_fit() {
     const BURST: usize = 40;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
+    let runtime = two_workers();
     let memory = ManualSource::new(0);
     let breaker = breaker(&memory);
     let layer = http_layer(breaker.clone());

@@ -76,6 +76,16 @@ fn breaker_over(memory: &ManualSource) -> MemoryBreaker {
     .unwrap()
 }
 
+/// A process breaker over `memory` (as [`breaker_over`]) and its child
+/// `requests`, with a 400 MiB budget of its own.
+fn process_and_requests(memory: &ManualSource) -> (MemoryBreaker, MemoryBreaker) {
+    let process = breaker_over(memory);
+    let requests = process
+        .child(BreakerConfig::new(Budget::Bytes(400 * MIB)).name("requests"))
+        .unwrap();
+    (process, requests)
+}
+
 /// `mib` MiB allocated inside `job`, held.
 fn allocate_in(job: &Account, mib: u64) -> Vec<u8> {
     let _inside = job.enter();
@@ -174,10 +184,7 @@ fn the_refresher_settles_a_refusing_breaker_so_it_recovers() {
 #[test]
 fn a_released_childs_reservation_settles_nothing_in_its_parent() {
     let memory = ManualSource::new(500 * MIB);
-    let process = breaker_over(&memory);
-    let requests = process
-        .child(BreakerConfig::new(Budget::Bytes(400 * MIB)).name("requests"))
-        .unwrap();
+    let (process, requests) = process_and_requests(&memory);
     let job = job_in(&requests);
     // The child's handle goes first: its 250 MiB go back to the parent.
     drop(requests);
@@ -195,10 +202,7 @@ fn a_released_childs_reservation_settles_nothing_in_its_parent() {
 #[test]
 fn a_parent_settles_its_childrens_account_reservations() {
     let memory = ManualSource::new(500 * MIB);
-    let process = breaker_over(&memory);
-    let requests = process
-        .child(BreakerConfig::new(Budget::Bytes(400 * MIB)).name("requests"))
-        .unwrap();
+    let (process, requests) = process_and_requests(&memory);
     let job = job_in(&requests);
     memory.set(600 * MIB);
     process

@@ -3,8 +3,11 @@
 //! the breaker's ledger reports it as unattributed.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use std::alloc::System;
 
+use common::two_workers;
 use heapguard_alloc::{Account, CountingAlloc};
 use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
 
@@ -15,10 +18,7 @@ const MIB: usize = 1 << 20;
 
 #[test]
 fn the_helper_charges_the_job_and_a_plain_spawn_is_unattributed() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let runtime = two_workers();
     let breaker = MemoryBreaker::new(
         BreakerConfig::new(Budget::Bytes(1 << 40))
             .name("service")

@@ -1,13 +1,16 @@
 //! What the breaker's tests share, written once: host trees (copies of a
 //! machine's `/proc` and cgroup files under a temporary directory, read
 //! through `Host::with_root`), a breaker over a manual reading and clock
-//! ([`manual_breaker`]), and bounded waits ([`eventually`]).
+//! ([`manual_breaker`]), bounded waits ([`eventually`]), and a runtime
+//! and a real server on 127.0.0.1 ([`two_workers`], [`serve`]).
 #![allow(dead_code, unused_imports)]
 
 mod manual;
+mod serve;
 mod wait;
 
 pub use manual::manual_breaker;
+pub use serve::{serve, two_workers};
 pub use wait::{eventually, eventually_async, PATIENCE};
 
 use std::fs;
