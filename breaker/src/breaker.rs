@@ -173,6 +173,7 @@ impl MemoryBreaker {
             ledger: Ledger::default(),
             settling: Registry::new(),
             last_purge: AtomicU64::new(0),
+            purging: AtomicBool::new(false),
             last_settle: AtomicU64::new(0),
             last_good_read: AtomicU64::new(0),
             read_failing: AtomicBool::new(false),

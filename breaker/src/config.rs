@@ -193,6 +193,12 @@ impl BreakerConfig {
     /// hook is caught, logged with the breaker's name and published as
     /// [`BreakerEvent::CallbackPanicked`](crate::BreakerEvent::CallbackPanicked);
     /// the source is read again as after a purge.
+    ///
+    /// One thread runs the hook; a check on another thread while it runs
+    /// is decided on the state as it stands (it neither trips the breaker,
+    /// nor moves the pressure level, nor cancels a job on a reading the
+    /// purge may make obsolete), and a reservation that does not fit is
+    /// refused without a state change.
     pub fn purge_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.purge = PurgeSetting::Hook(Arc::new(hook));
         self

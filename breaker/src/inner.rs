@@ -14,8 +14,16 @@
 //! A reading that fails refuses (fail closed) and publishes
 //! [`BreakerEvent::ReadFailed`] once, but never purges, never moves the
 //! state or the level, and never cancels: nothing is known about memory.
+//!
+//! A reading past a line purges first (one thread at a time, at most once
+//! per `purge_interval`) and reads again. A step that reads while another
+//! thread purges defers to it: its verdict is the state as it stands, and
+//! it moves nothing, since the purge may make its reading obsolete.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +66,9 @@ pub(crate) struct Inner {
     pub(crate) settling: Registry,
     /// Clock nanoseconds + 1 of the last purge; 0 = never.
     pub(crate) last_purge: AtomicU64,
+    /// Set while one thread runs the purge hook and reads again: a reading
+    /// taken meanwhile may be one the purge is about to make obsolete.
+    pub(crate) purging: AtomicBool,
     /// Clock nanoseconds + 1 of the last settle for a refused reservation's
     /// room; 0 = never.
     pub(crate) last_settle: AtomicU64,
@@ -89,6 +100,16 @@ pub(crate) enum Caller {
     /// [`refresh`](crate::MemoryBreaker::refresh) or the refresher thread:
     /// acts on jobs at the cancel line, stamps the reading's time.
     Tick,
+}
+
+/// What [`Inner::purge_and_read`] did.
+enum Purge {
+    /// Purged, then read again.
+    Read(Result<u64, SourceError>),
+    /// Another thread is purging now.
+    InFlight,
+    /// No hook or no source, or not due.
+    Skipped,
 }
 
 /// What one step decided.
@@ -230,9 +251,11 @@ impl Inner {
             }
             if decide::wants_purge(state, used.saturating_add(reserved), &self.lines) {
                 match self.purge_and_read() {
-                    Some(Ok(fresh)) => used = fresh,
-                    Some(Err(error)) => return self.read_failed(error, reserved),
-                    None => {}
+                    Purge::Read(Ok(fresh)) => used = fresh,
+                    Purge::Read(Err(error)) => return self.read_failed(error, reserved),
+                    // The purging thread decides on what the purge left.
+                    Purge::InFlight => return self.deferred(used, reserved),
+                    Purge::Skipped => {}
                 }
             }
         }
@@ -352,18 +375,56 @@ impl Inner {
         }
     }
 
-    /// Calls the purge hook if one is set and it is due, then reads again.
-    fn purge_and_read(&self) -> Option<Result<u64, SourceError>> {
-        let hook = self.purge.as_ref()?;
-        self.source.as_ref()?;
-        // One thread purges; the others go on with their reading.
-        if !claim_if_due(&self.last_purge, self.clock.now(), self.purge_interval) {
-            return None;
+    /// Calls the purge hook if one is set and it is due, then reads again;
+    /// says so if another thread is doing that now.
+    fn purge_and_read(&self) -> Purge {
+        let (Some(hook), Some(_)) = (self.purge.as_ref(), self.source.as_ref()) else {
+            return Purge::Skipped;
+        };
+        let now = self.clock.now();
+        if since(self.last_purge.load(Relaxed), now).is_some_and(|age| age < self.purge_interval) {
+            // Not due, or claimed a moment ago by the thread purging now.
+            return if self.purging.load(Acquire) {
+                Purge::InFlight
+            } else {
+                Purge::Skipped
+            };
+        }
+        // One thread purges; the flag is taken before the claim, so a
+        // thread that finds a purge claimed also finds it in flight.
+        if self.purging.swap(true, Acquire) {
+            return Purge::InFlight;
+        }
+        if !claim_if_due(&self.last_purge, now, self.purge_interval) {
+            self.purging.store(false, Release);
+            return Purge::Skipped;
         }
         if let Err(message) = heapguard_reading::caught::run_caught(|| hook()) {
             self.callback_panicked("purge_hook", message);
         }
-        Some(self.read_used())
+        let fresh = self.read_used();
+        self.purging.store(false, Release);
+        Purge::Read(fresh)
+    }
+
+    /// A step's verdict on a reading taken while another thread purges:
+    /// the state as it stands, nothing moved. The purging thread reads
+    /// again after its purge and decides on that, so a reading the purge
+    /// may make obsolete neither trips the breaker (which would then hold
+    /// for `min_state_duration`), nor moves the level, nor (on a tick)
+    /// cancels a job.
+    #[cold]
+    #[inline(never)]
+    fn deferred(&self, used: u64, reserved: u64) -> Verdict {
+        if self.state.state() == BreakerState::Refusing {
+            Verdict::Refuse {
+                used,
+                reserved,
+                cause: TripCause::OverThreshold,
+            }
+        } else {
+            Verdict::Accept { used, reserved }
+        }
     }
 
     /// Counts, logs once and publishes the state change this reading made
@@ -719,15 +780,17 @@ impl Inner {
                     if !purged {
                         purged = true;
                         match self.purge_and_read() {
-                            Some(Ok(fresh)) => {
+                            Purge::Read(Ok(fresh)) => {
                                 used = fresh;
                                 continue;
                             }
-                            Some(Err(error)) => {
+                            Purge::Read(Err(error)) => {
                                 self.note_read_failure(&error, reserved);
                                 return Err(self.refuse(0, reserved, TripCause::Source(error)));
                             }
-                            None => {}
+                            // Refusing one reservation changes no state:
+                            // the purge in flight decides the next.
+                            Purge::InFlight | Purge::Skipped => {}
                         }
                     }
                     let cause = TripCause::Reservation { requested: bytes };
