@@ -698,6 +698,68 @@ mod tests {
         assert_eq!(refused, Ok(1000), "every check refused without a lock");
         assert!(!job.is_cancelled(), "checks cancel nothing");
     }
+
+    /// An account reservation whose settle gives `bytes` back, once the
+    /// test lets it (after it said it had started).
+    struct SlowSettle {
+        inner: Arc<Inner>,
+        bytes: u64,
+        started: crossbeam_channel::Sender<()>,
+        finish: crossbeam_channel::Receiver<()>,
+    }
+
+    impl crate::settling::Settle for SlowSettle {
+        fn settle(&self) {
+            let _ = self.started.send(());
+            let _ = self.finish.recv_timeout(Duration::from_secs(30));
+            self.inner.release(self.bytes);
+        }
+    }
+
+    /// A reservation short of room while another thread settles is not
+    /// refused on the ledger as it was: it waits for the settle, which
+    /// gives room back, and fits.
+    #[test]
+    fn a_reservation_short_of_room_during_a_settle_waits_for_it() {
+        let breaker = MemoryBreaker::new(
+            BreakerConfig::new(Budget::Bytes(1000))
+                .source(ManualSource::new(0))
+                .clock(crate::testing::ManualClock::new())
+                .watch_cancel_line(false)
+                .no_purge(),
+        )
+        .unwrap();
+        // 600 reserved by work that has since allocated all of it: a settle
+        // gives the 600 back. The trip line is 800.
+        breaker.inner.ledger.try_add(600, u64::MAX).unwrap();
+        let (started_tx, started) = crossbeam_channel::bounded(2);
+        let (finish, finish_rx) = crossbeam_channel::bounded(2);
+        let settled = Arc::new(SlowSettle {
+            inner: breaker.inner.clone(),
+            bytes: 600,
+            started: started_tx,
+            finish: finish_rx,
+        });
+        let weak: std::sync::Weak<SlowSettle> = Arc::downgrade(&settled);
+        breaker.inner.settling.add(weak);
+        let breaker = &breaker;
+        std::thread::scope(|scope| {
+            // 600 + 300 > 800: this one settles, and waits inside the settle.
+            let settling = scope.spawn(|| breaker.try_reserve(300).map(|held| held.bytes()));
+            started.recv_timeout(Duration::from_secs(30)).unwrap();
+            let (done, result) = crossbeam_channel::bounded(1);
+            scope.spawn(move || done.send(breaker.try_reserve(300).map(|held| held.bytes())));
+            assert!(
+                result.recv_timeout(Duration::from_millis(300)).is_err(),
+                "refused while the settle that gives room back was in flight"
+            );
+            finish.send(()).unwrap();
+            assert_eq!(settling.join().unwrap().ok(), Some(300));
+            let waited = result.recv_timeout(Duration::from_secs(30)).unwrap();
+            assert_eq!(waited.ok(), Some(300), "it waited for the settle and fit");
+        });
+        assert_eq!((breaker.reserved(), breaker.refusals()), (0, 0));
+    }
 }
 
 /// Where a breaker's bytes are: from [`MemoryBreaker::ledger`].

@@ -329,10 +329,15 @@ impl Inner {
 
     /// Settles the account reservations before a reservation is refused
     /// for want of room, at most once per [`SETTLE_INTERVAL`] whatever the
-    /// number of refusals; true when any was settled.
+    /// number of refusals; true when any was settled, or when another
+    /// thread's settle (in flight or just done) may have made room.
     fn settle_for_room(&self) -> bool {
-        claim_if_due(&self.last_settle, self.clock.now(), SETTLE_INTERVAL)
-            && self.settling.settle_all()
+        if claim_if_due(&self.last_settle, self.clock.now(), SETTLE_INTERVAL) {
+            return self.settling.settle_all();
+        }
+        // Not refused on the ledger as it was before a settle in flight:
+        // wait for it, then try once more.
+        self.settling.wait_for_settle()
     }
 
     /// A failed reading: refuse (fail closed); publish `ReadFailed` once per

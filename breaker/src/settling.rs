@@ -16,8 +16,9 @@
 //! reading is past the trip line or, refusing, past the reset line (so the
 //! cancel line and the recovery are not decided on work counted twice), and
 //! before it refuses a reservation for want of room (at most once a
-//! millisecond, however many are refused). A check that decides nothing new
-//! takes no lock.
+//! millisecond, however many are refused; a reservation short of room
+//! meanwhile waits for a settle in flight and tries once more). A check
+//! that decides nothing new takes no lock.
 
 use std::sync::Weak;
 
@@ -63,6 +64,17 @@ impl Registry {
     /// One of the live reservations was released.
     pub(crate) fn remove(&self) {
         self.live.fetch_sub(1, Relaxed);
+    }
+
+    /// Waits for a settle in flight on another thread to finish (the lock
+    /// it holds); true when there are live reservations, so that one may
+    /// have given room back.
+    pub(crate) fn wait_for_settle(&self) -> bool {
+        if self.live.load(Relaxed) == 0 {
+            return false;
+        }
+        drop(lock(&self.entries));
+        true
     }
 
     /// Settles every live account reservation, under the lock and without
