@@ -194,11 +194,14 @@ impl BreakerConfig {
     /// [`BreakerEvent::CallbackPanicked`](crate::BreakerEvent::CallbackPanicked);
     /// the source is read again as after a purge.
     ///
-    /// One thread runs the hook; a check on another thread while it runs
-    /// is decided on the state as it stands (it neither trips the breaker,
-    /// nor moves the pressure level, nor cancels a job on a reading the
-    /// purge may make obsolete), and a reservation that does not fit is
-    /// refused without a state change.
+    /// One thread runs the hook. A check or refresh on another thread
+    /// whose reading the purge may make obsolete does not decide on it:
+    /// one that read before a purge that has since ended reads again, and
+    /// one made while the hook runs, for its first 100 ms and below the
+    /// whole budget, is decided on the state as it stands (it neither trips
+    /// the breaker, nor moves the pressure level, nor cancels a job; the
+    /// next step decides on what the purge left). A reservation that does
+    /// not fit meanwhile is refused without a state change.
     pub fn purge_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.purge = PurgeSetting::Hook(Arc::new(hook));
         self

@@ -16,9 +16,12 @@
 //! state or the level, and never cancels: nothing is known about memory.
 //!
 //! A reading past a line purges first (one thread at a time, at most once
-//! per `purge_interval`) and reads again. A step that reads while another
-//! thread purges defers to it: its verdict is the state as it stands, and
-//! it moves nothing, since the purge may make its reading obsolete.
+//! per `purge_interval`) and reads again. A step whose reading a purge may
+//! make obsolete does not decide on it: one taken before a purge that has
+//! since ended is taken again, and one taken while a purge runs (for at
+//! most [`MAX_DEFER`], and below the whole budget) gets the state as it
+//! stands as its verdict and moves nothing, the next step deciding on what
+//! the purge left.
 
 use std::sync::atomic::{
     AtomicBool, AtomicU64,
@@ -50,6 +53,12 @@ use heapguard_reading::{Reader, Resolution, SourceError};
 /// reservations first: each settle walks all of them.
 const SETTLE_INTERVAL: Duration = Duration::from_millis(1);
 
+/// How long at most a step defers to a purge running on another thread
+/// (see [`Inner::deferred`]): `malloc_trim` on a large, fragmented heap
+/// can take a long time, and a hook can block, while the breaker must not
+/// stop enforcing when memory is highest. Four refresher ticks.
+pub(crate) const MAX_DEFER: Duration = Duration::from_millis(100);
+
 pub(crate) struct Inner {
     pub(crate) lines: Lines,
     /// The budget as last resolved.
@@ -66,9 +75,12 @@ pub(crate) struct Inner {
     pub(crate) settling: Registry,
     /// Clock nanoseconds + 1 of the last purge; 0 = never.
     pub(crate) last_purge: AtomicU64,
-    /// Set while one thread runs the purge hook and reads again: a reading
-    /// taken meanwhile may be one the purge is about to make obsolete.
-    pub(crate) purging: AtomicBool,
+    /// Clock nanoseconds + 1 of the start of the purge running now; 0 =
+    /// none. Taking it (from 0) claims the purge.
+    pub(crate) purge_running: AtomicU64,
+    /// Purges ended: a step that finds it moved since before its reading
+    /// reads again, since the purge may have made its reading obsolete.
+    pub(crate) purges_done: AtomicU64,
     /// Clock nanoseconds + 1 of the last settle for a refused reservation's
     /// room; 0 = never.
     pub(crate) last_settle: AtomicU64,
@@ -104,12 +116,23 @@ pub(crate) enum Caller {
 
 /// What [`Inner::purge_and_read`] did.
 enum Purge {
-    /// Purged, then read again.
-    Read(Result<u64, SourceError>),
-    /// Another thread is purging now.
-    InFlight,
+    /// Purged, or found a purge ended since the reading, and read again.
+    Fresh(Result<u64, SourceError>),
+    /// Another thread has been purging for this long.
+    Running { elapsed: Duration },
     /// No hook or no source, or not due.
     Skipped,
+}
+
+/// Ends the purge its thread claimed, also when the hook or the reading
+/// after it unwinds: otherwise every later step would find a purge running.
+struct PurgeEnd<'a>(&'a Inner);
+
+impl Drop for PurgeEnd<'_> {
+    fn drop(&mut self) {
+        self.0.purges_done.fetch_add(1, Release);
+        self.0.purge_running.store(0, Release);
+    }
 }
 
 /// What one step decided.
@@ -232,6 +255,8 @@ impl Inner {
     /// breaker refusing, move the state and the level as [`decide`] says,
     /// and (for a tick) act on jobs.
     pub(crate) fn step(&self, caller: Caller) -> Verdict {
+        // Before the reading: a purge that ends after this may make it obsolete.
+        let purges_seen = self.purges_done.load(Acquire);
         let mut reserved = self.ledger.reserved();
         let mut used = match self.read_used() {
             Ok(used) => used,
@@ -250,12 +275,16 @@ impl Inner {
                 reserved = self.ledger.reserved();
             }
             if decide::wants_purge(state, used.saturating_add(reserved), &self.lines) {
-                match self.purge_and_read() {
-                    Purge::Read(Ok(fresh)) => used = fresh,
-                    Purge::Read(Err(error)) => return self.read_failed(error, reserved),
-                    // The purging thread decides on what the purge left.
-                    Purge::InFlight => return self.deferred(used, reserved),
-                    Purge::Skipped => {}
+                match self.purge_and_read(purges_seen) {
+                    Purge::Fresh(Ok(fresh)) => used = fresh,
+                    Purge::Fresh(Err(error)) => return self.read_failed(error, reserved),
+                    Purge::Running { elapsed }
+                        if elapsed < MAX_DEFER
+                            && used.saturating_add(reserved) < self.lines.limit() =>
+                    {
+                        return self.deferred(caller, used, reserved);
+                    }
+                    Purge::Running { .. } | Purge::Skipped => {}
                 }
             }
         }
@@ -332,12 +361,11 @@ impl Inner {
     /// number of refusals; true when any was settled, or when another
     /// thread's settle (in flight or just done) may have made room.
     fn settle_for_room(&self) -> bool {
-        if claim_if_due(&self.last_settle, self.clock.now(), SETTLE_INTERVAL) {
-            return self.settling.settle_all();
-        }
-        // Not refused on the ledger as it was before a settle in flight:
-        // wait for it, then try once more.
-        self.settling.wait_for_settle()
+        // Claimed under the registry's lock, so a thread that loses the
+        // claim has waited for the settle it lost to, and tries again on
+        // the ledger that settle left.
+        self.settling
+            .settle_for_room(|| claim_if_due(&self.last_settle, self.clock.now(), SETTLE_INTERVAL))
     }
 
     /// A failed reading: refuse (fail closed); publish `ReadFailed` once per
@@ -380,48 +408,59 @@ impl Inner {
         }
     }
 
-    /// Calls the purge hook if one is set and it is due, then reads again;
-    /// says so if another thread is doing that now.
-    fn purge_and_read(&self) -> Purge {
+    /// A reading a purge has not made obsolete: purges now if one is due
+    /// (and no other thread does) and reads again; reads again if a purge
+    /// ended since `seen` (`purges_done` before the caller's reading); says
+    /// so if another thread is purging.
+    fn purge_and_read(&self, seen: u64) -> Purge {
         let (Some(hook), Some(_)) = (self.purge.as_ref(), self.source.as_ref()) else {
             return Purge::Skipped;
         };
         let now = self.clock.now();
+        let running = self.purge_running.load(Acquire);
+        if let Some(elapsed) = since(running, now) {
+            return Purge::Running { elapsed };
+        }
+        // A purge that ended since the reading: `purge_running` is cleared
+        // (Release) after `purges_done` moves, so it shows here.
+        if self.purges_done.load(Acquire) != seen {
+            return Purge::Fresh(self.read_used());
+        }
         if since(self.last_purge.load(Relaxed), now).is_some_and(|age| age < self.purge_interval) {
-            // Not due, or claimed a moment ago by the thread purging now.
-            return if self.purging.load(Acquire) {
-                Purge::InFlight
-            } else {
-                Purge::Skipped
-            };
-        }
-        // One thread purges; the flag is taken before the claim, so a
-        // thread that finds a purge claimed also finds it in flight.
-        if self.purging.swap(true, Acquire) {
-            return Purge::InFlight;
-        }
-        if !claim_if_due(&self.last_purge, now, self.purge_interval) {
-            self.purging.store(false, Release);
             return Purge::Skipped;
         }
+        if let Err(running) = self
+            .purge_running
+            .compare_exchange(0, stamp(now), Acquire, Acquire)
+        {
+            // Another thread claimed it a moment ago.
+            return Purge::Running {
+                elapsed: since(running, now).unwrap_or_default(),
+            };
+        }
+        let _end = PurgeEnd(self);
+        self.last_purge.store(stamp(now), Relaxed);
         if let Err(message) = heapguard_reading::caught::run_caught(|| hook()) {
             self.callback_panicked("purge_hook", message);
         }
-        let fresh = self.read_used();
-        self.purging.store(false, Release);
-        Purge::Read(fresh)
+        Purge::Fresh(self.read_used())
     }
 
     /// A step's verdict on a reading taken while another thread purges:
-    /// the state as it stands, nothing moved. The purging thread reads
-    /// again after its purge and decides on that, so a reading the purge
-    /// may make obsolete neither trips the breaker (which would then hold
-    /// for `min_state_duration`), nor moves the level, nor (on a tick)
-    /// cancels a job.
+    /// the state as it stands, nothing moved. The purge may make the
+    /// reading obsolete, so it neither trips the breaker (which would then
+    /// hold for `min_state_duration`), nor moves the level, nor (on a tick)
+    /// cancels a job; the next step decides on what the purge left. Callers
+    /// defer only below the whole budget and for [`MAX_DEFER`] at most.
     #[cold]
     #[inline(never)]
-    fn deferred(&self, used: u64, reserved: u64) -> Verdict {
+    fn deferred(&self, caller: Caller, used: u64, reserved: u64) -> Verdict {
+        if caller == Caller::Tick {
+            // The reading was good: its age is not the purge's.
+            self.last_good_read.store(stamp(self.clock.now()), Relaxed);
+        }
         if self.state.state() == BreakerState::Refusing {
+            // Refusing, a purge is wanted only at or past the reset line.
             Verdict::Refuse {
                 used,
                 reserved,
@@ -746,6 +785,7 @@ impl Inner {
     }
 
     fn reserve_here(&self, bytes: u64) -> Result<(), Tripped> {
+        let purges_seen = self.purges_done.load(Acquire);
         let mut used = match self.step(Caller::Check) {
             Verdict::Accept { used, .. } => used,
             Verdict::Refuse {
@@ -784,18 +824,18 @@ impl Inner {
                 Err(Refused::Full { reserved }) => {
                     if !purged {
                         purged = true;
-                        match self.purge_and_read() {
-                            Purge::Read(Ok(fresh)) => {
+                        match self.purge_and_read(purges_seen) {
+                            Purge::Fresh(Ok(fresh)) => {
                                 used = fresh;
                                 continue;
                             }
-                            Purge::Read(Err(error)) => {
+                            Purge::Fresh(Err(error)) => {
                                 self.note_read_failure(&error, reserved);
                                 return Err(self.refuse(0, reserved, TripCause::Source(error)));
                             }
-                            // Refusing one reservation changes no state:
-                            // the purge in flight decides the next.
-                            Purge::InFlight | Purge::Skipped => {}
+                            // Refusing one reservation moves no state: the
+                            // step after the purge decides on what it left.
+                            Purge::Running { .. } | Purge::Skipped => {}
                         }
                     }
                     let cause = TripCause::Reservation { requested: bytes };

@@ -16,8 +16,9 @@
 //! reading is past the trip line or, refusing, past the reset line (so the
 //! cancel line and the recovery are not decided on work counted twice), and
 //! before it refuses a reservation for want of room (at most once a
-//! millisecond, however many are refused; a reservation short of room
-//! meanwhile waits for a settle in flight and tries once more). A check
+//! millisecond, however many are refused; the claim is made under the
+//! registry's lock, so a reservation short of room meanwhile waits for the
+//! settle in flight and tries once more on what it left). A check
 //! that decides nothing new takes no lock.
 
 use std::sync::Weak;
@@ -27,7 +28,9 @@ use crate::sync::lock;
 
 /// A reservation a registry can settle: an account reservation's shared part.
 pub(crate) trait Settle: Send + Sync {
-    /// Shrinks the reservation by what its work allocated since it was made.
+    /// Shrinks the reservation by what its work allocated since it was
+    /// made. It runs under the registry's lock, so it must not reserve in
+    /// or settle a breaker.
     fn settle(&self);
 }
 
@@ -66,14 +69,19 @@ impl Registry {
         self.live.fetch_sub(1, Relaxed);
     }
 
-    /// Waits for a settle in flight on another thread to finish (the lock
-    /// it holds); true when there are live reservations, so that one may
-    /// have given room back.
-    pub(crate) fn wait_for_settle(&self) -> bool {
+    /// Before a reservation is refused for want of room: settles every
+    /// live account reservation if `claim` (called under the lock) says a
+    /// settle is due, else only waits for a settle in flight to end. True
+    /// when there are live reservations, so that one may have given room
+    /// back since the caller read the ledger.
+    pub(crate) fn settle_for_room(&self, claim: impl FnOnce() -> bool) -> bool {
         if self.live.load(Relaxed) == 0 {
             return false;
         }
-        drop(lock(&self.entries));
+        let mut entries = lock(&self.entries);
+        if claim() {
+            settle_each(&mut entries);
+        }
         true
     }
 
@@ -83,14 +91,18 @@ impl Registry {
         if self.live.load(Relaxed) == 0 {
             return false;
         }
-        let mut entries = lock(&self.entries);
-        entries.retain(|entry| match entry.upgrade() {
-            Some(settled) => {
-                settled.settle();
-                true
-            }
-            None => false,
-        });
+        settle_each(&mut lock(&self.entries));
         true
     }
+}
+
+/// Settles each live entry and drops the released ones.
+fn settle_each(entries: &mut Vec<Weak<dyn Settle>>) {
+    entries.retain(|entry| match entry.upgrade() {
+        Some(settled) => {
+            settled.settle();
+            true
+        }
+        None => false,
+    });
 }

@@ -5,15 +5,14 @@ mod common;
 
 use common::manual_breaker;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use heapguard_alloc::Account;
 use heapguard_breaker::event::SUBSCRIBER_CAPACITY;
 use heapguard_breaker::testing::{ManualClock, ManualSource};
 use heapguard_breaker::{
-    BreakerConfig, BreakerEvent, BreakerState, Budget, CancelToken, MemoryBreaker, MemorySource,
-    PressureLevel, SourceError, TripCause,
+    BreakerConfig, BreakerEvent, BreakerState, Budget, MemoryBreaker, MemorySource, SourceError,
+    TripCause,
 };
 
 struct Rig {
@@ -291,87 +290,6 @@ fn the_purge_hook_runs_once_before_refusing_and_its_effect_is_read() {
     memory.set(750);
     assert!(breaker.check().is_ok());
     assert_eq!(purges.load(SeqCst), 2);
-}
-
-/// A breaker over `memory` whose purge hook, on its first call, says it
-/// has started (`started`), waits for `finish`, then sets the reading to
-/// `after`: a purge that takes time, with a test thread inside it.
-fn breaker_with_slow_purge(
-    memory: &ManualSource,
-    after: u64,
-) -> (MemoryBreaker, mpsc::Receiver<()>, mpsc::Sender<()>) {
-    let (started_tx, started) = mpsc::channel();
-    let (finish, finish_rx) = mpsc::channel::<()>();
-    let finish_rx = Mutex::new(finish_rx);
-    let purge_memory = memory.clone();
-    let breaker = MemoryBreaker::new(
-        BreakerConfig::new(Budget::Bytes(1000))
-            .name("test")
-            .source(memory.clone())
-            .clock(ManualClock::new())
-            .min_state_duration(Duration::from_secs(60))
-            .watch_cancel_line(false)
-            .purge_hook(move || {
-                let _ = started_tx.send(());
-                let finish = finish_rx.lock().unwrap_or_else(PoisonError::into_inner);
-                finish
-                    .recv_timeout(Duration::from_secs(30))
-                    .expect("the test lets the purge finish");
-                purge_memory.set(after);
-            }),
-    )
-    .unwrap();
-    (breaker, started, finish)
-}
-
-#[test]
-fn a_check_during_another_threads_purge_does_not_trip_on_the_reading_the_purge_replaces() {
-    // 900 of 1000 is past the trip line (800); the purge brings it to 500.
-    let memory = ManualSource::new(900);
-    let (breaker, started, finish) = breaker_with_slow_purge(&memory, 500);
-    std::thread::scope(|scope| {
-        let purging = scope.spawn(|| breaker.check().map(|usage| usage.used()));
-        started.recv().unwrap();
-        // The purge is in flight: this reading (900) is the one it replaces.
-        let during = breaker.check().map(|usage| usage.used());
-        assert_eq!(during.ok(), Some(900), "decided on the state as it stands");
-        assert_eq!(
-            (breaker.trips(), breaker.state()),
-            (0, BreakerState::Accepting)
-        );
-        assert_eq!(breaker.pressure(), PressureLevel::Normal, "no level moved");
-        finish.send(()).unwrap();
-        assert_eq!(
-            purging.join().unwrap().ok(),
-            Some(500),
-            "the purger read again"
-        );
-    });
-    // Before, the check above tripped on 900, and `min_state_duration`
-    // (60 s) then held the breaker refusing at 500.
-    assert_eq!(breaker.check().map(|usage| usage.used()).ok(), Some(500));
-    assert_eq!((breaker.trips(), breaker.refusals()), (0, 0));
-}
-
-#[test]
-fn a_tick_during_another_threads_purge_cancels_no_job() {
-    // 990 of 1000 is past the cancel line (950); the purge brings it to 500.
-    let memory = ManualSource::new(990);
-    let (breaker, started, finish) = breaker_with_slow_purge(&memory, 500);
-    let token = CancelToken::new();
-    let _job = breaker.register_job("report", &Account::new("report"), token.clone());
-    std::thread::scope(|scope| {
-        let purging = scope.spawn(|| breaker.check().is_ok());
-        started.recv().unwrap();
-        // The refresher's step, on the reading the purge replaces.
-        assert_eq!(breaker.refresh(), PressureLevel::Normal);
-        assert!(!token.is_cancelled(), "no job cancelled on the old reading");
-        finish.send(()).unwrap();
-        assert!(purging.join().unwrap());
-    });
-    assert_eq!(breaker.refresh(), PressureLevel::Normal);
-    assert!(!token.is_cancelled());
-    assert_eq!(breaker.trips(), 0);
 }
 
 #[test]
