@@ -19,8 +19,9 @@ POLLS=${POLLS:-20000}
 KS=${KS:-"0 1 4 16"}
 MODES=${MODES:-"scoped entered"}
 MAX_EMPTY=${MAX_EMPTY:-}
-OUT=${OUT_DIR:-target/heapguard-benches}
-BIN=${BIN:-target/release/account_polls}
+TARGET=${CARGO_TARGET_DIR:-target}
+OUT=${OUT_DIR:-$TARGET/heapguard-benches}
+BIN=${BIN:-$TARGET/release/account_polls}
 mkdir -p "$OUT"
 
 if ! command -v valgrind >/dev/null 2>&1; then

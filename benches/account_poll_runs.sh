@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-OUT=${OUT_DIR:-target/heapguard-benches}
+OUT=${OUT_DIR:-${CARGO_TARGET_DIR:-target}/heapguard-benches}
 ARGS=(--warm-up-time "${WARM_UP:-1}" --measurement-time "${MEASURE:-2}" --noplot)
 mkdir -p "$OUT"
 if [ -z "${NEW_BIN:-}" ]; then

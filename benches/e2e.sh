@@ -24,7 +24,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-15}
 RUNS=${RUNS:-1}
 WORKLOADS=${WORKLOADS:-"pairs pairs2 json churn demo"}
-OUT=${OUT_DIR:-target/heapguard-benches}
+TARGET=${CARGO_TARGET_DIR:-target}
+OUT=${OUT_DIR:-$TARGET/heapguard-benches}
 mkdir -p "$OUT"
 cargo build --release -p heapguard-benches --bin e2e_jemalloc --bin e2e_counting >&2
 
@@ -36,7 +37,7 @@ for round in $(seq "$ROUNDS"); do
         # machine the other just warmed (or loaded).
         if [ $((round % 2)) -eq 1 ]; then order="jemalloc counting"; else order="counting jemalloc"; fi
         for allocator in $order; do
-            target/release/e2e_$allocator "$workload" "$RUNS" | sed "s/^/$round\t/"
+            "$TARGET/release/e2e_$allocator" "$workload" "$RUNS" | sed "s/^/$round\t/"
         done
     done
     echo "e2e.sh: round $round of $ROUNDS done" >&2

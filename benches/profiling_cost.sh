@@ -28,13 +28,14 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-0}
 COUNT=${COUNT:-1}
-OUT=${OUT_DIR:-target/heapguard-benches}
+TARGET=${CARGO_TARGET_DIR:-target}
+OUT=${OUT_DIR:-$TARGET/heapguard-benches}
 mkdir -p "$OUT"
 cargo build --release -p heapguard-benches --features profiling --bin e2e_profiled >&2
 cargo build --release -p demo-processor --features profiling --bin demo-processor >&2
-# Later builds of the workspace overwrite target/release/demo-processor.
-cp target/release/demo-processor "$OUT/demo-processor-profiling"
-E2E=target/release/e2e_profiled
+# Later builds of the workspace overwrite $TARGET/release/demo-processor.
+cp "$TARGET/release/demo-processor" "$OUT/demo-processor-profiling"
+E2E=$TARGET/release/e2e_profiled
 DEMO=$OUT/demo-processor-profiling
 PROFILES=$(mktemp -d)
 trap 'rm -rf "$PROFILES"' EXIT

@@ -18,7 +18,8 @@ WARM_UP=${WARM_UP:-1}
 MEASURE=${MEASURE:-2}
 E2E_ROUNDS=${E2E_ROUNDS:-15}
 SWEEP_THREADS=${SWEEP_THREADS:-"1 2"}
-OUT=target/heapguard-benches
+TARGET=${CARGO_TARGET_DIR:-target}
+OUT=$TARGET/heapguard-benches
 mkdir -p "$OUT"
 SINCE=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -36,13 +37,13 @@ cargo bench -p heapguard-benches --bench allocator --features histogram,limit --
 cargo bench -p heapguard-benches --bench breaker --bench monitor -- "${CRITERION_ARGS[@]}"
 
 # shellcheck disable=SC2086 # the thread counts are separate arguments
-target/release/sweep $SWEEP_THREADS >"$OUT/sweep.md"
+"$TARGET/release/sweep" $SWEEP_THREADS >"$OUT/sweep.md"
 
 : >"$OUT/e2e.tsv"
 for round in $(seq "$E2E_ROUNDS"); do
     for allocator in system jemalloc counting; do
-        target/release/e2e_$allocator demo 1 >>"$OUT/e2e.tsv"
-        target/release/e2e_$allocator churn 5 >>"$OUT/e2e.tsv"
+        "$TARGET/release/e2e_$allocator" demo 1 >>"$OUT/e2e.tsv"
+        "$TARGET/release/e2e_$allocator" churn 5 >>"$OUT/e2e.tsv"
     done
     echo "e2e round $round of $E2E_ROUNDS done" >&2
 done
@@ -50,6 +51,7 @@ done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 python3 benches/report.py \
+    --criterion "$TARGET/criterion" \
     --since "$SINCE" \
     --sweep "$OUT/sweep.md" \
     --e2e "$OUT/e2e.tsv" \

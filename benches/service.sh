@@ -24,8 +24,8 @@ WARMUP=${WARMUP:-500}
 CONNECTIONS=${CONNECTIONS:-4}
 WORKERS=${WORKERS:-2}
 CONFIGS=${CONFIGS:-jemalloc,counting,stack}
-OUT=${OUT_DIR:-target/heapguard-benches}
 TARGET=${CARGO_TARGET_DIR:-target}
+OUT=${OUT_DIR:-$TARGET/heapguard-benches}
 mkdir -p "$OUT"
 cargo build --release -p heapguard-benches --bin service_load --bin service_jemalloc \
     --bin service_counting --bin service_stack >&2

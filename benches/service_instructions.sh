@@ -41,8 +41,8 @@ WORKERS=${WORKERS:-1}
 CONFIGS=${CONFIGS:-"jemalloc counting stack"}
 MAX_RATIO=${MAX_RATIO:-}
 SIMULATE=${SIMULATE:-}
-OUT=${OUT_DIR:-target/heapguard-benches}
 TARGET=${CARGO_TARGET_DIR:-target}
+OUT=${OUT_DIR:-$TARGET/heapguard-benches}
 mkdir -p "$OUT"
 
 if ! command -v valgrind >/dev/null 2>&1; then
