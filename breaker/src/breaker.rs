@@ -175,6 +175,7 @@ impl MemoryBreaker {
             last_purge: AtomicU64::new(0),
             purge_running: AtomicU64::new(0),
             purges_done: AtomicU64::new(0),
+            slow_purge_noted: AtomicU64::new(0),
             last_settle: AtomicU64::new(0),
             last_good_read: AtomicU64::new(0),
             read_failing: AtomicBool::new(false),

@@ -195,13 +195,15 @@ impl BreakerConfig {
     /// the source is read again as after a purge.
     ///
     /// One thread runs the hook. A check or refresh on another thread
-    /// whose reading the purge may make obsolete does not decide on it:
-    /// one that read before a purge that has since ended reads again, and
-    /// one made while the hook runs, for its first 100 ms and below the
-    /// whole budget, is decided on the state as it stands (it neither trips
-    /// the breaker, nor moves the pressure level, nor cancels a job; the
-    /// next step decides on what the purge left). A reservation that does
-    /// not fit meanwhile is refused without a state change.
+    /// whose reading, past the trip line (refusing: the reset line), this
+    /// breaker's purge may make obsolete does not decide on it: one that
+    /// read before a purge that has since ended reads again, and one made
+    /// while the hook runs, for its first 100 ms and below the whole
+    /// budget, is decided on the state as it stands (it neither trips the
+    /// breaker, nor moves the pressure level, nor cancels a job; the next
+    /// step decides on what the purge left). A hook still running after
+    /// 100 ms is logged once, and steps decide without it. A reservation
+    /// that does not fit meanwhile is refused without a state change.
     pub fn purge_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.purge = PurgeSetting::Hook(Arc::new(hook));
         self

@@ -81,6 +81,9 @@ pub(crate) struct Inner {
     /// Purges ended: a step that finds it moved since before its reading
     /// reads again, since the purge may have made its reading obsolete.
     pub(crate) purges_done: AtomicU64,
+    /// The start stamp of the last purge logged as running past
+    /// [`MAX_DEFER`]; 0 = none.
+    pub(crate) slow_purge_noted: AtomicU64,
     /// Clock nanoseconds + 1 of the last settle for a refused reservation's
     /// room; 0 = never.
     pub(crate) last_settle: AtomicU64,
@@ -118,8 +121,9 @@ pub(crate) enum Caller {
 enum Purge {
     /// Purged, or found a purge ended since the reading, and read again.
     Fresh(Result<u64, SourceError>),
-    /// Another thread has been purging for this long.
-    Running { elapsed: Duration },
+    /// Another thread has been purging for `elapsed`, since the stamp
+    /// `started`.
+    Running { started: u64, elapsed: Duration },
     /// No hook or no source, or not due.
     Skipped,
 }
@@ -278,11 +282,14 @@ impl Inner {
                 match self.purge_and_read(purges_seen) {
                     Purge::Fresh(Ok(fresh)) => used = fresh,
                     Purge::Fresh(Err(error)) => return self.read_failed(error, reserved),
-                    Purge::Running { elapsed }
+                    Purge::Running { elapsed, .. }
                         if elapsed < MAX_DEFER
                             && used.saturating_add(reserved) < self.lines.limit() =>
                     {
                         return self.deferred(caller, used, reserved);
+                    }
+                    Purge::Running { started, elapsed } if elapsed >= MAX_DEFER => {
+                        self.note_slow_purge(started, elapsed);
                     }
                     Purge::Running { .. } | Purge::Skipped => {}
                 }
@@ -417,16 +424,23 @@ impl Inner {
             return Purge::Skipped;
         };
         let now = self.clock.now();
+        // `last_purge` first: it is stamped (Release) after the claim, so a
+        // thread that finds a purge's stamp also finds the purge running or
+        // ended, never a purge "not due" that is running.
+        let last = self.last_purge.load(Acquire);
         let running = self.purge_running.load(Acquire);
         if let Some(elapsed) = since(running, now) {
-            return Purge::Running { elapsed };
+            return Purge::Running {
+                started: running,
+                elapsed,
+            };
         }
         // A purge that ended since the reading: `purge_running` is cleared
         // (Release) after `purges_done` moves, so it shows here.
         if self.purges_done.load(Acquire) != seen {
             return Purge::Fresh(self.read_used());
         }
-        if since(self.last_purge.load(Relaxed), now).is_some_and(|age| age < self.purge_interval) {
+        if since(last, now).is_some_and(|age| age < self.purge_interval) {
             return Purge::Skipped;
         }
         if let Err(running) = self
@@ -435,15 +449,39 @@ impl Inner {
         {
             // Another thread claimed it a moment ago.
             return Purge::Running {
+                started: running,
                 elapsed: since(running, now).unwrap_or_default(),
             };
         }
+        // A purge claimed, run and ended between the checks above and this
+        // claim: the reading is obsolete, and another purge now would come
+        // sooner than `purge_interval` after it. The claim's Acquire saw
+        // that purge's end, so its count shows.
+        if self.purges_done.load(Relaxed) != seen {
+            self.purge_running.store(0, Release);
+            return Purge::Fresh(self.read_used());
+        }
         let _end = PurgeEnd(self);
-        self.last_purge.store(stamp(now), Relaxed);
+        self.last_purge.store(stamp(now), Release);
         if let Err(message) = heapguard_reading::caught::run_caught(|| hook()) {
             self.callback_panicked("purge_hook", message);
         }
         Purge::Fresh(self.read_used())
+    }
+
+    /// Logs once per purge that a purge has run past [`MAX_DEFER`], so
+    /// steps decide without it (and, should the hook never return, no
+    /// purge runs again).
+    #[cold]
+    #[inline(never)]
+    fn note_slow_purge(&self, started: u64, elapsed: Duration) {
+        if self.slow_purge_noted.swap(started, Relaxed) != started {
+            tracing::warn!(
+                breaker = %self.lines.name,
+                elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                "memory breaker's purge hook is still running: deciding without it"
+            );
+        }
     }
 
     /// A step's verdict on a reading taken while another thread purges:

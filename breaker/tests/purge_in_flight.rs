@@ -4,9 +4,9 @@
 //! `MAX_DEFER` (100 ms) of a slow purge, and after a purge whose reading
 //! panicked.
 //!
-//! Each test steps one breaker from two threads over a manual clock and a
-//! settable reading; the purge hook (or the source) stops at a point the
-//! test chose until the test lets it go on.
+//! The tests step one breaker over a manual clock and a settable reading,
+//! most from two threads: the purge hook (or the source) stops at a point
+//! the test chose until the test lets it go on.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};

@@ -32,9 +32,9 @@ fn breaker(
     config: impl Fn(BreakerConfig) -> BreakerConfig,
 ) -> MemoryBreaker {
     // No refresher: on the manual clock its tick is due at the same instant
-    // as the test's check, and a check that finds the tick purging goes on
-    // with the reading from before the purge (one thread purges, the others
-    // do not wait), so the check below could refuse while glibc trims.
+    // as the test's check, and could take the purge the check below counts
+    // on (a check that finds the tick purging defers to it, without waiting
+    // for what the purge leaves).
     MemoryBreaker::new(config(
         BreakerConfig::new(Budget::Bytes(budget))
             .name("rss")
