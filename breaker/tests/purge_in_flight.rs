@@ -98,29 +98,46 @@ fn used(breaker: &MemoryBreaker) -> Result<u64, Refused> {
         })
 }
 
-#[test]
-fn a_check_while_another_thread_purges_does_not_trip_on_the_reading_the_purge_replaces() {
-    // 900 of 1000 is past the trip line; the purge brings it to 500.
-    let (memory, clock) = (ManualSource::new(900), ManualClock::new());
+/// Runs `during` on this thread while another thread's check, at
+/// `before` bytes, purges with a hook that stops until `during` has
+/// returned and then sets the reading to `after`. Returns the breaker, what
+/// `during` returned, and the purging check's result.
+fn while_another_thread_purges<R>(
+    before: u64,
+    after: u64,
+    during: impl FnOnce(&MemoryBreaker, &ManualClock) -> R,
+) -> (MemoryBreaker, R, Result<u64, Refused>) {
+    let (memory, clock) = (ManualSource::new(before), ManualClock::new());
     let SlowPurge {
         breaker,
         started,
         finish,
         ..
-    } = slow_purge(memory.clone(), &memory, &clock, 500);
-    std::thread::scope(|scope| {
+    } = slow_purge(memory.clone(), &memory, &clock, after);
+    let (during, purged) = std::thread::scope(|scope| {
+        // Dropped if `during` fails, so the purge goes on at once.
         let finish = finish;
         let purging = scope.spawn(|| used(&breaker));
         wait(&started);
-        assert_eq!(used(&breaker), Ok(900), "the state as it stands");
+        let during = during(&breaker, &clock);
+        finish.send(()).unwrap();
+        (during, purging.join().unwrap())
+    });
+    (breaker, during, purged)
+}
+
+#[test]
+fn a_check_while_another_thread_purges_does_not_trip_on_the_reading_the_purge_replaces() {
+    // 900 of 1000 is past the trip line; the purge brings it to 500.
+    let (breaker, (), purged) = while_another_thread_purges(900, 500, |breaker, _| {
+        assert_eq!(used(breaker), Ok(900), "the state as it stands");
         assert_eq!(
             (breaker.trips(), breaker.state()),
             (0, BreakerState::Accepting)
         );
         assert_eq!(breaker.pressure(), PressureLevel::Normal, "no level moved");
-        finish.send(()).unwrap();
-        assert_eq!(purging.join().unwrap(), Ok(500), "the purger read again");
     });
+    assert_eq!(purged, Ok(500), "the purger read again");
     // Before, the check above tripped on 900 and `min_state_duration` held
     // the breaker refusing at 500.
     assert_eq!(used(&breaker), Ok(500));
@@ -130,19 +147,9 @@ fn a_check_while_another_thread_purges_does_not_trip_on_the_reading_the_purge_re
 #[test]
 fn a_tick_while_another_thread_purges_cancels_no_job() {
     // 990 of 1000 is past the cancel line; the purge brings it to 500.
-    let (memory, clock) = (ManualSource::new(990), ManualClock::new());
-    let SlowPurge {
-        breaker,
-        started,
-        finish,
-        ..
-    } = slow_purge(memory.clone(), &memory, &clock, 500);
     let token = CancelToken::new();
-    let _job = breaker.register_job("report", &Account::new("report"), token.clone());
-    std::thread::scope(|scope| {
-        let finish = finish;
-        let purging = scope.spawn(|| used(&breaker));
-        wait(&started);
+    let (breaker, _job, purged) = while_another_thread_purges(990, 500, |breaker, _| {
+        let job = breaker.register_job("report", &Account::new("report"), token.clone());
         // The refresher's step, on the reading the purge replaces.
         let level = breaker.refresh();
         assert!(!token.is_cancelled(), "no job cancelled on the old reading");
@@ -151,9 +158,9 @@ fn a_tick_while_another_thread_purges_cancels_no_job() {
             breaker.reading_age().is_some(),
             "the tick's reading was good"
         );
-        finish.send(()).unwrap();
-        assert_eq!(purging.join().unwrap(), Ok(500));
+        job
     });
+    assert_eq!(purged, Ok(500));
     assert_eq!(breaker.refresh(), PressureLevel::Normal);
     assert!(!token.is_cancelled());
     assert_eq!(breaker.trips(), 0);
@@ -230,49 +237,27 @@ fn a_reading_taken_before_a_purge_that_has_ended_is_taken_again() {
 
 #[test]
 fn a_reading_at_the_whole_budget_trips_even_while_another_thread_purges() {
-    let (memory, clock) = (ManualSource::new(LIMIT), ManualClock::new());
-    let SlowPurge {
-        breaker,
-        started,
-        finish,
-        ..
-    } = slow_purge(memory.clone(), &memory, &clock, 500);
-    std::thread::scope(|scope| {
-        let finish = finish;
-        let purging = scope.spawn(|| used(&breaker));
-        wait(&started);
-        assert_eq!(used(&breaker), Err(Refused::OverThreshold));
-        assert_eq!(breaker.trips(), 1);
-        finish.send(()).unwrap();
-        assert_eq!(
-            purging.join().unwrap(),
-            Err(Refused::Held),
-            "500 after the purge, held refusing"
-        );
+    let (breaker, (), purged) = while_another_thread_purges(LIMIT, 500, |breaker, _| {
+        assert_eq!(used(breaker), Err(Refused::OverThreshold));
     });
+    assert_eq!(breaker.trips(), 1);
+    assert_eq!(
+        purged,
+        Err(Refused::Held),
+        "500 after the purge, held refusing"
+    );
 }
 
 #[test]
 fn a_purge_running_past_the_deferral_limit_defers_nothing() {
-    let (memory, clock) = (ManualSource::new(900), ManualClock::new());
-    let SlowPurge {
-        breaker,
-        started,
-        finish,
-        ..
-    } = slow_purge(memory.clone(), &memory, &clock, 500);
-    std::thread::scope(|scope| {
-        let finish = finish;
-        let purging = scope.spawn(|| used(&breaker));
-        wait(&started);
+    let (breaker, (), purged) = while_another_thread_purges(900, 500, |breaker, clock| {
         clock.advance(Duration::from_millis(99));
-        assert_eq!(used(&breaker), Ok(900), "deferred for 99 ms");
+        assert_eq!(used(breaker), Ok(900), "deferred for 99 ms");
         clock.advance(Duration::from_millis(1));
-        assert_eq!(used(&breaker), Err(Refused::OverThreshold), "not at 100");
-        assert_eq!(breaker.trips(), 1);
-        finish.send(()).unwrap();
-        assert!(purging.join().unwrap().is_err());
+        assert_eq!(used(breaker), Err(Refused::OverThreshold), "not at 100");
     });
+    assert_eq!(breaker.trips(), 1);
+    assert_eq!(purged, Err(Refused::Held));
 }
 
 /// A settable reading that panics on the read after the purge hook arms it.
