@@ -172,9 +172,9 @@ impl MemoryBreaker {
             state: StateCell::default(),
             ledger: Ledger::default(),
             settling: Registry::new(),
-            last_purge: AtomicU64::new(0),
-            purge_running: AtomicU64::new(0),
-            purges_done: AtomicU64::new(0),
+            last_purge: crate::primitive::AtomicU64::new(0),
+            purge_running: crate::primitive::AtomicU64::new(0),
+            purges_done: crate::primitive::AtomicU64::new(0),
             slow_purge_noted: AtomicU64::new(0),
             last_settle: AtomicU64::new(0),
             last_good_read: AtomicU64::new(0),
@@ -310,7 +310,10 @@ impl MemoryBreaker {
     /// and the pressure level as a check would (the same transition
     /// function; no refusal is counted), and acts on jobs: past the cancel
     /// line, one step of the cancel policy (see
-    /// [`register_job`](Self::register_job)). Returns the level. What the
+    /// [`register_job`](Self::register_job)). Returns the level (as it
+    /// stands, moved by nothing, when the step is deferred to a purge
+    /// running on another thread: see
+    /// [`purge_hook`](BreakerConfig::purge_hook)). What the
     /// refresher thread does on each tick; an action, not a reading (a
     /// metrics scrape should read [`pressure`](Self::pressure),
     /// [`state`](Self::state) and [`usage`](Self::usage) instead).

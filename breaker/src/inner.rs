@@ -42,7 +42,7 @@ use crate::ledger::{Ledger, Refused};
 use crate::levels::Levels;
 use crate::lines::{percent, Lines};
 use crate::pressure::PressureLevel;
-use crate::primitive::Mutex;
+use crate::primitive::{self, Mutex};
 use crate::settling::Registry;
 use crate::state::{BreakerState, StateCell};
 use crate::sync::lock;
@@ -73,14 +73,17 @@ pub(crate) struct Inner {
     pub(crate) ledger: Ledger,
     /// The live account reservations taken here or in a descendant.
     pub(crate) settling: Registry,
-    /// Clock nanoseconds + 1 of the last purge; 0 = never.
-    pub(crate) last_purge: AtomicU64,
+    /// Clock nanoseconds + 1 of the last purge's start; 0 = never. This
+    /// and the next two are the purge's protocol (see
+    /// [`Inner::purge_and_read`]): loom's in a model, where the counters
+    /// and stamps beside them are std's.
+    pub(crate) last_purge: primitive::AtomicU64,
     /// Clock nanoseconds + 1 of the start of the purge running now; 0 =
     /// none. Taking it (from 0) claims the purge.
-    pub(crate) purge_running: AtomicU64,
+    pub(crate) purge_running: primitive::AtomicU64,
     /// Purges ended: a step that finds it moved since before its reading
     /// reads again, since the purge may have made its reading obsolete.
-    pub(crate) purges_done: AtomicU64,
+    pub(crate) purges_done: primitive::AtomicU64,
     /// The start stamp of the last purge logged as running past
     /// [`MAX_DEFER`]; 0 = none.
     pub(crate) slow_purge_noted: AtomicU64,

@@ -6,8 +6,9 @@
 //!
 //! What goes through here: a [`CancelToken`](crate::CancelToken)'s flag,
 //! callbacks and shared body, the jobs' registry, the published pressure
-//! level, the breaker's state word, its ledger of reserved bytes, and the
-//! locks taken through [`sync::lock`](crate::sync::lock). Nothing here sits
+//! level, the breaker's state word, its ledger of reserved bytes, the
+//! purge's claim, stamp and count, and the locks taken through
+//! [`sync::lock`](crate::sync::lock). Nothing here sits
 //! on the allocator's path, so unlike the allocator's thread counters all
 //! of it can be loom's in a model.
 
