@@ -182,6 +182,77 @@ fn thousands_of_idle_connections_never_starve_health() {
     assert!(closed >= 1900, "{closed} of the oldest 2,000 closed");
 }
 
+/// `GET path` on a connection of its own, `Connection: close`; the whole
+/// response, or why none came.
+fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    Ok(response)
+}
+
+#[test]
+fn a_connection_over_the_limit_with_every_connection_busy_is_answered_503() {
+    let admin = SocketAddr::from(([127, 0, 0, 1], common::free_port()));
+    let server = Server::start(&[
+        "--budget",
+        "2GiB",
+        "--mode",
+        "naive",
+        "--max-connections",
+        "2",
+        "--admin-listen",
+        &admin.to_string(),
+    ]);
+    // Two naive jobs at 100,000 contacts (many seconds in a test build)
+    // take both connections.
+    let busy: Vec<TcpStream> = (1..=2)
+        .map(|seed| {
+            let mut stream = TcpStream::connect(server.addr).expect("connect");
+            let request = format!(
+                "POST /suggestions?contacts=100000&seed={seed} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).expect("a request");
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // Before, this connection was reset (or closed unanswered).
+    for attempt in 1..=3 {
+        let response = get(server.addr, "/healthz").expect("an answer, not a reset");
+        assert!(
+            response.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "attempt {attempt}: {response:.300}"
+        );
+        let head = response.to_ascii_lowercase();
+        assert!(head.contains("\r\nretry-after: 1\r\n"), "{response}");
+        assert!(head.contains("\r\nconnection: close\r\n"), "{response}");
+        assert!(
+            response
+                .ends_with("{\"error\":\"connection limit reached: every connection is busy\"}\n"),
+            "{response}"
+        );
+    }
+    let metrics = get(admin, "/metrics").expect("the admin listener answers");
+    assert_eq!(
+        common::metric(&metrics, "heapguard_serve_connections_refused_total"),
+        Some(3.0),
+        "{metrics}"
+    );
+    drop(busy);
+}
+
 /// One connection in each state a client can leave a request in.
 fn half_sent_requests(addr: SocketAddr) -> Vec<(&'static str, TcpStream)> {
     let states: [(&str, &[u8]); 5] = [

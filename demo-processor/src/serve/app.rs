@@ -91,6 +91,7 @@ impl App {
             live_bytes: stats.live_bytes,
             peak_bytes: stats.peak_bytes,
             error_bound_bytes: heapguard_alloc::live_bytes_error_bound(),
+            connections_refused: super::server::connections_refused(),
         }
     }
 }

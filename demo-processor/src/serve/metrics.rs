@@ -10,10 +10,11 @@
 //! | `heapguard_live_bytes` | gauge | heap bytes the process holds now (`heapguard_alloc::stats`) |
 //! | `heapguard_peak_bytes` | gauge | the highest live bytes since the process started |
 //! | `heapguard_live_bytes_error_bound_bytes` | gauge | how far the two above can be from the truth |
+//! | `heapguard_serve_connections_refused_total` | counter | connections answered 503 (or, past [`REFUSING_MAX`](super::server::REFUSING_MAX) at once, closed) at the connection limit with every connection busy |
 //! | the breaker's series | | see `heapguard_breaker::metrics` |
 
 use heapguard_breaker::metrics::BreakerMetrics;
-use metrics::{describe_gauge, gauge, Unit};
+use metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// The process's heap, read at scrape time.
@@ -25,6 +26,9 @@ pub struct Readings {
     pub peak_bytes: u64,
     /// How far `live_bytes` and `peak_bytes` can be from the truth.
     pub error_bound_bytes: u64,
+    /// Connections refused at the connection limit since start
+    /// ([`connections_refused`](super::server::connections_refused)).
+    pub connections_refused: u64,
 }
 
 /// A Prometheus recorder of its own (not the process-wide one), so that
@@ -84,12 +88,17 @@ fn describe() {
         Unit::Bytes,
         "How far live and peak bytes can be from the truth (threads x flush threshold)."
     );
+    describe_counter!(
+        "heapguard_serve_connections_refused_total",
+        "Connections refused at the connection limit, every connection busy: answered 503, or closed past the refusals answered at once."
+    );
 }
 
 fn record(readings: &Readings) {
     gauge!("heapguard_live_bytes").set(readings.live_bytes as f64);
     gauge!("heapguard_peak_bytes").set(readings.peak_bytes as f64);
     gauge!("heapguard_live_bytes_error_bound_bytes").set(readings.error_bound_bytes as f64);
+    counter!("heapguard_serve_connections_refused_total").absolute(readings.connections_refused);
 }
 
 #[cfg(test)]
@@ -113,11 +122,13 @@ mod tests {
             live_bytes: 1_234_567,
             peak_bytes: 2_345_678,
             error_bound_bytes: 65_536,
+            connections_refused: 3,
         };
         let text = metrics.render(&readings);
         for line in [
             "heapguard_live_bytes 1234567",
             "heapguard_peak_bytes 2345678",
+            "heapguard_serve_connections_refused_total 3",
             "heapguard_budget_bytes 16777216",
             "heapguard_breaker_trips_total 0",
             "heapguard_requests_shed_total 0",

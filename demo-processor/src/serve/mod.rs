@@ -17,7 +17,8 @@
 //! - Slow and idle clients are closed: a request head must arrive within
 //!   `--header-timeout`, a body may not stall for `--body-timeout`, and at
 //!   `--max-connections` the connection idle longest makes room (one
-//!   lingering after a refused upload only when no other is idle).
+//!   lingering after a refused upload only when no other is idle); with
+//!   every connection busy, a new one is answered 503 with `Retry-After`.
 
 pub mod admin;
 mod app;
@@ -62,7 +63,8 @@ pub struct ServeArgs {
     pub body_timeout: Duration,
     /// Connections held at once; at the limit the connection idle longest
     /// is closed to admit a new one (one lingering after a refused upload
-    /// only when no other is idle).
+    /// only when no other is idle); with every connection busy, a new one
+    /// is answered 503 with `Retry-After: 1` and closed.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Seconds the requests in flight get to finish after SIGTERM or

@@ -14,8 +14,13 @@
 //!   request in flight; a client that never sent a whole head counts as
 //!   idle), a lingering one only when no other is idle (cut short, a
 //!   linger resets its connection); when every connection has a request in
-//!   flight, the new one is closed at once. So thousands of idle or slow
-//!   connections cannot keep `/healthz` from answering.
+//!   flight, the new one is answered `503 Service Unavailable` with
+//!   `Retry-After: 1` and closed (after a short linger, so the answer is
+//!   not lost to a reset; at most [`REFUSING_MAX`] such answers at once,
+//!   closed at once beyond), counted in [`connections_refused`] and logged
+//!   (at most once a second). A 503 says the request was not processed, so
+//!   a client may retry it. So thousands of idle or slow connections cannot
+//!   keep `/healthz` from answering.
 //! - **Lingering close**: a connection that closes after a request whose
 //!   body may be unread (a refusal answered before the upload ended) closes
 //!   its side first, then reads and discards what the client still sends,
@@ -58,6 +63,30 @@ pub const LINGER_MAX: Duration = Duration::from_secs(5);
 /// How long a lingering connection waits for more of the client's data
 /// before it closes.
 pub const LINGER_QUIET: Duration = Duration::from_secs(1);
+
+/// Connections refused at the limit that may be answered 503 at once; a
+/// refused connection beyond them is closed without an answer, so a flood
+/// cannot hold more sockets than the limit and these.
+pub const REFUSING_MAX: usize = 64;
+
+/// The answer to a connection refused at the limit.
+const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: application/json\r\n\
+retry-after: 1\r\n\
+connection: close\r\n\
+content-length: 63\r\n\r\n\
+{\"error\":\"connection limit reached: every connection is busy\"}\n";
+
+/// Connections refused at the connection limit since the process started,
+/// over every [`serve`] in it (exported as
+/// `heapguard_serve_connections_refused_total`).
+static CONNECTIONS_REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// Connections refused at [`Limits::max_connections`] (every connection
+/// busy) since the process started, over every [`serve`] in it.
+pub fn connections_refused() -> u64 {
+    CONNECTIONS_REFUSED.load(Relaxed)
+}
 
 /// The limits of [`serve`]; see the module docs for what each does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +151,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let connections = Arc::new(Connections::default());
+    let refusing = Arc::new(tokio::sync::Semaphore::new(REFUSING_MAX));
+    let mut last_refusal_logged: Option<Instant> = None;
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -145,10 +176,12 @@ where
             }
         };
         if connections.len() >= limits.max_connections && !connections.evict_oldest_idle() {
-            tracing::debug!(
-                "connection limit reached with every connection busy: closing a new one"
+            refuse(
+                stream,
+                &refusing,
+                &mut last_refusal_logged,
+                limits.max_connections,
             );
-            drop(stream);
             continue;
         }
         let state = connections.open();
@@ -185,6 +218,41 @@ where
             Drained { requests_cancelled, connections_closed, elapsed: started.elapsed() }
         }
     }
+}
+
+/// Answers a connection refused at the limit `503` and closes it (see the
+/// module docs), counts it, and logs at most once a second.
+fn refuse(
+    stream: TcpStream,
+    refusing: &Arc<tokio::sync::Semaphore>,
+    last_logged: &mut Option<Instant>,
+    max_connections: usize,
+) {
+    let refused = CONNECTIONS_REFUSED.fetch_add(1, Relaxed) + 1;
+    if last_logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+        *last_logged = Some(Instant::now());
+        tracing::warn!(
+            max_connections,
+            connections_refused = refused,
+            "connection limit reached with every connection busy: answering a new one 503"
+        );
+    }
+    let Ok(permit) = Arc::clone(refusing).try_acquire_owned() else {
+        return; // dropped: closed without an answer
+    };
+    tokio::spawn(async move {
+        let _permit = permit;
+        let mut stream = Lingering::refused(stream);
+        // The shutdown lingers: it reads what the client sent until it
+        // closes or a deadline passes, since closing with its request unread
+        // would reset the connection and could destroy the answer.
+        let _ = tokio::time::timeout(LINGER_MAX + LINGER_QUIET, async {
+            use tokio::io::AsyncWriteExt;
+            stream.write_all(REFUSED).await?;
+            stream.shutdown().await
+        })
+        .await;
+    });
 }
 
 /// One connection's state, shared by its task, its requests and the
@@ -429,6 +497,22 @@ struct Linger {
 }
 
 impl Lingering {
+    /// A connection refused at the limit: in no registry, and lingering
+    /// when closed (its request is unread).
+    fn refused(stream: TcpStream) -> Self {
+        let state = Arc::new(ConnectionState {
+            id: u64::MAX,
+            epoch: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            last_active_ms: AtomicU64::new(0),
+            evicted: AtomicBool::new(false),
+            evict: Notify::new(),
+            body_seen: AtomicBool::new(true),
+            lingering: AtomicBool::new(false),
+        });
+        Self::new(stream, state)
+    }
+
     fn new(stream: TcpStream, state: Arc<ConnectionState>) -> Self {
         Self {
             stream,
