@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 mod atomic;
+mod budget_arg;
 pub mod calendar;
 pub mod chart;
 pub mod cli;

@@ -33,11 +33,23 @@ fn read_json(path: &PathBuf) -> Value {
 
 #[test]
 fn bad_input_exits_2_with_a_message_naming_the_problem() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["run", "--contacts", "0"],
             "contacts per user must be a whole number from 1",
         ),
+        // A budget the process's own heap already fills: before, `run`
+        // ended "partial" (exit 3) and `serve` passed its health checks
+        // while refusing every request.
+        (
+            &["run", "--budget", "512"],
+            "a number without a unit is bytes: did you mean 512MiB?",
+        ),
+        (
+            &["serve", "--budget", "512"],
+            "a number without a unit is bytes: did you mean 512MiB?",
+        ),
+        (&["compare", "--budget", "1KiB"], "no more than the"),
         (
             &["run", "--budget", "abc"],
             "cannot parse \"abc\" as a memory budget",

@@ -116,12 +116,8 @@ fn parse_batch_size(text: &str) -> Result<u32, String> {
 }
 
 fn parse_budget(text: &str) -> Result<BudgetArg, String> {
-    let budget: Budget = text
-        .parse()
-        .map_err(|e: heapguard_breaker::BudgetError| e.to_string())?;
-    budget.resolve().map_err(|e| e.to_string())?;
     Ok(BudgetArg {
         text: text.to_owned(),
-        budget,
+        budget: crate::budget_arg::parse_budget(text)?,
     })
 }

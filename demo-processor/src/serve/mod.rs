@@ -34,6 +34,7 @@ use clap::Args;
 use heapguard_breaker::Budget;
 use tower::Layer;
 
+use crate::budget_arg::parse_budget;
 use crate::config::Mode;
 use crate::exit::{CliError, EXIT_COMPLETE};
 
@@ -240,13 +241,4 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         return Err(format!("{text} s: must be more than 0 and at most 86400"));
     }
     Ok(Duration::from_secs_f64(seconds))
-}
-
-/// A budget that parses and resolves on this machine.
-fn parse_budget(text: &str) -> Result<Budget, String> {
-    let budget: Budget = text
-        .parse()
-        .map_err(|error: heapguard_breaker::BudgetError| error.to_string())?;
-    budget.resolve().map_err(|error| error.to_string())?;
-    Ok(budget)
 }
