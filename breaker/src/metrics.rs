@@ -47,9 +47,9 @@
 //!
 //! | name | kind | what |
 //! | --- | --- | --- |
-//! | `heapguard_requests_admitted_total` | counter | requests that reserved their estimate and ran |
+//! | `heapguard_requests_admitted_total` | counter | requests the layer admitted, their estimate reserved (none for an estimate of 0), whatever the handler then answered (a 400 included) |
 //! | `heapguard_requests_shed_total` | counter | requests refused for memory (503) |
-//! | `heapguard_requests_too_large_total` | counter | requests whose estimate could never fit (413) |
+//! | `heapguard_requests_too_large_total` | counter | requests whose estimate reaches the trip line, so they could never be admitted (413) |
 //! | `heapguard_requests_waiting` | gauge | admitted requests whose job has not started |
 //! | `heapguard_requests_in_flight` | gauge | admitted requests whose response body has not ended |
 
@@ -147,7 +147,7 @@ impl BreakerMetrics {
         if self.shed.is_some() {
             describe_counter!(
                 "heapguard_requests_admitted_total",
-                "Requests that reserved their memory estimate and ran."
+                "Requests the layer admitted, their memory estimate reserved (none for an estimate of 0), whatever the handler then answered."
             );
             describe_counter!(
                 "heapguard_requests_shed_total",
@@ -155,7 +155,7 @@ impl BreakerMetrics {
             );
             describe_counter!(
                 "heapguard_requests_too_large_total",
-                "Requests refused with 413: their estimate could never fit the budget."
+                "Requests refused with 413: their estimate reaches the trip line, so they could never be admitted."
             );
             describe_gauge!(
                 "heapguard_requests_waiting",

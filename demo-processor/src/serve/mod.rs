@@ -8,7 +8,8 @@
 //!   is dropped (the client went away).
 //! - Every request reserves an estimate of its memory in the breaker
 //!   ([`estimate`]); one that does not fit now is answered 503 with
-//!   `Retry-After`, one that could never fit 413.
+//!   `Retry-After`, one that could never be admitted (its estimate at or
+//!   past the breaker's trip line) 413.
 //! - `GET /metrics`: Prometheus text, every value read at scrape time
 //!   ([`metrics`]). `GET /healthz`: 200. Neither is ever shed.
 //! - Ctrl-C or SIGTERM: stop accepting, close idle connections, give the
