@@ -264,7 +264,7 @@ fn malformed_rows_exit_2_naming_the_line() {
 }
 
 #[test]
-fn empty_and_header_only_files_print_nothing() {
+fn empty_and_header_only_files_print_nothing_and_say_so() {
     for (name, contents) in [
         ("empty", ""),
         ("header", "t_secs,live_bytes\n"),
@@ -274,6 +274,12 @@ fn empty_and_header_only_files_print_nothing() {
         let output = run(&[path.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(0), "{name}: {output:?}");
         assert!(output.stdout.is_empty(), "{name}");
+        // Not an empty output that reads as "no leak".
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "heapguard-replay: replayed no readings: the input holds no readings\n",
+            "{name}"
+        );
     }
 }
 
@@ -471,6 +477,16 @@ fn a_prometheus_response_replays_each_series_or_the_selected_one() {
     let only_b = run(&[path, "--format", "prometheus", "--series", "instance=b"]);
     assert!(only_b.status.success(), "{only_b:?}");
     assert!(only_b.stdout.is_empty());
+    assert!(!String::from_utf8_lossy(&only_b.stderr).contains("replayed no readings"));
+    // A selector that matches nothing says so: an empty output is not "no leak".
+    let none = run(&[path, "--format", "prometheus", "--series", "instance=c"]);
+    assert!(none.status.success(), "{none:?}");
+    assert!(none.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&none.stderr)
+            .contains("replayed no readings: no series in the input matches --series instance=c"),
+        "{none:?}"
+    );
     let refused = run(&[path, "--series", "instance=b"]);
     assert_eq!(refused.status.code(), Some(2));
     let not_matrix = write_csv(

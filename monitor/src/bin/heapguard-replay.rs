@@ -12,7 +12,9 @@
 //! CSV's `restart` column does (a file is read twice for that; from
 //! standard input, only a start-time series that comes before its memory
 //! series counts). Exit status 2 on malformed input (naming the line), 1
-//! when the output cannot be written.
+//! when the output cannot be written; 0 otherwise, with a line on stderr
+//! when no reading was replayed (an empty input, or a `--series` that
+//! matches no series), so that an empty output is not read as "no leak".
 
 use clap::{Parser, ValueEnum};
 use heapguard_monitor::replay::{
@@ -163,6 +165,7 @@ fn main() -> ExitCode {
     match result {
         Ok(stats) => {
             report_skipped(&stats);
+            report_nothing_replayed(&stats, args.series.as_deref());
             if let Err(error) = flushed {
                 return fail(1, &format!("writing events: {error}"));
             }
@@ -180,6 +183,19 @@ fn report_skipped(stats: &ReplayStats) {
             stats.skipped,
             stats.skipped + stats.readings
         );
+    }
+}
+
+/// An empty output reads as "no leak": say on stderr when it is "nothing
+/// read" instead (an empty input, a header alone, an empty result, or a
+/// `--series` that matches no series). The status stays 0.
+fn report_nothing_replayed(stats: &ReplayStats, series: Option<&str>) {
+    if stats.readings == 0 && stats.skipped == 0 {
+        let why = match series {
+            Some(series) => format!("no series in the input matches --series {series}"),
+            None => "the input holds no readings".to_owned(),
+        };
+        eprintln!("heapguard-replay: replayed no readings: {why}");
     }
 }
 
