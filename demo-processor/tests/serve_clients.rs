@@ -253,6 +253,65 @@ fn a_connection_over_the_limit_with_every_connection_busy_is_answered_503() {
     drop(busy);
 }
 
+#[test]
+fn a_request_on_its_way_is_not_cut_off_to_make_room_but_a_slow_head_is() {
+    let server = Server::start(&[
+        "--budget",
+        "2GiB",
+        "--mode",
+        "naive",
+        "--max-connections",
+        "2",
+    ]);
+    // A naive job at 100,000 contacts (many seconds) holds one connection.
+    let mut busy = TcpStream::connect(server.addr).expect("connect");
+    busy.write_all(
+        b"POST /suggestions?contacts=100000&seed=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .expect("a request");
+    // The other is a request on its way: its head has begun, not ended.
+    let mut arriving = TcpStream::connect(server.addr).expect("connect");
+    arriving
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+        .expect("half a head");
+    std::thread::sleep(Duration::from_millis(300));
+    // Before, the limit closed the arriving request's connection (its
+    // client saw an empty reply) to admit this one.
+    let refused = get(server.addr, "/healthz").expect("an answer");
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused:.200}");
+    arriving
+        .write_all(b"Connection: close\r\n\r\n")
+        .expect("the rest of the head");
+    arriving
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = String::new();
+    arriving
+        .read_to_string(&mut answer)
+        .expect("the arriving request answered");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+    // A head still on its way after HEAD_GRACE (1 s) is a slow client's:
+    // it makes room.
+    let mut slow = TcpStream::connect(server.addr).expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\n")
+        .expect("half a head");
+    std::thread::sleep(Duration::from_millis(1100));
+    // Bounded: 15 tries 200 ms apart, in case the server read the head late.
+    let answered = (0..15).find_map(|_| match health(server.addr) {
+        Ok(200) => Some(()),
+        _ => {
+            std::thread::sleep(Duration::from_millis(200));
+            None
+        }
+    });
+    assert!(answered.is_some(), "the slow head made room within 4 s");
+    assert!(
+        closed_by_server(&slow, Duration::from_secs(2)),
+        "the slow head was closed"
+    );
+    drop(busy);
+}
+
 /// One connection in each state a client can leave a request in.
 fn half_sent_requests(addr: SocketAddr) -> Vec<(&'static str, TcpStream)> {
     let states: [(&str, &[u8]); 5] = [

@@ -11,10 +11,13 @@
 //!   `RequestBodyTimeoutLayer`, which the caller puts around its router).
 //! - **Connection limit**: at [`Limits::max_connections`], a new connection
 //!   is admitted by closing the connection that has been idle longest (no
-//!   request in flight; a client that never sent a whole head counts as
-//!   idle), a lingering one only when no other is idle (cut short, a
-//!   linger resets its connection); when every connection has a request in
-//!   flight, the new one is answered `503 Service Unavailable` with
+//!   request in flight; a client still sending a head counts as idle once
+//!   [`HEAD_GRACE`] has passed since its head began, so slow heads make
+//!   room while a request on its way is not cut off unanswered; a
+//!   connection its task has not yet read from is not closed either), a
+//!   lingering one only when no other is idle (cut short, a linger resets
+//!   its connection); when no connection can be closed, the new one is
+//!   answered `503 Service Unavailable` with
 //!   `Retry-After: 1` and closed (after a short linger, so the answer is
 //!   not lost to a reset; at most [`REFUSING_MAX`] such answers at once,
 //!   closed at once beyond), counted in [`connections_refused`] and logged
@@ -63,6 +66,14 @@ pub const LINGER_MAX: Duration = Duration::from_secs(5);
 /// How long a lingering connection waits for more of the client's data
 /// before it closes.
 pub const LINGER_QUIET: Duration = Duration::from_secs(1);
+
+/// How long a connection's request head may be on its way before the
+/// connection counts as idle at the connection limit: a client sends a
+/// head in one packet or a few, a slowloris for seconds.
+pub const HEAD_GRACE: Duration = Duration::from_secs(1);
+
+/// No head on its way (see [`ConnectionState::head_started_ms`]).
+const NO_HEAD: u64 = u64::MAX;
 
 /// Connections refused at the limit that may be answered 503 at once; a
 /// refused connection beyond them is closed without an answer, so a flood
@@ -275,12 +286,61 @@ struct ConnectionState {
     /// Closing in stages: evicted only when no other idle connection is
     /// left, since cutting a linger short resets the connection.
     lingering: AtomicBool,
+    /// Its task has read from it (or tried): until then a request may sit
+    /// unread in the socket.
+    polled: AtomicBool,
+    /// When the bytes of a request head began to arrive with no request in
+    /// flight, in ms since `epoch`; [`NO_HEAD`] once the request is
+    /// dispatched (or before any).
+    head_started_ms: AtomicU64,
 }
 
 impl ConnectionState {
+    fn new(id: u64, epoch: Instant) -> Self {
+        Self {
+            id,
+            epoch,
+            in_flight: AtomicUsize::new(0),
+            last_active_ms: AtomicU64::new(millis_since(epoch)),
+            evicted: AtomicBool::new(false),
+            evict: Notify::new(),
+            body_seen: AtomicBool::new(false),
+            lingering: AtomicBool::new(false),
+            polled: AtomicBool::new(false),
+            head_started_ms: AtomicU64::new(NO_HEAD),
+        }
+    }
+
     /// Notes activity now: a request started or ended.
     fn touch(&self) {
         self.last_active_ms.store(millis_since(self.epoch), Relaxed);
+    }
+
+    /// Notes a read: `bytes` arrived (0: none yet, or the end).
+    fn note_read(&self, bytes: usize) {
+        if !self.polled.load(Relaxed) {
+            self.polled.store(true, Relaxed);
+        }
+        if bytes > 0
+            && self.in_flight.load(Relaxed) == 0
+            && self.head_started_ms.load(Relaxed) == NO_HEAD
+        {
+            self.head_started_ms
+                .store(millis_since(self.epoch), Relaxed);
+        }
+    }
+
+    /// Whether the connection limit may close it `now_ms`: no request in
+    /// flight, read from, and no head on its way for less than
+    /// [`HEAD_GRACE`].
+    fn evictable(&self, now_ms: u64) -> bool {
+        let head = self.head_started_ms.load(Relaxed);
+        self.in_flight.load(Relaxed) == 0
+            && !self.evicted.load(Relaxed)
+            && self.polled.load(Relaxed)
+            && (head == NO_HEAD
+                || now_ms.saturating_sub(head)
+                    >= u64::try_from(HEAD_GRACE.as_millis()).unwrap_or(u64::MAX))
     }
 }
 
@@ -321,16 +381,10 @@ impl Connections {
     }
 
     fn open(&self) -> Arc<ConnectionState> {
-        let state = Arc::new(ConnectionState {
-            id: self.next_id.fetch_add(1, Relaxed),
-            epoch: self.epoch,
-            in_flight: AtomicUsize::new(0),
-            last_active_ms: AtomicU64::new(self.now_ms()),
-            evicted: AtomicBool::new(false),
-            evict: Notify::new(),
-            body_seen: AtomicBool::new(false),
-            lingering: AtomicBool::new(false),
-        });
+        let state = Arc::new(ConnectionState::new(
+            self.next_id.fetch_add(1, Relaxed),
+            self.epoch,
+        ));
         self.lock().insert(state.id, Arc::clone(&state));
         state
     }
@@ -340,12 +394,14 @@ impl Connections {
     }
 
     /// Closes the connection idle longest, a lingering one only when no
-    /// other is idle; false when every connection has a request in flight.
+    /// other is idle; false when none may be closed (each has a request in
+    /// flight or on its way).
     fn evict_oldest_idle(&self) -> bool {
+        let now_ms = self.now_ms();
         let open = self.lock();
         let oldest = open
             .values()
-            .filter(|c| c.in_flight.load(Relaxed) == 0 && !c.evicted.load(Relaxed))
+            .filter(|c| c.evictable(now_ms))
             .min_by_key(|c| (c.lingering.load(Relaxed), c.last_active_ms.load(Relaxed)));
         match oldest {
             Some(connection) => {
@@ -436,6 +492,7 @@ struct InFlight(Arc<ConnectionState>);
 impl InFlight {
     fn begin(state: Arc<ConnectionState>) -> Self {
         state.in_flight.fetch_add(1, Relaxed);
+        state.head_started_ms.store(NO_HEAD, Relaxed);
         state.touch();
         Self(state)
     }
@@ -500,17 +557,9 @@ impl Lingering {
     /// A connection refused at the limit: in no registry, and lingering
     /// when closed (its request is unread).
     fn refused(stream: TcpStream) -> Self {
-        let state = Arc::new(ConnectionState {
-            id: u64::MAX,
-            epoch: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            last_active_ms: AtomicU64::new(0),
-            evicted: AtomicBool::new(false),
-            evict: Notify::new(),
-            body_seen: AtomicBool::new(true),
-            lingering: AtomicBool::new(false),
-        });
-        Self::new(stream, state)
+        let state = ConnectionState::new(u64::MAX, Instant::now());
+        state.body_seen.store(true, Relaxed);
+        Self::new(stream, Arc::new(state))
     }
 
     fn new(stream: TcpStream, state: Arc<ConnectionState>) -> Self {
@@ -560,7 +609,10 @@ impl AsyncRead for Lingering {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+        self.state.note_read(buf.filled().len() - before);
+        read
     }
 }
 
