@@ -65,9 +65,9 @@ pub struct ServeArgs {
     pub body_timeout: Duration,
     /// Connections held at once; at the limit the connection idle longest
     /// is closed to admit a new one (one lingering after a refused upload
-    /// only when no other is idle); with every connection busy (a request
-    /// in flight, or its head arriving for under a second), a new one is
-    /// answered 503 with `Retry-After: 1` and closed.
+    /// only when no other is idle, one whose request head is still
+    /// arriving only when more than half are); with every connection busy,
+    /// a new one is answered 503 with `Retry-After: 1` and closed.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Seconds the requests in flight get to finish after SIGTERM or

@@ -11,17 +11,19 @@
 //!   `RequestBodyTimeoutLayer`, which the caller puts around its router).
 //! - **Connection limit**: at [`Limits::max_connections`], a new connection
 //!   is admitted by closing the connection that has been idle longest (no
-//!   request in flight; a client still sending a head counts as idle once
-//!   [`HEAD_GRACE`] has passed since its head began, so slow heads make
-//!   room while a request on its way is not cut off unanswered; a
-//!   connection its task has not yet read from is not closed either), a
-//!   lingering one only when no other is idle (cut short, a linger resets
-//!   its connection); when no connection can be closed, the new one is
-//!   answered `503 Service Unavailable` with
-//!   `Retry-After: 1` and closed (after a short linger, so the answer is
-//!   not lost to a reset; at most [`REFUSING_MAX`] such answers at once,
-//!   closed at once beyond), counted in [`connections_refused`] and logged
-//!   (at most once a second). A 503 says the request was not processed, so
+//!   request in flight), a lingering one only when no other is idle (cut
+//!   short, a linger resets its connection). A connection with a request
+//!   on its way (a head that began arriving less than [`HEAD_GRACE`] ago,
+//!   or a connection opened that recently and not yet read) is closed only
+//!   when no other is idle and more than half the connections have one: a
+//!   request is not cut off unanswered, and a flood of connections that
+//!   each send a byte cannot hold every slot. When no connection can be
+//!   closed, the new one is answered `503 Service Unavailable` with
+//!   `Retry-After: 1` once its request head has arrived, and closed after
+//!   a short linger, so the answer is not lost to a reset (all within 1 s;
+//!   at most [`REFUSING_MAX`] such answers at once, closed unanswered
+//!   beyond); each refusal is counted in [`connections_refused`] and
+//!   logged (at most once a second). A 503 says the request was not processed, so
 //!   a client may retry it. So thousands of idle or slow connections cannot
 //!   keep `/healthz` from answering.
 //! - **Lingering close**: a connection that closes after a request whose
@@ -42,7 +44,10 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -186,7 +191,9 @@ where
                 continue;
             }
         };
-        if connections.len() >= limits.max_connections && !connections.evict_oldest_idle() {
+        if connections.len() >= limits.max_connections
+            && !connections.evict_oldest_idle(limits.max_connections)
+        {
             refuse(
                 stream,
                 &refusing,
@@ -245,7 +252,8 @@ fn refuse(
         tracing::warn!(
             max_connections,
             connections_refused = refused,
-            "connection limit reached with every connection busy: answering a new one 503"
+            "connection limit reached with every connection busy: refusing a new one \
+             (503, or closed past the refusals answered at once)"
         );
     }
     let Ok(permit) = Arc::clone(refusing).try_acquire_owned() else {
@@ -253,17 +261,39 @@ fn refuse(
     };
     tokio::spawn(async move {
         let _permit = permit;
-        let mut stream = Lingering::refused(stream);
-        // The shutdown lingers: it reads what the client sent until it
-        // closes or a deadline passes, since closing with its request unread
-        // would reset the connection and could destroy the answer.
-        let _ = tokio::time::timeout(LINGER_MAX + LINGER_QUIET, async {
-            use tokio::io::AsyncWriteExt;
-            stream.write_all(REFUSED).await?;
-            stream.shutdown().await
-        })
-        .await;
+        let _ = tokio::time::timeout(REFUSAL_TIME, answer_refused(stream)).await;
     });
+}
+
+/// How long a refused connection is held at most: to read its request's
+/// head, answer 503 and read what else the client sends until it closes.
+/// Short, so that [`REFUSING_MAX`] answers cannot be held by a few slow
+/// clients.
+const REFUSAL_TIME: Duration = Duration::from_secs(1);
+
+/// Reads the request's head (at most 8 KiB, for at most half of
+/// [`REFUSAL_TIME`]: a response before its request reads as unsolicited to
+/// some clients), answers [`REFUSED`], closes the
+/// write side, then reads until the client closes: closing with its data
+/// unread would reset the connection and could destroy the answer.
+async fn answer_refused(mut stream: TcpStream) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 1024];
+    // Half the time for the head: a client that sends none is answered too.
+    let _ = tokio::time::timeout(REFUSAL_TIME / 2, async {
+        let mut head = Vec::new();
+        while head.len() < 8192 && !head.windows(4).any(|end| end == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    stream.write_all(REFUSED).await?;
+    stream.shutdown().await?;
+    while stream.read(&mut buf).await? > 0 {}
+    Ok(())
 }
 
 /// One connection's state, shared by its task, its requests and the
@@ -326,21 +356,29 @@ impl ConnectionState {
             && self.head_started_ms.load(Relaxed) == NO_HEAD
         {
             self.head_started_ms
-                .store(millis_since(self.epoch), Relaxed);
+                .store(millis_since(self.epoch), Release);
         }
     }
 
-    /// Whether the connection limit may close it `now_ms`: no request in
-    /// flight, read from, and no head on its way for less than
-    /// [`HEAD_GRACE`].
-    fn evictable(&self, now_ms: u64) -> bool {
-        let head = self.head_started_ms.load(Relaxed);
-        self.in_flight.load(Relaxed) == 0
-            && !self.evicted.load(Relaxed)
-            && self.polled.load(Relaxed)
-            && (head == NO_HEAD
-                || now_ms.saturating_sub(head)
-                    >= u64::try_from(HEAD_GRACE.as_millis()).unwrap_or(u64::MAX))
+    /// Whether the connection limit may close it: no request in flight.
+    fn idle(&self) -> bool {
+        // Acquire: pairs with `InFlight::begin`'s Release, so a dispatched
+        // request's count shows with its head's end.
+        self.in_flight.load(Acquire) == 0 && !self.evicted.load(Relaxed)
+    }
+
+    /// Whether a request may be on its way `now_ms`: a head began arriving
+    /// less than [`HEAD_GRACE`] ago, or the connection, opened less than
+    /// that ago, has not been read yet. Closed only when few are.
+    fn arriving(&self, now_ms: u64) -> bool {
+        let grace = u64::try_from(HEAD_GRACE.as_millis()).unwrap_or(u64::MAX);
+        let started = match self.head_started_ms.load(Acquire) {
+            NO_HEAD if self.polled.load(Relaxed) => return false,
+            // Not read yet: its opening is when its head may have begun.
+            NO_HEAD => self.last_active_ms.load(Relaxed),
+            started => started,
+        };
+        now_ms.saturating_sub(started) < grace
     }
 }
 
@@ -394,17 +432,28 @@ impl Connections {
     }
 
     /// Closes the connection idle longest, a lingering one only when no
-    /// other is idle; false when none may be closed (each has a request in
-    /// flight or on its way).
-    fn evict_oldest_idle(&self) -> bool {
+    /// other is idle, one with a request on its way only when no other is
+    /// idle and more than half the `limit` have one (so a flood of
+    /// connections that each send a byte cannot hold every slot); false
+    /// when none may be closed.
+    fn evict_oldest_idle(&self, limit: usize) -> bool {
         let now_ms = self.now_ms();
         let open = self.lock();
+        let arriving = open.values().filter(|c| c.arriving(now_ms)).count();
         let oldest = open
             .values()
-            .filter(|c| c.evictable(now_ms))
-            .min_by_key(|c| (c.lingering.load(Relaxed), c.last_active_ms.load(Relaxed)));
+            .filter(|c| c.idle())
+            .map(|c| (c.arriving(now_ms), c))
+            .filter(|(arriving_here, _)| !arriving_here || arriving > limit / 2)
+            .min_by_key(|(arriving_here, c)| {
+                (
+                    *arriving_here,
+                    c.lingering.load(Relaxed),
+                    c.last_active_ms.load(Relaxed),
+                )
+            });
         match oldest {
-            Some(connection) => {
+            Some((_, connection)) => {
                 connection.evicted.store(true, Relaxed);
                 connection.evict.notify_one();
                 true
@@ -491,8 +540,9 @@ struct InFlight(Arc<ConnectionState>);
 
 impl InFlight {
     fn begin(state: Arc<ConnectionState>) -> Self {
-        state.in_flight.fetch_add(1, Relaxed);
         state.head_started_ms.store(NO_HEAD, Relaxed);
+        // Release: the limit that sees no head on its way sees this request.
+        state.in_flight.fetch_add(1, Release);
         state.touch();
         Self(state)
     }
@@ -554,14 +604,6 @@ struct Linger {
 }
 
 impl Lingering {
-    /// A connection refused at the limit: in no registry, and lingering
-    /// when closed (its request is unread).
-    fn refused(stream: TcpStream) -> Self {
-        let state = ConnectionState::new(u64::MAX, Instant::now());
-        state.body_seen.store(true, Relaxed);
-        Self::new(stream, Arc::new(state))
-    }
-
     fn new(stream: TcpStream, state: Arc<ConnectionState>) -> Self {
         Self {
             stream,
