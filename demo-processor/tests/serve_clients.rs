@@ -182,6 +182,19 @@ fn thousands_of_idle_connections_never_starve_health() {
     assert!(closed >= 1900, "{closed} of the oldest 2,000 closed");
 }
 
+/// Reads `stream` to its end (the server's close), waiting at most `wait`
+/// between reads.
+fn read_response(mut stream: &TcpStream, wait: Duration) -> String {
+    stream
+        .set_read_timeout(Some(wait))
+        .expect("set a read timeout");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("the whole response");
+    response
+}
+
 /// `GET path` on a connection of its own, `Connection: close`; the whole
 /// response, or why none came.
 fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
@@ -282,13 +295,7 @@ fn a_request_on_its_way_is_not_cut_off_to_make_room_but_a_slow_head_is() {
     arriving
         .write_all(b"Connection: close\r\n\r\n")
         .expect("the rest of the head");
-    arriving
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut answer = String::new();
-    arriving
-        .read_to_string(&mut answer)
-        .expect("the arriving request answered");
+    let answer = read_response(&arriving, Duration::from_secs(5));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
     // A head still on its way after HEAD_GRACE (1 s) is a slow client's:
     // it makes room.
@@ -399,13 +406,7 @@ fn a_request_in_flight_at_sigterm_completes_within_the_drain() {
     let idle = TcpStream::connect(server.addr).expect("connect");
     std::thread::sleep(Duration::from_millis(100));
     server.terminate();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("the whole response");
+    let response = read_response(&stream, Duration::from_secs(20));
     assert!(response.starts_with("HTTP/1.1 200"), "{response:.200}");
     assert_eq!(server.wait(Duration::from_secs(20)).code(), Some(0));
     drop(idle);
