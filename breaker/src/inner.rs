@@ -373,9 +373,11 @@ impl Inner {
     fn settle_for_room(&self) -> bool {
         // Claimed under the registry's lock, so a thread that loses the
         // claim has waited for the settle it lost to, and tries again on
-        // the ledger that settle left.
+        // the ledger that settle left. The clock (the user's) is read
+        // before the lock.
+        let now = self.clock.now();
         self.settling
-            .settle_for_room(|| claim_if_due(&self.last_settle, self.clock.now(), SETTLE_INTERVAL))
+            .settle_for_room(|| claim_if_due(&self.last_settle, now, SETTLE_INTERVAL))
     }
 
     /// A failed reading: refuse (fail closed); publish `ReadFailed` once per

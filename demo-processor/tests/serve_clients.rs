@@ -215,19 +215,25 @@ fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
     Ok(response)
 }
 
-#[test]
-fn a_connection_over_the_limit_with_every_connection_busy_is_answered_503() {
-    let admin = SocketAddr::from(([127, 0, 0, 1], common::free_port()));
-    let server = Server::start(&[
+/// A server of two connections whose naive jobs at 100,000 contacts run
+/// for many seconds in a test build, with `extra` arguments.
+fn two_connection_server(extra: &[&str]) -> Server {
+    let mut args = vec![
         "--budget",
         "2GiB",
         "--mode",
         "naive",
         "--max-connections",
         "2",
-        "--admin-listen",
-        &admin.to_string(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+#[test]
+fn a_connection_over_the_limit_with_every_connection_busy_is_answered_503() {
+    let admin = SocketAddr::from(([127, 0, 0, 1], common::free_port()));
+    let server = two_connection_server(&["--admin-listen", &admin.to_string()]);
     // Two naive jobs at 100,000 contacts (many seconds in a test build)
     // take both connections.
     let busy: Vec<TcpStream> = (1..=2)
@@ -268,14 +274,7 @@ fn a_connection_over_the_limit_with_every_connection_busy_is_answered_503() {
 
 #[test]
 fn a_request_on_its_way_is_not_cut_off_to_make_room_but_a_slow_head_is() {
-    let server = Server::start(&[
-        "--budget",
-        "2GiB",
-        "--mode",
-        "naive",
-        "--max-connections",
-        "2",
-    ]);
+    let server = two_connection_server(&[]);
     // A naive job at 100,000 contacts (many seconds) holds one connection.
     let mut busy = TcpStream::connect(server.addr).expect("connect");
     busy.write_all(

@@ -19,8 +19,8 @@
 //!   request is not cut off unanswered, and a flood of connections that
 //!   each send a byte cannot hold every slot. When no connection can be
 //!   closed, the new one is answered `503 Service Unavailable` with
-//!   `Retry-After: 1` once its request head has arrived, and closed after
-//!   a short linger, so the answer is not lost to a reset (all within 1 s;
+//!   `Retry-After: 1` once hyper has read its request, and closed after a
+//!   short linger, so the answer is not lost to a reset (all within 1 s;
 //!   at most [`REFUSING_MAX`] such answers at once, closed unanswered
 //!   beyond); each refusal is counted in [`connections_refused`] and
 //!   logged (at most once a second). A 503 says the request was not processed, so
@@ -52,7 +52,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::http::{Request, Response};
+use axum::http::header::{HeaderValue, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{Request, Response, StatusCode};
 use heapguard_alloc::Account;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -84,14 +85,6 @@ const NO_HEAD: u64 = u64::MAX;
 /// refused connection beyond them is closed without an answer, so a flood
 /// cannot hold more sockets than the limit and these.
 pub const REFUSING_MAX: usize = 64;
-
-/// The answer to a connection refused at the limit.
-const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-content-type: application/json\r\n\
-retry-after: 1\r\n\
-connection: close\r\n\
-content-length: 63\r\n\r\n\
-{\"error\":\"connection limit reached: every connection is busy\"}\n";
 
 /// Connections refused at the connection limit since the process started,
 /// over every [`serve`] in it (exported as
@@ -195,6 +188,7 @@ where
             && !connections.evict_oldest_idle(limits.max_connections)
         {
             refuse(
+                &http,
                 stream,
                 &refusing,
                 &mut last_refusal_logged,
@@ -241,6 +235,7 @@ where
 /// Answers a connection refused at the limit `503` and closes it (see the
 /// module docs), counts it, and logs at most once a second.
 fn refuse(
+    http: &hyper::server::conn::http1::Builder,
     stream: TcpStream,
     refusing: &Arc<tokio::sync::Semaphore>,
     last_logged: &mut Option<Instant>,
@@ -259,41 +254,35 @@ fn refuse(
     let Ok(permit) = Arc::clone(refusing).try_acquire_owned() else {
         return; // dropped: closed without an answer
     };
+    // hyper reads the request (a response before it reads as unsolicited
+    // to some clients) and answers; the stream lingers at the close, as
+    // after a refused upload, so the answer is not lost to a reset.
+    let connection = http.serve_connection(
+        TokioIo::new(Lingering::refused(stream)),
+        hyper::service::service_fn(|_: Request<Incoming>| async { Ok::<_, Infallible>(refusal()) }),
+    );
     tokio::spawn(async move {
         let _permit = permit;
-        let _ = tokio::time::timeout(REFUSAL_TIME, answer_refused(stream)).await;
+        let _ = tokio::time::timeout(REFUSAL_TIME, connection).await;
     });
 }
 
-/// How long a refused connection is held at most: to read its request's
-/// head, answer 503 and read what else the client sends until it closes.
-/// Short, so that [`REFUSING_MAX`] answers cannot be held by a few slow
-/// clients.
+/// How long a refused connection is held at most: to read its request,
+/// answer 503 and linger. Short, so that [`REFUSING_MAX`] answers cannot be
+/// held by a few slow clients.
 const REFUSAL_TIME: Duration = Duration::from_secs(1);
 
-/// Reads the request's head (at most 8 KiB, for at most half of
-/// [`REFUSAL_TIME`]: a response before its request reads as unsolicited to
-/// some clients), answers [`REFUSED`], closes the
-/// write side, then reads until the client closes: closing with its data
-/// unread would reset the connection and could destroy the answer.
-async fn answer_refused(mut stream: TcpStream) -> std::io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buf = [0u8; 1024];
-    // Half the time for the head: a client that sends none is answered too.
-    let _ = tokio::time::timeout(REFUSAL_TIME / 2, async {
-        let mut head = Vec::new();
-        while head.len() < 8192 && !head.windows(4).any(|end| end == b"\r\n\r\n") {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => head.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    stream.write_all(REFUSED).await?;
-    stream.shutdown().await?;
-    while stream.read(&mut buf).await? > 0 {}
-    Ok(())
+/// The answer to a connection refused at the limit.
+fn refusal() -> Response<axum::body::Body> {
+    let mut response = Response::new(axum::body::Body::from(
+        "{\"error\":\"connection limit reached: every connection is busy\"}\n",
+    ));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// One connection's state, shared by its task, its requests and the
@@ -604,6 +593,14 @@ struct Linger {
 }
 
 impl Lingering {
+    /// A connection refused at the limit: in no registry, and lingering at
+    /// its close (its request may be unread).
+    fn refused(stream: TcpStream) -> Self {
+        let state = ConnectionState::new(u64::MAX, Instant::now());
+        state.body_seen.store(true, Relaxed);
+        Self::new(stream, Arc::new(state))
+    }
+
     fn new(stream: TcpStream, state: Arc<ConnectionState>) -> Self {
         Self {
             stream,
