@@ -27,7 +27,9 @@ CONFIGS=${CONFIGS:-jemalloc,counting,stack}
 TARGET=${CARGO_TARGET_DIR:-target}
 OUT=${OUT_DIR:-$TARGET/heapguard-benches}
 mkdir -p "$OUT"
-cargo build --release -p heapguard-benches --bin service_load --bin service_jemalloc \
+# Without the benches' `demo` feature: the demo turns on heapguard-alloc's
+# `sampling`, and the servers count with what a service gets by default.
+cargo build --release -p heapguard-benches --no-default-features --bin service_load --bin service_jemalloc \
     --bin service_counting --bin service_stack >&2
 "$TARGET/release/service_load" bench --rounds "$ROUNDS" --requests "$REQUESTS" --warmup "$WARMUP" \
     --connections "$CONNECTIONS" --workers "$WORKERS" --configs "$CONFIGS" --json "$OUT/service.jsonl"

@@ -50,7 +50,9 @@ if ! command -v valgrind >/dev/null 2>&1; then
     exit 2
 fi
 if [ -z "${NO_BUILD:-}" ]; then
-    cargo build --release -p heapguard-benches --bin service_load --bin service_jemalloc \
+    # Without the benches' `demo` feature: the demo turns on heapguard-alloc's
+    # `sampling`, and the servers count with what a service gets by default.
+    cargo build --release -p heapguard-benches --no-default-features --bin service_load --bin service_jemalloc \
         --bin service_counting --bin service_stack >&2
 fi
 BIN_DIR=$TARGET/release

@@ -36,6 +36,7 @@ mod block;
 pub mod churn;
 mod clock;
 pub mod contenders;
+#[cfg(feature = "demo")]
 pub mod e2e;
 pub mod json;
 pub mod mixed;
