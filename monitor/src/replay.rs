@@ -52,6 +52,10 @@ pub struct ReplayStats {
     pub readings: u64,
     /// Readings skipped: `live_bytes` not finite, or negative.
     pub skipped: u64,
+    /// Memory series replayed, with or without readings: those of a
+    /// Prometheus response that the selector matched (start-time series
+    /// not counted); 0 for a CSV.
+    pub series: u64,
 }
 
 /// Feeds every row of a CSV `input` to an [`Analyzer`] with `config`, as if
@@ -526,9 +530,12 @@ where
             return false;
         }
         self.pending = self.restarts.of(labels).iter().rev().copied().collect();
-        self.selector
+        let selected = self
+            .selector
             .iter()
-            .all(|(name, value)| labels.get(name) == Some(value))
+            .all(|(name, value)| labels.get(name) == Some(value));
+        self.stats.series += u64::from(selected);
+        selected
     }
 
     fn sample(

@@ -294,6 +294,27 @@ fn a_missing_file_or_bad_budget_exits_2() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("12 parsecs"));
 }
 
+#[test]
+fn a_budget_read_from_this_machine_is_said_to_be_this_machines() {
+    let path = write_csv("host-budget", "t_secs,live_bytes\n0,1000\n60,1000\n");
+    let path = path.to_str().unwrap();
+    for budget in ["auto", "system", "80%"] {
+        let output = run(&[path, "--budget", budget]);
+        assert!(output.status.success(), "{budget}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!(
+                "heapguard-replay: --budget {budget} is this machine's, not the recorded process's: "
+            )) && stderr.contains("--budget 512MiB"),
+            "{budget}: {stderr}"
+        );
+    }
+    // A size is the recorded process's: nothing to say.
+    let output = run(&[path, "--budget", "512MiB"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
 fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_heapguard-replay"))
         .args(args)
@@ -489,6 +510,24 @@ fn a_prometheus_response_replays_each_series_or_the_selected_one() {
     );
     let refused = run(&[path, "--series", "instance=b"]);
     assert_eq!(refused.status.code(), Some(2));
+    // A series that matches but holds no reading is not "no match".
+    let empty = write_file(
+        "empty-series",
+        ".json",
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"heapguard_live_bytes","instance":"e"},"values":[]}]}}"#,
+    );
+    let output = run(&[
+        empty.to_str().unwrap(),
+        "--format",
+        "prometheus",
+        "--series",
+        "instance=e",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "heapguard-replay: replayed no readings: the 1 series matching --series instance=e holds no readings\n"
+    );
     let not_matrix = write_csv(
         "vector",
         r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,

@@ -14,7 +14,10 @@
 //! series counts). Exit status 2 on malformed input (naming the line), 1
 //! when the output cannot be written; 0 otherwise, with a line on stderr
 //! when no reading was replayed (an empty input, or a `--series` that
-//! matches no series), so that an empty output is not read as "no leak".
+//! matches no series or only series without readings), so that an empty
+//! output is not read as "no leak". A `--budget` other than a size
+//! (`auto`, `cgroup`, `system`, a percentage) is read from the machine
+//! running the replay, which is said on stderr with what it came to.
 
 use clap::{Parser, ValueEnum};
 use heapguard_monitor::replay::{
@@ -22,7 +25,7 @@ use heapguard_monitor::replay::{
     ReplayStats, Restarts,
 };
 use heapguard_monitor::{DetectorGauges, MonitorConfig};
-use heapguard_reading::Budget;
+use heapguard_reading::{Budget, Host};
 use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -36,7 +39,9 @@ struct Args {
     /// The input file; `-` reads standard input.
     file: PathBuf,
     /// The memory budget (`512MiB`, `2GB`, `auto`, ...) for the high-usage
-    /// alert and the projected time to exhaustion.
+    /// alert and the projected time to exhaustion. Give the recorded
+    /// process's as a size: `auto`, `cgroup`, `system` and percentages are
+    /// read from this machine.
     #[arg(long, value_name = "SIZE")]
     budget: Option<String>,
     /// The input's format: CSV (`t_secs,live_bytes[,quiescent[,restart]]`) or the
@@ -192,7 +197,14 @@ fn report_skipped(stats: &ReplayStats) {
 fn report_nothing_replayed(stats: &ReplayStats, series: Option<&str>) {
     if stats.readings == 0 && stats.skipped == 0 {
         let why = match series {
-            Some(series) => format!("no series in the input matches --series {series}"),
+            Some(series) if stats.series == 0 => {
+                format!("no series in the input matches --series {series}")
+            }
+            Some(series) => format!(
+                "the {} series matching --series {series} {} no readings",
+                stats.series,
+                if stats.series == 1 { "holds" } else { "hold" }
+            ),
             None => "the input holds no readings".to_owned(),
         };
         eprintln!("heapguard-replay: replayed no readings: {why}");
@@ -210,13 +222,25 @@ fn parse_selector(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
+/// The budget in bytes. Only a size is the recorded process's; `auto`,
+/// `cgroup`, `system` and a percentage are read from the machine running
+/// the replay, which is said on stderr with what they came to, since a
+/// trace is usually replayed elsewhere.
 fn resolve_budget(text: &str) -> Result<u64, String> {
     let budget: Budget = text
         .parse()
         .map_err(|error| format!("--budget {text}: {error}"))?;
-    budget
-        .resolve()
-        .map_err(|error| format!("--budget {text}: {error}"))
+    let resolution = budget
+        .resolution_on(&Host::current())
+        .map_err(|error| format!("--budget {text}: {error}"))?;
+    if !matches!(budget, Budget::Bytes(_)) {
+        eprintln!(
+            "heapguard-replay: --budget {text} is this machine's, not the recorded process's: \
+             {resolution}; give the recorded process's budget as a size (such as --budget 512MiB) \
+             to replay a trace from another machine"
+        );
+    }
+    Ok(resolution.bytes())
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {
