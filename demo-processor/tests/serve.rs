@@ -1,7 +1,8 @@
 //! `demo-processor serve` as a user runs it: the real binary on 127.0.0.1,
 //! a real HTTP client. One user's suggestions with the memory they took;
-//! 400 for bad input, 413 for a request that could never fit; metrics and
-//! health; SIGTERM drains the requests in flight and exits 0.
+//! 400 for bad input, 413 for a request that could never fit, 405 and 404
+//! from the router for a wrong method or path whatever the query asks for;
+//! metrics and health; SIGTERM drains the requests in flight and exits 0.
 
 mod common;
 
@@ -128,6 +129,59 @@ fn bad_input_is_400_a_request_that_never_fits_is_413_and_health_and_metrics_answ
         let live = metric(&text, "heapguard_live_bytes").expect("live bytes");
         let peak = metric(&text, "heapguard_peak_bytes").expect("peak bytes");
         assert!(live > 0.0 && live <= peak, "live {live}, peak {peak}");
+    });
+}
+
+#[test]
+fn a_wrong_method_or_path_gets_the_routers_405_or_404_never_a_memory_refusal() {
+    // 100,000 naive contacts could never fit 16 MiB: POSTed, that is a 413
+    // (above). Any other method, or another path, never runs that job, so
+    // the memory layer must leave the answer to the router.
+    let server = Server::start(&["--budget", "16MiB", "--mode", "naive"]);
+    let huge = "/suggestions?contacts=100000&seed=1";
+    runtime().block_on(async {
+        let client = client();
+        for method in ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+            for path in [huge, "/suggestions"] {
+                let response = client
+                    .request(method.clone(), server.url(path))
+                    .send()
+                    .await
+                    .expect("answered");
+                assert_eq!(response.status(), 405, "{method} {path}");
+                assert_eq!(response.headers()["allow"], "POST", "{method} {path}");
+            }
+        }
+        for path in [
+            "/nowhere?contacts=100000&seed=1",
+            "/suggestions/x?contacts=100000&seed=1",
+        ] {
+            let response = client
+                .post(server.url(path))
+                .send()
+                .await
+                .expect("answered");
+            assert_eq!(response.status(), 404, "POST {path}");
+        }
+        let text = client
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .expect("answered")
+            .text()
+            .await
+            .expect("text");
+        // Neither refused nor admitted: none of them reached the breaker.
+        assert_eq!(
+            metric(&text, "heapguard_requests_too_large_total"),
+            Some(0.0)
+        );
+        assert_eq!(
+            metric(&text, "heapguard_requests_admitted_total"),
+            Some(0.0)
+        );
+        assert_eq!(metric(&text, "heapguard_requests_shed_total"), Some(0.0));
     });
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, Request, StatusCode, Uri};
+use axum::http::{header, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -102,7 +102,8 @@ pub type Service = MemoryShed<Router, SuggestionsEstimate, NotShed, Http>;
 
 /// The routes, with the memory layer around the whole router: only
 /// `POST /suggestions` reserves its estimate and can be shed; `/metrics`,
-/// `/healthz` and paths the router does not know (404) go straight through.
+/// `/healthz`, paths the router does not know (404) and methods a route
+/// does not take (405) go straight through.
 ///
 /// The layer is applied with `Layer::layer(&layer, router)`, not
 /// `Router::layer`: axum's `Router::layer` wraps every route in a second
@@ -122,10 +123,23 @@ pub fn service(app: App) -> Service {
 /// `GET /metrics`, `GET /healthz`.
 pub fn routes(app: App) -> Router {
     Router::new()
-        .route("/suggestions", post(suggestions))
+        .route(SUGGESTIONS_PATH, post(suggestions))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .with_state(app)
+}
+
+/// The path of the one route that runs a job.
+const SUGGESTIONS_PATH: &str = "/suggestions";
+
+/// Whether the router hands `request` to the suggestions handler: `POST
+/// /suggestions`, the only request that runs a job. The memory layer sees
+/// requests before the router does, so it must ask the router's own
+/// question: another method on the path (answered 405) or another path
+/// (404, `/metrics`, `/healthz`) holds no job, and an estimate or a
+/// refusal for it would answer 413 or 503 in the router's place.
+fn runs_a_job<B>(request: &Request<B>) -> bool {
+    request.method() == Method::POST && request.uri().path() == SUGGESTIONS_PATH
 }
 
 /// The memory layer's estimator: a `POST /suggestions` request's job
@@ -142,14 +156,15 @@ impl<B> Estimate<Request<B>> for SuggestionsEstimate {
     }
 }
 
-/// The memory layer's bypass: every request but `/suggestions`, which is
-/// the only route that does work worth shedding.
+/// The memory layer's bypass: every request but `POST /suggestions`, the
+/// only one that does work worth shedding (a `GET /suggestions` gets the
+/// router's 405, never a 413 or a 503).
 #[derive(Debug, Clone, Copy)]
 pub struct NotShed;
 
 impl<B> Bypass<Request<B>> for NotShed {
     fn bypass(&self, request: &Request<B>) -> bool {
-        request.uri().path() != "/suggestions"
+        !runs_a_job(request)
     }
 }
 
@@ -157,9 +172,10 @@ impl<B> Bypass<Request<B>> for NotShed {
 /// handler will run with, decoded by the same parser ([`parse_query`]), so
 /// a percent-encoded `contacts` is estimated as the plain one is. 0 for
 /// anything else: a request without valid parameters is answered 400 by the
-/// handler and reserves nothing.
+/// handler and reserves nothing, nor does a request the handler never
+/// sees (another method or path).
 fn request_estimate<B>(mode: Mode, request: &Request<B>) -> u64 {
-    if request.uri().path() != "/suggestions" {
+    if !runs_a_job(request) {
         return 0;
     }
     parse_query(request.uri()).map_or(0, |(_, config)| {
@@ -302,13 +318,34 @@ mod tests {
             .unwrap()
     }
 
+    fn request(method: Method, path: &str) -> Request<Body> {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap()
+    }
+
     #[test]
-    fn only_suggestions_pass_through_the_breaker() {
-        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    fn only_post_suggestions_passes_through_the_breaker() {
         assert!(!NotShed.bypass(&post("contacts=10&seed=1")));
-        assert!(!NotShed.bypass(&get("/suggestions")));
+        assert!(!NotShed.bypass(&request(Method::POST, "/suggestions")));
         for path in ["/metrics", "/healthz", "/", "/nowhere", "/suggestions/x"] {
-            assert!(NotShed.bypass(&get(path)), "{path}");
+            assert!(NotShed.bypass(&request(Method::GET, path)), "{path}");
+            assert!(NotShed.bypass(&request(Method::POST, path)), "{path}");
+        }
+        // The router answers these 405: the layer must let it.
+        for method in [
+            Method::GET,
+            Method::HEAD,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+            Method::OPTIONS,
+        ] {
+            let wrong = request(method.clone(), "/suggestions?contacts=100000&seed=1");
+            assert!(NotShed.bypass(&wrong), "{method}");
+            assert_eq!(request_estimate(Mode::Naive, &wrong), 0, "{method}");
         }
     }
 

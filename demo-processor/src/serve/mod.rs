@@ -6,10 +6,12 @@
 //!   The job runs on tokio's blocking pool (`spawn_blocking`), inside the
 //!   request's memory account, and stops at its next chunk when the request
 //!   is dropped (the client went away).
-//! - Every request reserves an estimate of its memory in the breaker
-//!   ([`estimate`]); one that does not fit now is answered 503 with
+//! - Every `POST /suggestions` reserves an estimate of its memory in the
+//!   breaker ([`estimate`]); one that does not fit now is answered 503 with
 //!   `Retry-After`, one that could never be admitted (its estimate at or
-//!   past the breaker's trip line) 413.
+//!   past the breaker's trip line) 413. Any other request (another method
+//!   on `/suggestions`: 405; an unknown path: 404) runs no job and passes
+//!   the breaker untouched.
 //! - `GET /metrics`: Prometheus text, every value read at scrape time
 //!   ([`metrics`]). `GET /healthz`: 200. Neither is ever shed.
 //! - Ctrl-C or SIGTERM: stop accepting, close idle connections, give the
