@@ -33,7 +33,7 @@ fn read_json(path: &PathBuf) -> Value {
 
 #[test]
 fn bad_input_exits_2_with_a_message_naming_the_problem() {
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 14] = [
         (
             &["run", "--contacts", "0"],
             "contacts per user must be a whole number from 1",
@@ -70,6 +70,30 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
         (
             &["run", "--contacts", "10", "--chart", "out.png"],
             "only .svg charts are supported",
+        ),
+        // Both listeners take HOST:PORT, a name resolved by the system.
+        (
+            &["serve", "--listen", "no-such-host.invalid:8080"],
+            "cannot resolve host \"no-such-host.invalid\": ",
+        ),
+        (
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "no-such-host.invalid:8080",
+            ],
+            "invalid value 'no-such-host.invalid:8080' for '--admin-listen <ADDR>': \
+             cannot resolve host \"no-such-host.invalid\": ",
+        ),
+        (
+            &["serve", "--listen", "localhost"],
+            "no port in \"localhost\": expected HOST:PORT, such as localhost:8080",
+        ),
+        (
+            &["serve", "--listen", "localhost:http"],
+            "\"http\" is not a port (0 to 65535)",
         ),
     ];
     for (args, message) in cases {

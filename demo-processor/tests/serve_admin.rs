@@ -1,7 +1,8 @@
 //! `serve --admin-listen`: `/metrics`, `/healthz` and `/debug/pprof/heap`
 //! on a second listener, read by a real HTTP client and by `go tool pprof`
 //! (Debian's `golang-go`), which names the demo's functions from the
-//! binary. Without the option there is no profile route.
+//! binary. Without the option there is no profile route. Both listeners
+//! take a host name (`localhost:0`) as well as an IP address.
 
 mod common;
 
@@ -25,6 +26,31 @@ fn without_admin_listen_there_is_no_profile_route() {
         .expect("a response")
         .status();
     assert_eq!(status.as_u16(), 404);
+}
+
+#[test]
+fn both_listeners_take_a_host_name() {
+    // Before, both options took a literal socket address only: `localhost`
+    // was refused as "invalid socket address syntax".
+    let mut server = Server::start_listening(
+        "localhost:0",
+        &["--budget", "256MiB", "--admin-listen", "localhost:0"],
+    );
+    let admin = server.admin_addr();
+    for addr in [server.addr, admin] {
+        assert!(addr.ip().is_loopback(), "{addr}");
+        assert_ne!(addr.port(), 0, "{addr}");
+    }
+    assert_ne!(server.addr, admin);
+    let client = client();
+    for url in [
+        server.url("/healthz"),
+        format!("http://{admin}/healthz"),
+        format!("http://{admin}/metrics"),
+    ] {
+        let status = client.get(&url).send().expect("a response").status();
+        assert_eq!(status.as_u16(), 200, "{url}");
+    }
 }
 
 #[test]

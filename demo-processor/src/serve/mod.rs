@@ -27,6 +27,7 @@ pub mod admin;
 mod app;
 pub mod estimate;
 mod job;
+pub mod listen;
 pub mod metrics;
 pub mod server;
 
@@ -43,14 +44,16 @@ use crate::exit::{CliError, EXIT_COMPLETE};
 
 pub use app::{routes, service, App, NotShed, Service, SuggestionsEstimate};
 pub use job::{RequestMemory, SuggestionsResponse};
+pub use listen::ListenAddr;
 
 /// `serve`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0: any free port; the bound address is
-    /// printed as `listening on http://ADDR`).
-    #[arg(long, value_name = "ADDR")]
-    pub listen: SocketAddr,
+    /// Address to listen on: HOST:PORT, HOST a name (`localhost:8080`) or
+    /// an IP address (port 0: any free port; the bound address is printed
+    /// as `listening on http://ADDR`).
+    #[arg(long, value_name = "ADDR", value_parser = ListenAddr::parse)]
+    pub listen: ListenAddr,
     /// Memory budget of the breaker ("256MiB", "2GB", "auto", "50%").
     #[arg(long, value_name = "SIZE", default_value = "auto", value_parser = parse_budget)]
     pub budget: Budget,
@@ -79,9 +82,10 @@ pub struct ServeArgs {
     pub drain_timeout: Duration,
     /// A second listener for operators: `/metrics`, `/healthz` and
     /// `/debug/pprof/heap` (a gzip pprof of the live heap, for `go tool
-    /// pprof`, Parca or Pyroscope). Without it there is no profile route.
-    #[arg(long, value_name = "ADDR")]
-    pub admin_listen: Option<SocketAddr>,
+    /// pprof`, Parca or Pyroscope), at HOST:PORT as `--listen` takes it.
+    /// Without it there is no profile route.
+    #[arg(long, value_name = "ADDR", value_parser = ListenAddr::parse)]
+    pub admin_listen: Option<ListenAddr>,
 }
 
 impl ServeArgs {
@@ -108,7 +112,12 @@ pub fn serve(args: &ServeArgs) -> Result<u8, CliError> {
         .enable_all()
         .build()
         .map_err(|error| CliError::Internal(format!("cannot start the tokio runtime: {error}")))?;
-    let served = runtime.block_on(run(app, args.listen, args.admin_listen, args.limits()));
+    let served = runtime.block_on(run(
+        app,
+        &args.listen,
+        args.admin_listen.as_ref(),
+        args.limits(),
+    ));
     // Jobs run on tokio's blocking pool, which a runtime's drop waits for
     // without end; a cancelled job stops at its next chunk, well inside this.
     runtime.shutdown_timeout(JOB_STOP_GRACE);
@@ -118,13 +127,13 @@ pub fn serve(args: &ServeArgs) -> Result<u8, CliError> {
 
 async fn run(
     app: App,
-    listen: SocketAddr,
-    admin_listen: Option<SocketAddr>,
+    listen: &ListenAddr,
+    admin_listen: Option<&ListenAddr>,
     limits: server::Limits,
 ) -> Result<(), CliError> {
-    let (listener, bound) = bind(listen).await?;
+    let (listener, bound) = listen::bind(listen).await?;
     let admin = match admin_listen {
-        Some(addr) => Some(bind(addr).await?),
+        Some(addr) => Some(listen::bind(addr).await?),
         None => None,
     };
     tracing::info!(
@@ -189,16 +198,6 @@ async fn run(
 
 /// Connections the admin listener holds at once.
 const ADMIN_MAX_CONNECTIONS: usize = 64;
-
-async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), CliError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|error| CliError::BadInput(format!("cannot listen on {addr}: {error}")))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|error| CliError::Internal(format!("no local address: {error}")))?;
-    Ok((listener, bound))
-}
 
 /// The lines scripts and tests wait for, on stdout: `listening on
 /// http://ADDR`, and `admin listening on http://ADDR` with `--admin-listen`.

@@ -17,14 +17,23 @@ use std::time::{Duration, Instant};
 pub struct Server {
     child: Option<Child>,
     pub addr: SocketAddr,
+    /// The `admin listening on http://ADDR` line's address, once read.
+    admin: Option<SocketAddr>,
+    lines: mpsc::Receiver<(bool, SocketAddr)>,
 }
 
 impl Server {
     /// Starts `demo-processor serve --listen 127.0.0.1:0 <args>` and waits
     /// (at most 30 s) for its `listening on http://ADDR` line.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_listening("127.0.0.1:0", args)
+    }
+
+    /// Starts `demo-processor serve --listen <listen> <args>` and waits (at
+    /// most 30 s) for its `listening on http://ADDR` line.
+    pub fn start_listening(listen: &str, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_demo-processor"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -37,14 +46,20 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("listening on http://") {
-                    let _ = sender.send(addr.parse::<SocketAddr>().expect("an address"));
+                let (admin, rest) = match line.strip_prefix("admin ") {
+                    Some(rest) => (true, rest),
+                    None => (false, line.as_str()),
+                };
+                if let Some(addr) = rest.strip_prefix("listening on http://") {
+                    let addr = addr.parse::<SocketAddr>().expect("an address");
+                    let _ = sender.send((admin, addr));
                 }
             }
         });
+        // The service's line comes first, the admin listener's after it.
         let addr = match receiver.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
+            Ok((false, addr)) => addr,
+            _ => {
                 let _ = child.kill();
                 panic!("demo-processor serve did not say where it listens within 30 s");
             }
@@ -52,7 +67,21 @@ impl Server {
         Server {
             child: Some(child),
             addr,
+            admin: None,
+            lines: receiver,
         }
+    }
+
+    /// Where the admin listener (`--admin-listen`) listens: its `admin
+    /// listening on http://ADDR` line, waited for at most 30 s.
+    pub fn admin_addr(&mut self) -> SocketAddr {
+        if self.admin.is_none() {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok((true, addr)) => self.admin = Some(addr),
+                other => panic!("no admin listening line within 30 s: {other:?}"),
+            }
+        }
+        self.admin.expect("read above")
     }
 
     pub fn url(&self, path: &str) -> String {
