@@ -42,6 +42,7 @@ pub mod generate;
 mod guards;
 mod job;
 mod leak;
+mod messages;
 mod naive;
 mod report;
 pub mod rss;

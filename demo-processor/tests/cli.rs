@@ -126,6 +126,38 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
 }
 
 #[test]
+fn budget_errors_name_the_options_not_the_rust_api() {
+    use heapguard_breaker::{Budget, BudgetError};
+    // Only a cgroup without a memory limit gives this error; where the
+    // tests' own cgroup sets one, `--budget cgroup` is a valid budget.
+    match Budget::Cgroup.resolve() {
+        Err(BudgetError::NoCgroupLimit { .. }) => {}
+        other => {
+            eprintln!("SKIPPED: needs a memory cgroup without a limit; here: {other:?}");
+            return;
+        }
+    }
+    let commands: [&[&str]; 3] = [
+        &["run", "--budget", "cgroup"],
+        &["compare", "--budget", "cgroup"],
+        &["serve", "--listen", "127.0.0.1:0", "--budget", "cgroup"],
+    ];
+    for args in commands {
+        let output = demo(args);
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "and its ancestors set no memory limit (`max`); use --budget auto \
+                 or a fixed size (such as --budget 512MiB) instead"
+            ),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("Budget::"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn help_succeeds() {
     let output = demo(&["--help"]);
     assert_eq!(output.status.code(), Some(0));

@@ -12,6 +12,7 @@ use heapguard_monitor::attribution::{AttributionConfig, GrowingSite};
 use heapguard_monitor::{MemoryEvent, MemoryMonitor};
 
 use crate::exit::CliError;
+use crate::messages::{attribution_error, profile_error};
 use crate::report::TopSite;
 
 /// Switches sampling on and creates the profile directory (and its
@@ -23,7 +24,7 @@ use crate::report::TopSite;
 /// read-only or full filesystem costs no work.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), CliError> {
     let bad = |why: String| CliError::BadInput(format!("--profile {}: {why}", dir.display()));
-    start_sampling().map_err(|e| bad(e.to_string()))?;
+    start_sampling().map_err(|e| bad(profile_error(&e)))?;
     std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create it: {e}")))?;
     let mut probe = tempfile::Builder::new()
         .prefix(".demo-processor-check-")
@@ -69,7 +70,13 @@ pub(crate) fn start(
     let events = monitor.subscribe();
     monitor
         .attribute_leaks(AttributionConfig::default())
-        .map_err(|e| CliError::BadInput(format!("--profile {}: {e}", dir.display())))?;
+        .map_err(|e| {
+            CliError::BadInput(format!(
+                "--profile {}: {}",
+                dir.display(),
+                attribution_error(&e)
+            ))
+        })?;
     Ok(events)
 }
 
@@ -114,8 +121,9 @@ pub(crate) fn write(
     let mut warnings = Vec::new();
     let mut failed = |what: &str, e: profile::ProfileError| {
         warnings.push(format!(
-            "--profile {}: cannot write {what}: {e}",
-            dir.display()
+            "--profile {}: cannot write {what}: {}",
+            dir.display(),
+            profile_error(&e)
         ));
     };
     let first_leak = events.try_iter().find_map(|event| match event {

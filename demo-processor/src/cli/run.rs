@@ -15,6 +15,7 @@ use super::{format, profiling, progress};
 use crate::config::{JobConfig, Mode};
 use crate::exit::{CliError, EXIT_COMPLETE, EXIT_PARTIAL};
 use crate::job::{run_job_with, JobHooks, OnUser};
+use crate::messages::{breaker_error, monitor_error};
 use crate::report::{JobReport, Status, UserResult};
 use crate::scoring::Suggestion;
 
@@ -91,10 +92,12 @@ pub(crate) fn execute_profiled(
         Some(budget) => Some(
             MemoryBreaker::new(BreakerConfig::new(budget.budget.clone()).name("suggestions"))
                 .map_err(|e| match e {
-                    heapguard_breaker::ConfigError::Budget(_) => {
-                        CliError::BadInput(format!("--budget {}: {e}", budget.text))
-                    }
-                    other => CliError::Internal(other.to_string()),
+                    heapguard_breaker::ConfigError::Budget(_) => CliError::BadInput(format!(
+                        "--budget {}: {}",
+                        budget.text,
+                        breaker_error(&e)
+                    )),
+                    other => CliError::Internal(breaker_error(&other)),
                 })?,
         ),
         None => None,
@@ -104,7 +107,12 @@ pub(crate) fn execute_profiled(
         eprintln!("budget: {}", breaker.resolution());
     }
     let monitor = MemoryMonitor::start(monitor_config(breaker.as_ref().map(MemoryBreaker::limit)))
-        .map_err(|e| CliError::Internal(format!("cannot start the memory monitor: {e}")))?;
+        .map_err(|e| {
+            CliError::Internal(format!(
+                "cannot start the memory monitor: {}",
+                monitor_error(&e)
+            ))
+        })?;
     if let Some(breaker) = &breaker {
         monitor.watch_breaker(breaker.subscribe());
     }

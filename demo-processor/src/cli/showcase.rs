@@ -45,7 +45,7 @@ pub(crate) fn showcase() -> Result<u8, CliError> {
             text: SHOWCASE_BUDGET.to_owned(),
             budget: SHOWCASE_BUDGET
                 .parse()
-                .map_err(|e: heapguard_breaker::BudgetError| CliError::Internal(e.to_string()))?,
+                .map_err(|e| CliError::Internal(crate::messages::budget_error(&e)))?,
         }),
         seed: 42,
         json: None,

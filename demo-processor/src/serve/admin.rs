@@ -99,6 +99,7 @@ async fn heap_profile(app: App) -> Response {
 /// otherwise; if neither can start, says why the route will answer 501.
 pub fn start_sampling() {
     if let Err(error) = crate::cli::profiling::start_sampling() {
+        let error = crate::messages::profile_error(&error);
         tracing::warn!(%error, "heap profiles unavailable on the admin listener");
     }
 }
@@ -113,7 +114,13 @@ fn take_pprof() -> Result<Vec<u8>, (StatusCode, String)> {
             | ProfileError::NotSampling => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, format!("no heap profile: {error}"))
+        (
+            status,
+            format!(
+                "no heap profile: {}",
+                crate::messages::profile_error(&error)
+            ),
+        )
     };
     profile::take()
         .and_then(|taken| taken.to_pprof())

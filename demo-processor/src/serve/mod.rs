@@ -41,6 +41,7 @@ use tower::Layer;
 use crate::budget_arg::parse_budget;
 use crate::config::Mode;
 use crate::exit::{CliError, EXIT_COMPLETE};
+use crate::messages::breaker_error;
 
 pub use app::{routes, service, App, NotShed, Service, SuggestionsEstimate};
 pub use job::{RequestMemory, SuggestionsResponse};
@@ -106,8 +107,15 @@ const JOB_STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the service until Ctrl-C or SIGTERM; exit status 0 once drained.
 pub fn serve(args: &ServeArgs) -> Result<u8, CliError> {
-    let app = App::new(args.budget.clone(), args.mode)
-        .map_err(|error| CliError::BadInput(error.to_string()))?;
+    // Exit status 2 for each, as before; the wording is the command line's.
+    let app = App::new(args.budget.clone(), args.mode).map_err(|error| {
+        CliError::BadInput(match &error {
+            heapguard_breaker::ConfigError::Budget(_) => {
+                format!("--budget {}: {}", args.budget, breaker_error(&error))
+            }
+            other => breaker_error(other),
+        })
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
