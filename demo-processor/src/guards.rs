@@ -112,7 +112,7 @@ impl<'a> Guards<'a> {
                 used_bytes: tripped.used() + tripped.reserved(),
                 limit_bytes: tripped.limit(),
                 percent: tripped.percent(),
-                message: tripped.to_string(),
+                message: crate::messages::tripped(tripped),
                 top_sites: Vec::new(),
             });
         }
@@ -251,7 +251,13 @@ fn describe(evidence: &LeakEvidence) -> String {
                 .map(|secs| format!(", budget reached in {secs:.0} s"))
                 .unwrap_or_default()
         ),
-        LeakEvidence::Growth(verdict) => format!("growth rule: {verdict:?}"),
+        LeakEvidence::Growth(verdict) => format!(
+            "growth rule: {} -> {} (x{:.2}) at {:.1} s",
+            bytesize::ByteSize(verdict.first_bytes).display().iec(),
+            bytesize::ByteSize(verdict.last_bytes).display().iec(),
+            verdict.ratio,
+            verdict.t_secs
+        ),
     }
 }
 
@@ -286,5 +292,25 @@ impl UserJob {
     /// The most live bytes the user's account held so far.
     pub(crate) fn held_bytes(&self) -> u64 {
         self.account.usage().peak_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heapguard_monitor::detect::GrowthVerdict;
+
+    #[test]
+    fn a_growth_alert_reads_as_sizes_a_ratio_and_seconds() {
+        let verdict = GrowthVerdict {
+            t_secs: 12.345_678,
+            first_bytes: 8 << 20,
+            last_bytes: 12 << 20,
+            ratio: 1.5,
+        };
+        assert_eq!(
+            describe(&LeakEvidence::Growth(verdict)),
+            "growth rule: 8.0 MiB -> 12.0 MiB (x1.50) at 12.3 s"
+        );
     }
 }

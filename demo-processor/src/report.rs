@@ -45,7 +45,8 @@ pub struct TripRecord {
     pub limit_bytes: u64,
     /// Use as a percentage of the budget.
     pub percent: f64,
-    /// The breaker's own message.
+    /// The breaker's own message, a duration in it rounded for reading
+    /// (`971 ms`, not `970.727391ms`).
     pub message: String,
     /// The allocation sites holding the most memory when the breaker
     /// tripped, most first (with `--profile`, when the monitor saw the trip;

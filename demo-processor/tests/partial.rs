@@ -3,10 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use demo_processor::{run_job, run_job_with, JobConfig, JobHooks, Mode, Progress, Status};
 use heapguard_breaker::{
-    BreakerConfig, Budget, ManualSource, MemoryBreaker, MemorySource, SourceError,
+    BreakerConfig, Budget, ManualClock, ManualSource, MemoryBreaker, MemorySource, SourceError,
 };
 
 const BUDGET: u64 = 1 << 30;
@@ -157,6 +158,45 @@ fn a_breaker_already_over_its_line_skips_every_user() {
     assert!(
         breaker.trip_bytes().abs_diff(BUDGET / 10 * 8) <= 8,
         "80% of the budget"
+    );
+}
+
+#[test]
+fn a_refusal_that_holds_back_says_for_how_long_rounded() {
+    // Tripped before the job, then below the reset line 29.272609 ms into
+    // the 1 s the breaker holds its state: the job's check is refused for
+    // 970.727391 ms more, which the report says as a person reads it.
+    let memory = ManualSource::new(BUDGET / 10 * 9);
+    let clock = ManualClock::new();
+    let breaker = MemoryBreaker::new(
+        BreakerConfig::new(Budget::Bytes(BUDGET))
+            .name("suggestions")
+            .source(memory.clone())
+            .clock(clock.clone())
+            .watch_cancel_line(false)
+            .no_purge(),
+    )
+    .expect("a valid breaker");
+    assert!(breaker.check().is_err());
+    memory.set(0);
+    clock.advance(Duration::from_nanos(29_272_609));
+    let hooks = JobHooks {
+        breaker: Some(&breaker),
+        ..JobHooks::default()
+    };
+    let report = run_job_with(&JobConfig::new(100, 2).unwrap(), hooks)
+        .unwrap()
+        .report;
+    assert_eq!((report.users_done, report.status), (0, Status::Partial));
+    let trip = report.trip.expect("reported");
+    assert_eq!(trip.checkpoint, "job");
+    assert!(
+        trip.message.starts_with(
+            "memory breaker `suggestions` is refusing new work for 971 ms more: \
+             usage fell to 0.0% of its 1.0 GiB budget"
+        ),
+        "{}",
+        trip.message
     );
 }
 

@@ -83,7 +83,11 @@ async fn heap_profile(app: App) -> Response {
         Ok(Err(refused)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "10")],
-            format!("no room for a heap profile: {refused}\n"),
+            format!(
+                "no room for a heap profile (it reserves {}): {}\n",
+                bytesize::ByteSize(refused.needed_bytes).display().iec(),
+                crate::messages::tripped(&refused.tripped)
+            ),
         )
             .into_response(),
         Err(error) => (
