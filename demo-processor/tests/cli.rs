@@ -386,6 +386,39 @@ fn compare_runs_both_modes_and_prints_the_table() {
 }
 
 #[test]
+fn compare_with_no_user_finished_by_both_modes_says_nothing_was_compared() {
+    // 200 KiB: above what the process holds when it parses the option,
+    // but its trip line (160 KiB) is below what each child holds when its
+    // job starts, so both modes stop before their first user.
+    let tmp = scratch();
+    let json = tmp.path().join("compare.json");
+    let output = demo(&[
+        "compare",
+        "--contacts",
+        "100",
+        "--users",
+        "2",
+        "--budget",
+        "200KiB",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let reports = read_json(&json);
+    for report in reports.as_array().expect("two reports") {
+        assert_eq!(report["users_done"], 0, "{report}");
+        assert_eq!(report["status"], "partial", "{report}");
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("\n  suggestions not compared: no user was finished by both modes\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("identical"), "{stdout}");
+}
+
+#[test]
 fn the_run_says_where_its_budget_came_from() {
     let output = demo(&[
         "run",

@@ -150,13 +150,39 @@ pub(crate) fn comparison(reports: &[JobReport]) -> String {
         } else if !both_complete {
             out += "  times and peaks are not comparable: the breaker stopped a mode early\n";
         }
-        let (common, same) = format::agreement(naive, streaming);
-        out += &format!(
-            "  suggestions of the {common} users both modes finished: {}\n",
-            if same { "identical" } else { "DIFFERENT" }
-        );
+        out += &verdict_line(naive, streaming);
     }
     out
+}
+
+/// The verdict on the suggestions of the users both modes finished. With
+/// none (a mode stopped before its first user), there is nothing to call
+/// identical or different, and the line says so.
+fn verdict_line(naive: &JobReport, streaming: &JobReport) -> String {
+    match format::agreement(naive, streaming) {
+        (0, _) => "  suggestions not compared: no user was finished by both modes\n".to_owned(),
+        (common, same) => format!(
+            "  suggestions of the {common} users both modes finished: {}\n",
+            if same { "identical" } else { "DIFFERENT" }
+        ),
+    }
+}
+
+/// `compare`'s exit status: 0 only when both modes completed and their
+/// suggestions were compared; 3 otherwise, as for a partial run. A mode
+/// runs at least one user, so nothing compared means a mode stopped early
+/// (3 already); a report without users is not a success either.
+fn exit_status(reports: &[JobReport]) -> u8 {
+    let all_complete = reports.iter().all(|r| r.status == Status::Complete);
+    let compared = match reports {
+        [naive, streaming] => format::agreement(naive, streaming).0 > 0,
+        _ => false,
+    };
+    if all_complete && compared {
+        EXIT_COMPLETE
+    } else {
+        EXIT_PARTIAL
+    }
 }
 
 /// `demo-processor compare`.
@@ -194,10 +220,73 @@ pub(crate) fn compare(args: &WorkloadArgs) -> Result<u8, CliError> {
             failures.push(failure);
         }
     }
-    let code = if reports.iter().all(|r| r.status == Status::Complete) {
-        EXIT_COMPLETE
-    } else {
-        EXIT_PARTIAL
-    };
-    Ok(output::conclude(code, &failures))
+    Ok(output::conclude(exit_status(&reports), &failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::JobConfig;
+
+    /// Both modes' reports of a small complete run, naive first.
+    fn complete_reports() -> Vec<JobReport> {
+        let config = JobConfig::new(40, 2).unwrap();
+        Mode::ALL
+            .into_iter()
+            .map(|mode| {
+                crate::run_job(&config.clone().with_mode(mode))
+                    .unwrap()
+                    .report
+            })
+            .collect()
+    }
+
+    /// A mode the breaker stopped before its first user.
+    fn stopped_before_any_user(report: &mut JobReport) {
+        report.status = Status::Partial;
+        report.users_done = 0;
+        report.users_skipped = report.users_total;
+        report.skipped_users = (0..report.users_total).collect();
+        report.suggestions = 0;
+        report.users.clear();
+    }
+
+    const NOT_COMPARED: &str = "  suggestions not compared: no user was finished by both modes\n";
+
+    #[test]
+    fn both_complete_and_identical_is_success() {
+        let reports = complete_reports();
+        assert!(comparison(&reports)
+            .ends_with("  suggestions of the 2 users both modes finished: identical\n"));
+        assert_eq!(exit_status(&reports), EXIT_COMPLETE);
+    }
+
+    #[test]
+    fn no_user_finished_by_both_modes_is_not_called_identical() {
+        // Neither mode finished a user, then only one did: nothing to compare.
+        for stopped in [&[0, 1][..], &[0][..], &[1][..]] {
+            let mut reports = complete_reports();
+            for &mode in stopped {
+                stopped_before_any_user(&mut reports[mode]);
+            }
+            let text = comparison(&reports);
+            assert!(
+                text.ends_with(&format!(
+                    "  times and peaks are not comparable: the breaker stopped a mode early\n\
+                     {NOT_COMPARED}"
+                )),
+                "{stopped:?}: {text}"
+            );
+            assert!(!text.contains("identical"), "{stopped:?}: {text}");
+            assert_eq!(exit_status(&reports), EXIT_PARTIAL, "{stopped:?}");
+        }
+        // Reports that say complete but list no users compare nothing
+        // either: never a success.
+        let mut reports = complete_reports();
+        for report in &mut reports {
+            report.users.clear();
+        }
+        assert!(comparison(&reports).ends_with(NOT_COMPARED));
+        assert_eq!(exit_status(&reports), EXIT_PARTIAL);
+    }
 }
