@@ -215,9 +215,10 @@ impl Tripped {
             ),
             TripCause::MinStateDuration { remaining } => write!(
                 f,
-                "memory breaker `{name}` is refusing new work for {remaining:?} more: usage fell \
+                "memory breaker `{name}` is refusing new work for {} more: usage fell \
                  to {share:.1}% of its {limit} budget ({lines}), but it tripped too recently \
-                 to reset yet"
+                 to reset yet",
+                Readable(*remaining),
             ),
             TripCause::Reservation { requested } => write!(
                 f,
@@ -249,6 +250,22 @@ impl std::error::Error for Tripped {
         match &self.details.cause {
             TripCause::Source(error) => Some(error),
             _ => None,
+        }
+    }
+}
+
+/// A duration as a person reads it in a message: whole milliseconds below
+/// 10 s (`971 ms`, never Rust's `970.727391ms`), tenths of a second above
+/// (`12.5 s`).
+struct Readable(Duration);
+
+impl fmt::Display for Readable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.as_secs_f64() * 1000.0;
+        if millis < 10_000.0 {
+            write!(f, "{millis:.0} ms")
+        } else {
+            write!(f, "{:.1} s", millis / 1000.0)
         }
     }
 }

@@ -72,6 +72,41 @@ fn trips_at_exactly_80_percent_and_resets_below_70() {
 }
 
 #[test]
+fn a_refusal_held_by_min_state_duration_says_how_long_in_whole_milliseconds() {
+    let Rig {
+        breaker,
+        memory,
+        clock,
+    } = rig(1000, Duration::from_secs(1));
+    memory.set(900);
+    assert!(breaker.check().is_err());
+    // Below the reset line 29.272609 ms later: held for 970.727391 ms more.
+    memory.set(100);
+    clock.advance(Duration::from_nanos(29_272_609));
+    assert_eq!(
+        breaker.check().unwrap_err().to_string(),
+        "memory breaker `test` is refusing new work for 971 ms more: usage fell to 10.0% of \
+         its 1000 B budget (trips at 80%, resets below 70%), but it tripped too recently to \
+         reset yet"
+    );
+    // Past 10 s, tenths of a second.
+    let Rig {
+        breaker,
+        memory,
+        clock,
+    } = rig(1000, Duration::from_secs(60));
+    memory.set(900);
+    assert!(breaker.check().is_err());
+    memory.set(100);
+    clock.advance(Duration::from_millis(47_460));
+    assert!(breaker
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("for 12.5 s more: usage fell"));
+}
+
+#[test]
 fn min_state_duration_holds_both_states_but_not_past_the_whole_budget() {
     let Rig {
         breaker,

@@ -112,7 +112,7 @@ impl<'a> Guards<'a> {
                 used_bytes: tripped.used() + tripped.reserved(),
                 limit_bytes: tripped.limit(),
                 percent: tripped.percent(),
-                message: crate::messages::tripped(tripped),
+                message: tripped.to_string(),
                 top_sites: Vec::new(),
             });
         }

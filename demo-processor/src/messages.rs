@@ -6,14 +6,9 @@
 //! not types, so the errors a command can show are worded here for it; the
 //! libraries keep their wording for their own callers. Errors without an
 //! API name pass through as the library words them.
-//!
-//! The same goes for durations: a library's message may print one as Rust
-//! debugs it (`970.727391ms`); a person reads [`duration`]'s `971 ms`.
-
-use std::time::Duration;
 
 use heapguard_alloc::profile::ProfileError;
-use heapguard_breaker::{BudgetError, ConfigError, SourceError, TripCause, Tripped};
+use heapguard_breaker::{BudgetError, ConfigError, SourceError};
 use heapguard_monitor::attribution::AttributionError;
 use heapguard_monitor::MonitorError;
 
@@ -89,93 +84,10 @@ pub(crate) fn profile_error(error: &ProfileError) -> String {
     }
 }
 
-/// A duration as a person reads it: whole milliseconds below a second
-/// (`971 ms`), tenths of a second below a minute (`2.5 s`), whole seconds
-/// beyond (`95 s`).
-pub(crate) fn duration(duration: Duration) -> String {
-    let millis = (duration.as_secs_f64() * 1000.0).round();
-    if duration.is_zero() {
-        "0 ms".to_owned()
-    } else if millis < 1.0 {
-        "less than 1 ms".to_owned()
-    } else if millis < 1000.0 {
-        format!("{millis:.0} ms")
-    } else if duration.as_secs_f64() < 59.95 {
-        format!("{:.1} s", duration.as_secs_f64())
-    } else {
-        format!("{:.0} s", duration.as_secs_f64())
-    }
-}
-
-/// The breaker's refusal in its own words, but for the time it holds
-/// itself back (`min_state_duration`), which it prints as Rust debugs a
-/// duration: that one span of the text is replaced by [`duration`]'s.
-/// Replacing the exact text the breaker wrote keeps the rest of its
-/// sentence (and the accounts it lists) as it is.
-pub(crate) fn tripped(tripped: &Tripped) -> String {
-    let text = tripped.to_string();
-    match tripped.cause() {
-        TripCause::MinStateDuration { remaining } => {
-            text.replacen(&format!("{remaining:?}"), &duration(*remaining), 1)
-        }
-        _ => text,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heapguard_breaker::{BreakerConfig, Budget, ManualClock, ManualSource, MemoryBreaker};
     use std::path::PathBuf;
-
-    #[test]
-    fn durations_are_rounded_for_reading() {
-        let cases = [
-            (Duration::ZERO, "0 ms"),
-            (Duration::from_micros(400), "less than 1 ms"),
-            (Duration::from_nanos(970_727_391), "971 ms"),
-            (Duration::from_nanos(29_272_609), "29 ms"),
-            (Duration::from_micros(999_600), "1.0 s"),
-            (Duration::from_millis(1_260), "1.3 s"),
-            (Duration::from_millis(59_960), "60 s"),
-            (Duration::from_secs(95), "95 s"),
-        ];
-        for (given, shown) in cases {
-            assert_eq!(duration(given), shown, "{given:?}");
-        }
-    }
-
-    #[test]
-    fn a_refusal_that_holds_back_says_for_how_long_in_milliseconds() {
-        let memory = ManualSource::new(0);
-        let clock = ManualClock::new();
-        let breaker = MemoryBreaker::new(
-            BreakerConfig::new(Budget::Bytes(1000))
-                .name("requests")
-                .source(memory.clone())
-                .clock(clock.clone())
-                .watch_cancel_line(false)
-                .no_purge(),
-        )
-        .unwrap();
-        memory.set(900);
-        assert!(breaker.check().is_err());
-        // Below the reset line, 29.272609 ms into the 1 s the breaker holds
-        // its state: it refuses for 970.727391 ms more.
-        memory.set(100);
-        clock.advance(Duration::from_nanos(29_272_609));
-        let refusal = breaker.check().unwrap_err();
-        assert!(
-            refusal.to_string().contains("for 970.727391ms more"),
-            "{refusal}"
-        );
-        assert_eq!(
-            tripped(&refusal),
-            "memory breaker `requests` is refusing new work for 971 ms more: usage fell to \
-             10.0% of its 1000 B budget (trips at 80%, resets below 70%), but it tripped too \
-             recently to reset yet"
-        );
-    }
 
     /// What a command-line user should never be told: a Rust path.
     fn assert_no_api_names(message: &str) {

@@ -86,7 +86,7 @@ async fn heap_profile(app: App) -> Response {
             format!(
                 "no room for a heap profile (it reserves {}): {}\n",
                 bytesize::ByteSize(refused.needed_bytes).display().iec(),
-                crate::messages::tripped(&refused.tripped)
+                refused.tripped
             ),
         )
             .into_response(),
