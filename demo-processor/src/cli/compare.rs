@@ -15,7 +15,7 @@ use super::format;
 use super::output::{self, JsonTarget, Outputs};
 use super::run::{job_config, write_chart};
 use crate::config::Mode;
-use crate::exit::{CliError, EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_PARTIAL};
+use crate::exit::{CliError, EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_INTERNAL, EXIT_PARTIAL};
 use crate::report::{JobReport, Status};
 
 /// The arguments a child `run` gets for `mode`: its report on stdout.
@@ -168,17 +168,21 @@ fn verdict_line(naive: &JobReport, streaming: &JobReport) -> String {
     }
 }
 
-/// `compare`'s exit status: 0 only when both modes completed and their
-/// suggestions were compared; 3 otherwise, as for a partial run. A mode
-/// runs at least one user, so nothing compared means a mode stopped early
-/// (3 already); a report without users is not a success either.
+/// `compare`'s exit status: 1 when the two modes' suggestions differ for
+/// a user both finished (the modes must agree: a difference is a fault of
+/// the program, whatever else happened); otherwise 0 only when both modes
+/// completed and their suggestions were compared, 3 as for a partial run.
+/// A mode runs at least one user, so nothing compared means a mode stopped
+/// early (3 already); a report without users is not a success either.
 fn exit_status(reports: &[JobReport]) -> u8 {
     let all_complete = reports.iter().all(|r| r.status == Status::Complete);
-    let compared = match reports {
-        [naive, streaming] => format::agreement(naive, streaming).0 > 0,
-        _ => false,
+    let (compared, same) = match reports {
+        [naive, streaming] => format::agreement(naive, streaming),
+        _ => (0, true),
     };
-    if all_complete && compared {
+    if compared > 0 && !same {
+        EXIT_INTERNAL
+    } else if all_complete && compared > 0 {
         EXIT_COMPLETE
     } else {
         EXIT_PARTIAL
@@ -259,6 +263,18 @@ mod tests {
         assert!(comparison(&reports)
             .ends_with("  suggestions of the 2 users both modes finished: identical\n"));
         assert_eq!(exit_status(&reports), EXIT_COMPLETE);
+    }
+
+    #[test]
+    fn suggestions_that_differ_are_a_failure_complete_or_not() {
+        let mut reports = complete_reports();
+        reports[1].users[0].digest.push('x');
+        assert!(comparison(&reports)
+            .ends_with("  suggestions of the 2 users both modes finished: DIFFERENT\n"));
+        assert_eq!(exit_status(&reports), EXIT_INTERNAL);
+        // A mode stopped early, and a user both finished differs: still 1.
+        reports[1].status = Status::Partial;
+        assert_eq!(exit_status(&reports), EXIT_INTERNAL);
     }
 
     #[test]
