@@ -7,6 +7,8 @@
 #   benches/e2e.sh                      # 15 rounds of every workload
 #   ROUNDS=31 WORKLOADS="pairs pairs2" benches/e2e.sh
 #   RUNS=20 WORKLOADS="json demo" benches/e2e.sh   # 20 timed runs a process
+#   BASE=thread_cells WORKLOADS=mixed2 benches/e2e.sh # against plain
+#                                       # thread-local counters (e2e_thread_cells)
 #
 # RUNS (default 1) is how many times each process runs the workload after
 # its untimed warm-up; the ratio compares the two processes' total times.
@@ -23,11 +25,22 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-15}
 RUNS=${RUNS:-1}
+# The allocator CountingAlloc<Jemalloc> is compared with: bare jemalloc, or
+# plain thread-local counters over jemalloc (the cost floor of counting).
+BASE=${BASE:-jemalloc}
+case $BASE in
+    jemalloc) BASE_LABEL="Jemalloc" ;;
+    thread_cells) BASE_LABEL="ThreadCells<Jemalloc>" ;;
+    *)
+        echo "e2e.sh: BASE=$BASE: expected jemalloc or thread_cells" >&2
+        exit 2
+        ;;
+esac
 WORKLOADS=${WORKLOADS:-"pairs pairs2 json churn demo"}
 TARGET=${CARGO_TARGET_DIR:-target}
 OUT=${OUT_DIR:-$TARGET/heapguard-benches}
 mkdir -p "$OUT"
-cargo build --release -p heapguard-benches --bin e2e_jemalloc --bin e2e_counting >&2
+cargo build --release -p heapguard-benches --bin "e2e_$BASE" --bin e2e_counting >&2
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$OUT/e2e-pairs.tsv"
@@ -35,7 +48,7 @@ for round in $(seq "$ROUNDS"); do
     for workload in $WORKLOADS; do
         # Alternate which allocator goes first, so neither always runs on a
         # machine the other just warmed (or loaded).
-        if [ $((round % 2)) -eq 1 ]; then order="jemalloc counting"; else order="counting jemalloc"; fi
+        if [ $((round % 2)) -eq 1 ]; then order="$BASE counting"; else order="counting $BASE"; fi
         for allocator in $order; do
             "$TARGET/release/e2e_$allocator" "$workload" "$RUNS" | sed "s/^/$round\t/"
         done
@@ -44,14 +57,14 @@ for round in $(seq "$ROUNDS"); do
 done >>"$OUT/e2e-pairs.tsv"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-echo "Each allocator the global allocator of its own process; $ROUNDS rounds, runs alternating, $RUNS timed runs a process; ratio = CountingAlloc<Jemalloc> / Jemalloc within each pair of runs. Machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after."
+echo "Each allocator the global allocator of its own process; $ROUNDS rounds, runs alternating, $RUNS timed runs a process; ratio = CountingAlloc<Jemalloc> / $BASE_LABEL within each pair of runs. Machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after."
 echo
 echo "| workload | CPU time ratio, median | lowest / quartiles / highest | wall time ratio, median | lowest / quartiles / highest |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 # Columns: round, "e2e", allocator, workload, wall ns, CPU ns, calls; a
 # process's runs are summed.
-awk -F'\t' -v workloads="$WORKLOADS" '
-    { key = $1 SUBSEP $4; if ($3 == "Jemalloc") { bw[key] += $5; bc[key] += $6 } else { ow[key] += $5; oc[key] += $6 } }
+awk -F'\t' -v workloads="$WORKLOADS" -v base="$BASE_LABEL" '
+    { key = $1 SUBSEP $4; if ($3 == base) { bw[key] += $5; bc[key] += $6 } else { ow[key] += $5; oc[key] += $6 } }
     function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
     function q(a, n, p,   k) { k = 1 + int(p * (n - 1) + 0.5); return a[k] }
     function cell(a, n) { return sprintf("%.3fx | %.3f / %.3f / %.3f / %.3f", q(a, n, 0.5), a[1], q(a, n, 0.25), q(a, n, 0.75), a[n]) }
