@@ -224,7 +224,26 @@ pub(crate) fn compare(args: &WorkloadArgs) -> Result<u8, CliError> {
             failures.push(failure);
         }
     }
+    // On stderr whatever stdout carries (with `--json -`, only the JSON).
+    if let Some(why) = disagreement(&reports) {
+        output::warn(&why);
+    }
     Ok(output::conclude(exit_status(&reports), &failures))
+}
+
+/// Why the run must exit 1, when the modes disagree on users both finished.
+pub(crate) fn disagreement(reports: &[JobReport]) -> Option<String> {
+    let differing = match reports {
+        [naive, streaming] => format::differing_users(naive, streaming),
+        _ => Vec::new(),
+    };
+    (!differing.is_empty()).then(|| {
+        format!(
+            "naive and streaming suggestions differ for {} of the users both finished \
+             (user ids {differing:?}): a fault of the program, exit status 1",
+            differing.len()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -260,6 +279,7 @@ mod tests {
     #[test]
     fn both_complete_and_identical_is_success() {
         let reports = complete_reports();
+        assert_eq!(disagreement(&reports), None);
         assert!(comparison(&reports)
             .ends_with("  suggestions of the 2 users both modes finished: identical\n"));
         assert_eq!(exit_status(&reports), EXIT_COMPLETE);
@@ -272,6 +292,14 @@ mod tests {
         assert!(comparison(&reports)
             .ends_with("  suggestions of the 2 users both modes finished: DIFFERENT\n"));
         assert_eq!(exit_status(&reports), EXIT_INTERNAL);
+        let first = reports[1].users[0].user_id;
+        assert_eq!(
+            disagreement(&reports).unwrap(),
+            format!(
+                "naive and streaming suggestions differ for 1 of the users both finished \
+                 (user ids [{first}]): a fault of the program, exit status 1"
+            )
+        );
         // A mode stopped early, and a user both finished differs: still 1.
         reports[1].status = Status::Partial;
         assert_eq!(exit_status(&reports), EXIT_INTERNAL);

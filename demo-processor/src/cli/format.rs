@@ -216,20 +216,34 @@ pub(crate) fn summary(r: &JobReport, top_users: &[&UserResult]) -> String {
 
 /// Whether two reports agree on every user both finished, and how many that is.
 pub(crate) fn agreement(a: &JobReport, b: &JobReport) -> (usize, bool) {
+    let common = common_users(a, b);
+    (common.len(), common.iter().all(|&(_, same)| same))
+}
+
+/// The users both reports finished whose suggestions differ, in `a`'s order.
+pub(crate) fn differing_users(a: &JobReport, b: &JobReport) -> Vec<u32> {
+    common_users(a, b)
+        .into_iter()
+        .filter(|&(_, same)| !same)
+        .map(|(user_id, _)| user_id)
+        .collect()
+}
+
+/// Each user both reports finished, in `a`'s order, and whether their
+/// suggestions agree.
+fn common_users(a: &JobReport, b: &JobReport) -> Vec<(u32, bool)> {
     let digests: std::collections::HashMap<u32, &str> = b
         .users
         .iter()
         .map(|user| (user.user_id, user.digest.as_str()))
         .collect();
-    let mut common = 0;
-    let mut same = true;
-    for user in &a.users {
-        if let Some(other) = digests.get(&user.user_id) {
-            common += 1;
-            same &= *other == user.digest;
-        }
-    }
-    (common, same)
+    a.users
+        .iter()
+        .filter_map(|user| {
+            let other = digests.get(&user.user_id)?;
+            Some((user.user_id, *other == user.digest))
+        })
+        .collect()
 }
 
 /// The table `compare` prints, one column per report.

@@ -203,20 +203,47 @@ pub(crate) fn warn(line: &str) {
 }
 
 /// The exit status after the outputs: the job's own status when every
-/// output was written; otherwise each failure is said on stderr, a partial
-/// or cancelled job keeps its 3 (and says so), and a complete one exits 2.
+/// output was written; otherwise each failure is said on stderr, a fault
+/// of the program keeps its 1 and a partial or cancelled job its 3 (each
+/// says so), and a complete one exits 2.
 pub(crate) fn conclude(code: u8, failures: &[WriteFailure]) -> u8 {
-    use crate::exit::{EXIT_BAD_INPUT, EXIT_PARTIAL};
+    use crate::exit::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_PARTIAL};
     if failures.is_empty() {
         return code;
     }
     for failure in failures {
         warn(&failure.0);
     }
-    if code == EXIT_PARTIAL {
-        warn("the job did not complete (partial or cancelled): exit status 3 all the same");
-        EXIT_PARTIAL
-    } else {
-        EXIT_BAD_INPUT
+    match code {
+        EXIT_INTERNAL => {
+            warn("the run found a fault of the program (said above): exit status 1 all the same");
+            EXIT_INTERNAL
+        }
+        EXIT_PARTIAL => {
+            warn("the job did not complete (partial or cancelled): exit status 3 all the same");
+            EXIT_PARTIAL
+        }
+        _ => EXIT_BAD_INPUT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{EXIT_BAD_INPUT, EXIT_COMPLETE, EXIT_INTERNAL, EXIT_PARTIAL};
+
+    #[test]
+    fn a_failed_output_keeps_a_fault_and_a_partial_run_and_fails_a_complete_one() {
+        let failure = || {
+            vec![WriteFailure::new(
+                &"chart.svg",
+                &io::Error::other("disk full"),
+            )]
+        };
+        assert_eq!(conclude(EXIT_COMPLETE, &[]), EXIT_COMPLETE);
+        assert_eq!(conclude(EXIT_INTERNAL, &[]), EXIT_INTERNAL);
+        assert_eq!(conclude(EXIT_COMPLETE, &failure()), EXIT_BAD_INPUT);
+        assert_eq!(conclude(EXIT_PARTIAL, &failure()), EXIT_PARTIAL);
+        assert_eq!(conclude(EXIT_INTERNAL, &failure()), EXIT_INTERNAL);
     }
 }

@@ -9,7 +9,7 @@ use super::output::{self, WriteFailure};
 use super::run::execute;
 use super::{compare, format};
 use crate::config::Mode;
-use crate::exit::{CliError, EXIT_COMPLETE};
+use crate::exit::{CliError, EXIT_COMPLETE, EXIT_INTERNAL};
 
 /// The showcase's budget: naive needs ~1 GiB for a batch, streaming a few MiB.
 pub(crate) const SHOWCASE_BUDGET: &str = "256MiB";
@@ -61,6 +61,7 @@ pub(crate) fn showcase() -> Result<u8, CliError> {
     ))?;
     let reports = compare::compare_reports(&args)?;
     say(&compare::comparison(&reports))?;
+    let disagreement = compare::disagreement(&reports);
     say(
         "\nnaive loads each batch in full and builds every candidate: the breaker stops it\n\
          cleanly with partial results (exit status 3 from `run`) instead of an OOM kill.\n\
@@ -85,5 +86,13 @@ pub(crate) fn showcase() -> Result<u8, CliError> {
         Err(error) => output::warn(&format!("no chart: {error}")),
     }
     say("\nTry: demo-processor compare --contacts 100000 --chart compare.svg   (see --help)\n")?;
-    Ok(EXIT_COMPLETE)
+    // The showcase runs as CI's first command: two modes that disagree
+    // must fail it, not pass as a demonstration.
+    match disagreement {
+        Some(why) => {
+            output::warn(&why);
+            Ok(EXIT_INTERNAL)
+        }
+        None => Ok(EXIT_COMPLETE),
+    }
 }
