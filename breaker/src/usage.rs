@@ -255,17 +255,40 @@ impl std::error::Error for Tripped {
 }
 
 /// A duration as a person reads it in a message: whole milliseconds below
-/// 10 s (`971 ms`, never Rust's `970.727391ms`), tenths of a second above
-/// (`12.5 s`).
+/// 10 s (`971 ms`, never Rust's `970.727391ms`; `less than 1 ms` for what
+/// rounds to none), tenths of a second from there (`12.5 s`).
 struct Readable(Duration);
 
 impl fmt::Display for Readable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let millis = self.0.as_secs_f64() * 1000.0;
-        if millis < 10_000.0 {
+        let millis = (self.0.as_secs_f64() * 1000.0).round();
+        if millis < 1.0 {
+            f.write_str("less than 1 ms")
+        } else if millis < 10_000.0 {
             write!(f, "{millis:.0} ms")
         } else {
-            write!(f, "{:.1} s", millis / 1000.0)
+            write!(f, "{:.1} s", self.0.as_secs_f64())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Readable;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_in_whole_milliseconds_then_tenths_of_a_second() {
+        for (nanos, shown) in [
+            (0, "less than 1 ms"),
+            (499_999, "less than 1 ms"),
+            (500_000, "1 ms"),
+            (970_727_391, "971 ms"),
+            (9_999_499_999, "9999 ms"),
+            (9_999_500_000, "10.0 s"),
+            (12_540_000_000, "12.5 s"),
+        ] {
+            assert_eq!(Readable(Duration::from_nanos(nanos)).to_string(), shown);
         }
     }
 }

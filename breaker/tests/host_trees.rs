@@ -239,10 +239,15 @@ fn hybrid_host_copied_from_a_real_machine_reads_v1_memory() {
         .candidates()
         .iter()
         .all(|candidate| candidate.finding == Finding::Unlimited));
-    assert!(matches!(
-        Budget::Cgroup.resolve_on(&host),
-        Err(BudgetError::NoCgroupLimit { .. })
-    ));
+    let error = Budget::Cgroup.resolve_on(&host).unwrap_err();
+    assert!(matches!(error, BudgetError::NoCgroupLimit { .. }));
+    // Worded for every caller, a program or a command line: no Rust path.
+    assert_eq!(
+        error.to_string(),
+        "the memory cgroup at /sys/fs/cgroup/memory/process_api/ee49472c487e337a80ec472310099a47 \
+         and its ancestors set no memory limit (`max`); a budget of `auto` (the smallest known \
+         limit) or a fixed size such as `512MiB` would work instead"
+    );
     // The working set from the copied files: usage - total_inactive_file.
     assert_eq!(
         CgroupSource::new(&host).unwrap().used_bytes().unwrap(),

@@ -1,8 +1,8 @@
 //! The heapguard libraries' errors as the command line tells them.
 //!
 //! Those errors are written for a program that calls the libraries: a few
-//! name the Rust API to use instead (`Budget::Auto`,
-//! `heapguard_alloc::profile::activate`). A command-line user has options,
+//! name the Rust API to use instead (`heapguard_alloc::profile::activate`,
+//! `#[global_allocator]`). A command-line user has options,
 //! not types, so the errors a command can show are worded here for it; the
 //! libraries keep their wording for their own callers. Errors without an
 //! API name pass through as the library words them.
@@ -101,7 +101,7 @@ mod tests {
         let error = BudgetError::NoCgroupLimit {
             dir: PathBuf::from("/sys/fs/cgroup/app"),
         };
-        assert!(error.to_string().contains("Budget::Auto"), "{error}");
+        assert!(error.to_string().contains("`auto`"), "{error}");
         let message = budget_error(&error);
         assert_eq!(
             message,

@@ -45,8 +45,10 @@ pub use input::{ReplayError, SeriesLabels, MAX_LINE_BYTES, MAX_PROMETHEUS_BYTES}
 
 pub use restarts::{Restarts, START_TIME_METRIC};
 
-/// What a replay read.
+/// What a replay read. Read its fields; it gains new ones as replays
+/// learn to say more (hence `non_exhaustive`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReplayStats {
     /// Readings fed to the analysis.
     pub readings: u64,

@@ -209,7 +209,8 @@ pub enum BudgetError {
     /// the cgroup nor any ancestor visible sets a hard limit.
     #[error(
         "the memory cgroup at {dir} and its ancestors set no memory limit (`max`); \
-         use Budget::Auto or a fixed size instead"
+         a budget of `auto` (the smallest known limit) or a fixed size such as `512MiB` \
+         would work instead"
     )]
     NoCgroupLimit {
         /// The cgroup directory (as the host names it).
