@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Per-process timings: each allocator is the #[global_allocator] of its own
-# process (target/release/e2e_jemalloc, e2e_counting), the two alternate run
+# process (target/release/e2e_jemalloc or, with BASE=thread_cells,
+# e2e_thread_cells, against e2e_counting), the two alternate run
 # by run, and every ratio is taken within one pair of runs made back to back,
 # so a change in the machine's load between pairs does not enter a ratio.
 #
@@ -17,7 +18,8 @@
 # process narrow the spread.
 #
 # Prints a markdown table: per workload the median ratio of process CPU time
-# (CountingAlloc<Jemalloc> / bare jemalloc) with the spread over rounds
+# (CountingAlloc<Jemalloc> / the base: bare jemalloc, or plain thread-local
+# counters) with the spread over rounds
 # (lowest and highest, and the quartiles), the same for wall time, and the
 # load average before and after. Timing ratios are reported, never gated.
 set -euo pipefail

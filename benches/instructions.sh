@@ -4,8 +4,10 @@
 #
 #   benches/instructions.sh            # prints a markdown table
 #   MAX_ADDED=10 benches/instructions.sh   # exits 1 if any workload adds more
-#   FEATURES=heapguard-alloc/sampling benches/instructions.sh
+#   FEATURES=heapguard-alloc/histogram benches/instructions.sh
 #                                      # both builds with these cargo features
+#                                      # (the e2e binaries link the demo, so
+#                                      # heapguard-alloc's `sampling` is always on)
 #
 # For each workload, the same program is built twice, once with bare jemalloc
 # and once with CountingAlloc<Jemalloc> as its #[global_allocator]

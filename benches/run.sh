@@ -30,7 +30,10 @@ CRITERION_ARGS=(--warm-up-time "$WARM_UP" --measurement-time "$MEASURE" --noplot
 # Build everything first, so no measurement overlaps our own compiles.
 cargo bench -p heapguard-benches --no-run
 cargo bench -p heapguard-benches --no-run --features histogram,limit
-cargo build --release -p heapguard-benches --bins
+# Only the binaries run here: the service benchmark's servers are built by
+# its own scripts, without the demo's features (see benches/Cargo.toml).
+cargo build --release -p heapguard-benches --bin sweep --bin e2e_system --bin e2e_jemalloc \
+    --bin e2e_counting
 
 cargo bench -p heapguard-benches --bench allocator -- "${CRITERION_ARGS[@]}"
 cargo bench -p heapguard-benches --bench allocator --features histogram,limit -- "${CRITERION_ARGS[@]}"

@@ -7,6 +7,12 @@
 #   MAX_RATIO=1.05 benches/service_instructions.sh  # exits 1 if a configuration
 #                                                   # costs more than 1.05x of
 #                                                   # bare jemalloc per request
+#   NO_BUILD=1 benches/service_instructions.sh      # the servers already in
+#                                                   # target/release, as the
+#                                                   # last build left them
+#                                                   # (only this script's and
+#                                                   # service.sh's build them
+#                                                   # without the demo)
 #   SIMULATE=1 benches/service_instructions.sh      # adds cachegrind's simulated
 #                                                   # I1 and D1 misses and branch
 #                                                   # mispredictions per request

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -214,7 +214,9 @@ impl Stack {
         let breaker = self.breaker.as_ref().filter(|_| self.parts.layer)?;
         let layer = MemoryShedLayer::new(Arc::clone(breaker))
             .estimate(|_: &Request<Incoming>| ESTIMATE_BYTES)
-            .bypass(|request: &Request<Incoming>| request.uri().path() != "/work");
+            .bypass(|request: &Request<Incoming>| {
+                !(request.method() == Method::GET && request.uri().path() == "/work")
+            });
         let layer = if self.parts.accounts {
             layer.request_accounts(self.requests.clone())
         } else {

@@ -174,7 +174,7 @@ impl<E, B, M> MemoryShedLayer<E, B, M> {
     ///
     /// ```no_run
     /// use std::sync::Arc;
-    /// use axum::http::Request;
+    /// use axum::http::{Method, Request};
     /// use axum::{routing::get, Router};
     /// use heapguard_breaker::service::MemoryShedLayer;
     /// use heapguard_breaker::{BreakerConfig, Budget, MemoryBreaker};
@@ -190,7 +190,11 @@ impl<E, B, M> MemoryShedLayer<E, B, M> {
     ///     .route("/healthz", get(|| async { "ok" }));
     /// let layer = MemoryShedLayer::new(breaker)
     ///     .estimate(|_: &Request<Incoming>| 64 << 10)
-    ///     .bypass(|request: &Request<Incoming>| request.uri().path() != "/work")
+    ///     // Only `GET /work` reserves: other paths (404) and methods (405)
+    ///     // reach the router untouched.
+    ///     .bypass(|request: &Request<Incoming>| {
+    ///         !(request.method() == Method::GET && request.uri().path() == "/work")
+    ///     })
     ///     .http();
     /// let service = layer.layer(router); // not `router.layer(layer)`
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;

@@ -138,8 +138,9 @@
 //! (the test `service_router` counts both; the service benchmark, whose
 //! requests come from hyper, counts four), and the futures moved once more. Around
 //! the router, the layer sees each request before routing: its bypass and
-//! estimator read the full path, and a path the router does not know (404)
-//! is the bypass's to let through.
+//! estimator read the full path and the method, and a path the router does
+//! not know (404) or a method a route does not take (405) is the bypass's
+//! to let through.
 //!
 //! On the service benchmark (`REQUESTS=400 CONFIGS="counting counting+layer
 //! counting+layer+accounts" benches/service_instructions.sh`, cachegrind,
