@@ -309,6 +309,16 @@ fn a_budget_read_from_this_machine_is_said_to_be_this_machines() {
             "{budget}: {stderr}"
         );
     }
+    // A bare number is bytes: below 1 MiB, the likely slip is named.
+    let output = run(&[path, "--budget", "512"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "heapguard-replay: --budget 512 is 512 bytes: a number without a unit is bytes; \
+         did you mean --budget 512MiB?\n"
+    );
+    let output = run(&[path, "--budget", "1073741824"]);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
     // A size is the recorded process's: nothing to say.
     let output = run(&[path, "--budget", "512MiB"]);
     assert!(output.status.success(), "{output:?}");

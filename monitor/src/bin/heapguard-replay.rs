@@ -39,7 +39,8 @@ struct Args {
     /// The input file; `-` reads standard input.
     file: PathBuf,
     /// The memory budget (`512MiB`, `2GB`, `auto`, ...) for the high-usage
-    /// alert and the projected time to exhaustion. Give the recorded
+    /// alert and the projected time to exhaustion (a number without a unit
+    /// is bytes; below 1 MiB, stderr asks whether MiB was meant). Give the recorded
     /// process's as a size: `auto`, `cgroup`, `system` and percentages are
     /// read from this machine.
     #[arg(long, value_name = "SIZE")]
@@ -233,6 +234,16 @@ fn resolve_budget(text: &str) -> Result<u64, String> {
     let resolution = budget
         .resolution_on(&Host::current())
         .map_err(|error| format!("--budget {text}: {error}"))?;
+    // A number without a unit is bytes: `--budget 512` meant as MiB makes
+    // every reading "high usage". Said, not refused (a small budget in
+    // bytes is a valid replay).
+    if text.trim().chars().all(|c| c.is_ascii_digit()) && resolution.bytes() < 1 << 20 {
+        eprintln!(
+            "heapguard-replay: --budget {text} is {text} bytes: a number without a unit is \
+             bytes; did you mean --budget {}MiB?",
+            text.trim()
+        );
+    }
     if !matches!(budget, Budget::Bytes(_)) {
         eprintln!(
             "heapguard-replay: --budget {text} is this machine's, not the recorded process's: \
